@@ -1,0 +1,32 @@
+"""Alembic, driven from code: the server upgrades on start, `hotline db upgrade` does it by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from cases.settings import get_settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def check(url: str | None = None) -> None:
+    """Raise if the models and the migrations disagree (alembic check)."""
+    command.check(alembic_config(url))
+
+
+def revision(message: str, url: str | None = None) -> None:
+    command.revision(alembic_config(url), message=message, autogenerate=True)

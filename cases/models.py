@@ -1,0 +1,163 @@
+"""Tables of the domain kernel. Everything else reads and writes the database through these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from cases.lifecycle import CaseStatus
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, also on SQLite (which drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_column(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Report(SQLModel, table=True):
+    """One thing a resident (or a camera) said, exactly as it arrived. Stored before it is acknowledged."""
+
+    __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_report_channel_external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16, index=True)
+    external_id: str = Field(max_length=128)
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
+    raw: dict[str, Any] = json_column(dict)
+    text: str = Field(default="")
+    phone: str | None = Field(default=None, max_length=32, index=True)
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = Field(default=None, max_length=500)
+    attachments: list[str] = json_column(list)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    # Pipeline bookkeeping: the sweeper and `hotline jobs` read these.
+    processing_status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    last_attempt_at: datetime | None = ts_column(nullable=True)
+
+
+class Case(SQLModel, table=True):
+    """The unit of work that moves through 立案 → 派遣 → … → 结案."""
+
+    __tablename__ = "case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True, index=True)
+    title: str = Field(default="", max_length=200)
+    category_code: str | None = Field(default=None, max_length=16, index=True)
+    category_confidence: float | None = None
+    grid_code: str | None = Field(default=None, max_length=15, index=True)
+    grid_confidence: float | None = None
+    grid_source: str | None = Field(default=None, max_length=16)
+    grade: str = Field(default="normal", max_length=16)
+    department_code: str | None = Field(default=None, max_length=32, index=True)
+    status: str = Field(default=CaseStatus.REPORTED.value, max_length=16, index=True)
+    needs_review: bool = False
+    dispatch_deadline: datetime | None = ts_column(nullable=True)
+    handle_deadline: datetime | None = ts_column(nullable=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    closed_at: datetime | None = ts_column(nullable=True)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only audit trail: every change to a case, who made it and why."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_at", "case_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    reason: str | None = None
+    data: dict[str, Any] = json_column(dict)
+
+
+class CaseCounter(SQLModel, table=True):
+    """Per-day sequence behind public case numbers (12319-YYYYMMDD-000123)."""
+
+    __tablename__ = "case_counter"
+
+    day: str = Field(primary_key=True, max_length=8)
+    last: int = 0
+
+
+class Department(SQLModel, table=True):
+    """承办单位: who handles cases."""
+
+    __tablename__ = "department"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    active: bool = True
+
+
+class Grid(SQLModel, table=True):
+    """网格: a small cell of the city with its grid worker. Code is the national 15-digit form."""
+
+    __tablename__ = "grid"
+
+    code: str = Field(primary_key=True, max_length=15)
+    name: str = Field(max_length=100)
+    street_code: str = Field(default="", max_length=9)
+    street: str = Field(default="", max_length=50)
+    community_code: str = Field(default="", max_length=12, index=True)
+    community: str = Field(default="", max_length=50)
+    places: list[str] = json_column(list)
+    geometry: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    worker_name: str | None = Field(default=None, max_length=50)
+    worker_phone: str | None = Field(default=None, max_length=32)
+
+
+class Category(SQLModel, table=True):
+    """A matter (事件) or component (部件) of the national taxonomy, or a local addition."""
+
+    __tablename__ = "category"
+
+    kind: str = Field(primary_key=True, max_length=8)  # 事件 / 部件
+    code: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=100)
+    major_code: str = Field(default="", max_length=4)
+    major_name: str = Field(default="", max_length=50)
+    parent_code: str | None = Field(default=None, max_length=16)
+    active: bool = True
+    standard: str = Field(default="", max_length=40)

@@ -1,0 +1,64 @@
+"""The one settings object. Every knob is an environment variable with the HOTLINE_ prefix (or a line in .env)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DATA = Path(__file__).parent / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
+
+    # --- storage and queue -------------------------------------------------------------
+    database_url: str = Field(
+        default="sqlite:///var/hotline.db",
+        description="SQLAlchemy URL. SQLite file by default; postgresql+psycopg://... in production.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL. Unset: jobs run in-process on a background thread."
+    )
+    queue_name: str = Field(default="hotline", description="RQ queue name.")
+    var_dir: Path = Field(default=Path("var"), description="Where the embedded default keeps files.")
+
+    # --- jobs -----------------------------------------------------------------------------
+    job_max_attempts: int = Field(default=4, description="A job is tried this often before it is failed.")
+    job_retry_intervals: list[int] = Field(
+        default=[2, 10, 60], description="Seconds between attempts (back-off)."
+    )
+    sweep_interval_seconds: int = Field(default=30, description="How often the sweeper runs.")
+    sweep_delay_seconds: int = Field(
+        default=60, description="A report without a case this long after its last attempt is re-enqueued."
+    )
+
+    # --- the city ---------------------------------------------------------------------------
+    timezone: str = Field(default="Asia/Shanghai", description="Local time for case numbers and calendars.")
+    case_number_prefix: str = Field(default="12319", description="Prefix of public case numbers.")
+    reference_data_dir: Path = Field(
+        default=PACKAGE_DATA, description="Folder with taxonomy, grids, departments and routing seed files."
+    )
+    default_phone_region: str = Field(default="CN", description="Region for phone numbers without +.")
+
+    # --- web ------------------------------------------------------------------------------------
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The URL the outside world uses to reach this server (Twilio signs against it).",
+    )
+    host: str = Field(default="127.0.0.1", description="Bind address of `hotline serve`.")
+    port: int = Field(default=8000, description="Port of `hotline serve`.")
+    web_workers: int = Field(default=1, description="uvicorn worker processes for `hotline serve`.")
+    log_level: str = Field(default="INFO", description="Log level.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()
