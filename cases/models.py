@@ -62,6 +62,9 @@ class Report(SQLModel, table=True):
     lon: float | None = None
     address: str | None = Field(default=None, max_length=500)
     attachments: list[str] = json_column(list)
+    # What the channel already knows: a camera's grid and mapped category, a category the resident
+    # picked on the web form, whether an agent must confirm. Read by the pipeline as evidence.
+    hints: dict[str, Any] = json_column(dict)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     # Pipeline bookkeeping: the sweeper and `hotline jobs` read these.
     processing_status: str = Field(default="pending", max_length=16, index=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 07:08:35.508701
+Create Date: 2026-11-25 07:09:36.796877
 """
 from typing import Sequence, Union
 
@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('hints', sa.JSON(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('processing_status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
