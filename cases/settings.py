@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     reference_data_dir: Path = Field(
         default=PACKAGE_DATA, description="Folder with taxonomy, grids, departments and routing seed files."
     )
+    routing_rules_path: Path | None = Field(
+        default=None, description="Routing rules YAML. Unset: the shipped routing/data/rules.yaml."
+    )
     default_phone_region: str = Field(default="CN", description="Region for phone numbers without +.")
 
     # --- web ------------------------------------------------------------------------------------
@@ -51,6 +54,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Bind address of `hotline serve`.")
     port: int = Field(default=8000, description="Port of `hotline serve`.")
     web_workers: int = Field(default=1, description="uvicorn worker processes for `hotline serve`.")
+    migrate_on_start: bool = Field(
+        default=True, description="Upgrade the schema and seed reference data when the web app starts."
+    )
     log_level: str = Field(default="INFO", description="Log level.")
 
 

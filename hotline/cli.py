@@ -1,0 +1,221 @@
+"""`hotline`: serve, work, migrate, look after jobs, and run the demo."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cases.settings import get_settings
+
+app = typer.Typer(help="12319 城市管理热线 — citizen-intake system.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs: failed ones and retries.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
+console = Console()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default HOTLINE_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default HOTLINE_PORT, 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes.")] = None,
+) -> None:
+    """Run the web server (API, webhooks, console)."""
+    import uvicorn
+
+    from hotline.bootstrap import configure_logging, prepare_database
+
+    settings = get_settings()
+    configure_logging(settings)
+    prepare_database()  # once here, not in each of N worker processes
+    os.environ["HOTLINE_MIGRATE_ON_START"] = "false"
+    n = workers or settings.web_workers
+    if n > 1 and not settings.redis_url:
+        console.print("[yellow]Several web workers need HOTLINE_REDIS_URL (the in-process queue lives in one).")
+        n = 1
+    uvicorn.run(
+        "hotline.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=n,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Stop when the queue is empty (tests).")] = False,
+    sweep: Annotated[bool, typer.Option(help="Run the sweeper in this worker.")] = True,
+) -> None:
+    """Run an RQ worker (production). Start as many as you like, on as many machines."""
+    from rq import SimpleWorker
+
+    from hotline.bootstrap import configure_logging
+    from hotline.queues import RQQueue, configure_queue
+    from hotline.sweeper import start_sweeper
+
+    settings = get_settings()
+    configure_logging(settings)
+    if not settings.redis_url:
+        console.print("[red]HOTLINE_REDIS_URL is not set: on the embedded default, jobs run inside `hotline serve`.")
+        raise typer.Exit(2)
+    q = configure_queue(settings)
+    assert isinstance(q, RQQueue)
+    _warm_up()
+    if sweep:
+        start_sweeper(settings, q.connection)
+    # SimpleWorker runs jobs in this process: no fork per job, the model stays loaded. Scale out by
+    # starting more processes; a killed worker's report is picked up again by the sweeper.
+    w = SimpleWorker([q.queue], connection=q.connection)
+    w.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
+
+
+def _warm_up() -> None:
+    from classifiers.registry import get_classifier
+
+    get_classifier()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    seed: Annotated[bool, typer.Option(help="Reload reference data from the data files.")] = False,
+) -> None:
+    """Upgrade the schema to the newest migration (and load reference data on first run)."""
+    from hotline.bootstrap import prepare_database
+
+    counts = prepare_database(force_seed=seed)
+    console.print(f"[green]database at {get_settings().database_url.split('@')[-1]} is up to date {counts or ''}")
+
+
+@jobs_app.command("failed")
+def jobs_failed() -> None:
+    """List reports whose processing failed for good, and failed RQ jobs."""
+    from cases.db import session_scope
+    from routing.pipeline import failed_reports
+
+    with session_scope() as s:
+        rows = failed_reports(s)
+        table = Table("report", "channel", "attempts", "last error")
+        for r in rows:
+            table.add_row(str(r.id), r.channel, str(r.attempts), (r.last_error or "")[:80])
+    console.print(table if rows else "no failed reports")
+    settings = get_settings()
+    if settings.redis_url:
+        from rq.registry import FailedJobRegistry
+
+        from hotline.queues import RQQueue
+
+        reg = FailedJobRegistry(queue=RQQueue(settings).queue)
+        console.print(f"failed RQ jobs: {len(reg)}")
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    report_ids: Annotated[list[int] | None, typer.Argument(help="Reports to retry (default: all failed).")] = None,
+) -> None:
+    """Give failed reports a fresh set of attempts and queue them again."""
+    from cases.db import session_scope
+    from hotline.queues import configure_queue
+    from routing.pipeline import failed_reports, retry_report
+
+    settings = get_settings()
+    q = configure_queue(settings)
+    ids = report_ids or []
+    if not ids:
+        with session_scope() as s:
+            ids = [r.id for r in failed_reports(s) if r.id is not None]
+    ok = sum(1 for rid in ids if retry_report(rid))
+    if settings.redis_url:
+        from rq.registry import FailedJobRegistry
+
+        from hotline.queues import RQQueue
+
+        assert isinstance(q, RQQueue)
+        reg = FailedJobRegistry(queue=q.queue)
+        for job_id in reg.get_job_ids():
+            reg.requeue(job_id)
+    else:
+        from hotline.queues import InProcessQueue
+
+        if isinstance(q, InProcessQueue):
+            q.join(60)  # embedded: this process is the worker, finish before exiting
+    console.print(f"queued {ok} of {len(ids)} report(s) again")
+
+
+DEMO_REPORTS = [
+    {"channel": "api", "external_id": "demo-1", "text": "东门菜市场门口垃圾堆了好几天没人清理，臭得很", "phone": "13800138001"},
+    {"channel": "api", "external_id": "demo-2", "text": "青砖湖路上一个污水井盖不见了，晚上很危险",
+     "location": {"lat": 30.403, "lon": 114.855}},
+    {"channel": "api", "external_id": "demo-3", "text": "胜利街菜场外面有人占道经营摆摊卖菜，车都过不去", "phone": "13800138003"},
+    {"channel": "api", "external_id": "demo-4", "text": "考棚街工地半夜还在施工扰民，吵得睡不着", "phone": "13800138004"},
+    {"channel": "api", "external_id": "demo-5", "text": "安国寺旁边的路灯不亮好几天了"},
+]
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    exit_after: Annotated[bool, typer.Option("--exit", help="Stop after the sample reports (tests).")] = False,
+) -> None:
+    """Migrate, seed the sample district, post sample reports, show the cases, keep serving."""
+    import httpx
+    import uvicorn
+
+    from hotline.app import create_app
+
+    settings = get_settings()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            console.print("[red]the server did not start (is the port taken?)")
+            raise typer.Exit(1)
+        time.sleep(0.05)
+    base = f"http://{host}:{port}"
+    console.print(f"[bold]12319 demo[/] serving on {base} (database: {settings.database_url})")
+    table = Table("report", "text", "case", "status", "category", "grid", "department")
+    with httpx.Client(base_url=base, timeout=30) as client:
+        report_ids = [client.post("/api/v1/reports", json=r).raise_for_status().json()["report_id"]
+                      for r in DEMO_REPORTS]
+        for rid, sample in zip(report_ids, DEMO_REPORTS, strict=True):
+            case = None
+            for _ in range(300):
+                rep = client.get(f"/api/v1/reports/{rid}").json()
+                if rep["case_number"]:
+                    case = client.get(f"/api/v1/cases/{rep['case_number']}").json()
+                    break
+                time.sleep(0.1)
+            if case is None:
+                table.add_row(str(rid), sample["text"][:24], "-", "pending", "", "", "")
+                continue
+            table.add_row(str(rid), sample["text"][:24], case["number"], case["status_label"],
+                          f"{case['category']['code']} {case['category']['name'] or ''}",
+                          case["grid"]["name"] or "-", case["department"]["name"] or "-")
+    console.print(table)
+    console.print(f"API docs:   {base}/docs")
+    console.print(f"A case:     {base}/api/v1/cases/<number>")
+    console.print(f"Health:     {base}/healthz  {base}/readyz")
+    if exit_after:
+        server.should_exit = True
+        thread.join(10)
+        return
+    console.print("Press Ctrl-C to stop.")
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.should_exit = True
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""The one door every channel goes through: store the report, commit, then enqueue the pipeline."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from cases.jobs import enqueue_after_commit
+from cases.models import Report, utcnow
+from cases.phone import normalize_phone
+from intake.schemas import ReportIn
+
+PIPELINE_JOB = "routing.pipeline.process_report"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    report: Report
+    created: bool
+
+
+def find_report(session: Session, channel: str, external_id: str) -> Report | None:
+    return session.exec(
+        select(Report).where(Report.channel == channel, Report.external_id == external_id)
+    ).first()
+
+
+def accept(session: Session, report_in: ReportIn) -> Accepted:
+    """Store a report in its own transaction and enqueue its processing after commit.
+
+    Idempotent on (channel, external_id): a retried webhook gets the first report back. Two identical
+    requests racing each other both try to insert; the unique constraint lets one win and the loser
+    reads the winner's row, so there is never a second report (nor a second case).
+    Raises `cases.phone.InvalidPhone` for an unusable phone number (callers turn it into a 4xx).
+    """
+    external_id = report_in.external_id or f"gen-{uuid.uuid4().hex}"
+    if report_in.external_id:
+        existing = find_report(session, report_in.channel, external_id)
+        if existing is not None:
+            return Accepted(existing, created=False)
+
+    loc = report_in.location
+    report = Report(
+        channel=report_in.channel,
+        external_id=external_id,
+        received_at=report_in.received_at or utcnow(),
+        raw=report_in.raw,
+        text=report_in.text,
+        phone=normalize_phone(report_in.phone),
+        lat=loc.lat if loc else None,
+        lon=loc.lon if loc else None,
+        address=loc.address if loc else None,
+        attachments=list(report_in.attachments),
+        hints=dict(report_in.hints),
+    )
+    session.add(report)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        existing = find_report(session, report_in.channel, external_id)
+        if existing is None:  # the constraint that fired was not ours
+            raise
+        return Accepted(existing, created=False)
+    assert report.id is not None
+    enqueue_after_commit(session, PIPELINE_JOB, report.id)
+    session.commit()
+    return Accepted(report, created=True)

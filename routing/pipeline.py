@@ -1,0 +1,229 @@
+"""The background job that turns a stored Report into a Case: classify → route → 立案 → 派遣.
+
+`process_report` is safe to run twice and concurrently for the same report: it locks the report row
+and does nothing when the report already has its case. All of its changes commit together, so a
+worker killed halfway leaves the report untouched for the sweeper to enqueue again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from cases.db import is_sqlite, session_scope
+from cases.jobs import enqueue_now
+from cases.lifecycle import Action
+from cases.models import Case, Report, utcnow
+from cases.service import apply_action, open_case, record_event
+from cases.settings import get_settings
+from classifiers.base import Classification, ReportFacts
+from classifiers.registry import get_classifier
+from routing.rules import DEFAULT_RULES, RoutingTable, load_rules, route
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "system:pipeline"
+PIPELINE_JOB = "routing.pipeline.process_report"
+
+
+@lru_cache(maxsize=1)
+def routing_table() -> RoutingTable:
+    s = get_settings()
+    return load_rules(s.routing_rules_path or DEFAULT_RULES, s.timezone)
+
+
+def _lock_report(session: Session, report_id: int) -> Report | None:
+    stmt = select(Report).where(Report.id == report_id)
+    if not is_sqlite(session):
+        # Serialises two workers that picked up the same report (a retry racing the sweeper).
+        stmt = stmt.with_for_update()
+    return session.exec(stmt).first()
+
+
+def _mark_attempt(report_id: int) -> Report | None:
+    with session_scope() as s:
+        report = s.get(Report, report_id)
+        if report is None or report.case_id is not None or report.processing_status == "failed":
+            return report
+        report.attempts += 1
+        report.processing_status = "processing"
+        report.last_attempt_at = utcnow()
+        s.add(report)
+        s.commit()
+        return report
+
+
+def _record_failure(report_id: int, exc: BaseException) -> None:
+    with session_scope() as s:
+        report = s.get(Report, report_id)
+        if report is None:
+            return
+        report.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        failed = report.attempts >= get_settings().job_max_attempts
+        report.processing_status = "failed" if failed else "pending"
+        s.add(report)
+        s.commit()
+        if failed:
+            log.error("report %s failed %s times, left for an operator: %s", report_id, report.attempts, exc)
+
+
+def _needs_review(report: Report, c: Classification, department: str | None, auto: bool) -> list[str]:
+    """Why a person must look at this case before it is dispatched (empty: dispatch now)."""
+    reasons = []
+    if report.hints.get("needs_review"):
+        reasons.append("channel asks for an agent's confirmation")
+    if c.category_code is None:
+        reasons.append("no category")
+    if department is None:
+        reasons.append("no department for the category")
+    if not auto:
+        reasons.append("routing rule holds it for an agent")
+    try:
+        from classifiers.gate import needs_review as gate  # the confidence gate (issue #4)
+    except ImportError:
+        pass
+    else:
+        if not report.hints.get("category_code") and gate(c, get_settings()):
+            reasons.append("classifier confidence below the threshold")
+    return reasons
+
+
+def process_report(report_id: int) -> str | None:
+    """Job: make sure the report has exactly one case. Returns the case number."""
+    report = _mark_attempt(report_id)
+    if report is None:
+        log.warning("report %s does not exist", report_id)
+        return None
+    if report.processing_status == "failed":
+        return None  # given up on; only an operator's `hotline jobs retry` brings it back
+    try:
+        return _process(report_id)
+    except Exception as exc:
+        _record_failure(report_id, exc)
+        raise
+
+
+def _process(report_id: int) -> str | None:
+    with session_scope() as s:
+        report = _lock_report(s, report_id)
+        if report is None:
+            return None
+        if report.case_id is not None:
+            case = s.get(Case, report.case_id)
+            return case.number if case else None
+
+        link = report.hints.get("link_case_id")
+        if link is not None and (linked := s.get(Case, int(link))) is not None:
+            # Another report of the same matter (a camera alert and a resident, say): one case.
+            report.case_id = linked.id
+            report.processing_status = "done"
+            record_event(s, linked, "link_report", SYSTEM_ACTOR, data={"report_id": report.id})
+            s.add(report)
+            s.commit()
+            return linked.number
+
+        c = get_classifier().classify(
+            ReportFacts(
+                text=report.text,
+                lat=report.lat,
+                lon=report.lon,
+                address=report.address,
+                camera_grid_code=report.hints.get("camera_grid_code"),
+                phone=report.phone,
+            )
+        )
+        category = report.hints.get("category_code") or c.category_code
+        now = utcnow()
+        decision = route(routing_table(), category, now, grade=report.hints.get("grade"))
+        classification: dict[str, Any] = {
+            "category_code": category,
+            "category_confidence": c.category_confidence,
+            "category_top3": [list(t) for t in c.category_top3],
+            "grid_code": c.grid_code,
+            "grid_confidence": c.grid_confidence,
+            "grid_source": c.grid_source,
+            "community_code": c.community_code,
+            "model_version": c.model_version,
+        }
+        case = open_case(
+            s,
+            actor=SYSTEM_ACTOR,
+            title=report.text[:60],
+            category_code=category,
+            category_confidence=c.category_confidence,
+            grid_code=c.grid_code,
+            grid_confidence=c.grid_confidence,
+            grid_source=c.grid_source,
+            grade=decision.grade,
+        )
+        record_event(s, case, "classify", SYSTEM_ACTOR, data=classification | {"report_id": report.id})
+        apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
+        review = _needs_review(report, c, decision.department_code, decision.auto_dispatch)
+        if review:
+            case.needs_review = True
+            case.department_code = decision.department_code
+            record_event(s, case, "hold_for_agent", SYSTEM_ACTOR, reason="; ".join(review))
+        else:
+            apply_action(
+                s,
+                case,
+                Action.DISPATCH,
+                SYSTEM_ACTOR,
+                reason="; ".join(decision.reasons),
+                department_code=decision.department_code,
+                dispatch_deadline=decision.dispatch_deadline,
+                handle_deadline=decision.handle_deadline,
+            )
+        report.case_id = case.id
+        report.processing_status = "done"
+        report.last_error = None
+        s.add(report)
+        s.add(case)
+        s.commit()
+        return case.number
+
+
+def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
+    """Enqueue every report still without a case whose last attempt (or arrival) is older than the delay.
+
+    Covers a queue that was down at intake, a worker killed mid-job, and a lost job. Returns how many
+    were enqueued. Failed reports stay failed until an operator retries them (`hotline jobs retry`)."""
+    delay = get_settings().sweep_delay_seconds if delay_seconds is None else delay_seconds
+    cutoff = utcnow() - timedelta(seconds=delay)
+    with session_scope() as s:
+        ids = s.exec(
+            select(Report.id)
+            .where(
+                col(Report.case_id).is_(None),
+                col(Report.processing_status).in_(["pending", "processing"]),
+                or_(
+                    col(Report.last_attempt_at) < cutoff,
+                    (col(Report.last_attempt_at).is_(None)) & (col(Report.received_at) < cutoff),
+                ),
+            )
+            .order_by(col(Report.id))
+            .limit(limit)
+        ).all()
+    return sum(1 for rid in ids if rid is not None and enqueue_now(PIPELINE_JOB, rid))
+
+
+def failed_reports(session: Session) -> list[Report]:
+    return list(session.exec(select(Report).where(Report.processing_status == "failed").order_by(col(Report.id))))
+
+
+def retry_report(report_id: int) -> bool:
+    """Operator action: give a failed report a fresh set of attempts and enqueue it."""
+    with session_scope() as s:
+        report = s.get(Report, report_id)
+        if report is None or report.case_id is not None:
+            return False
+        report.processing_status = "pending"
+        report.attempts = 0
+        s.add(report)
+        s.commit()
+    return enqueue_now(PIPELINE_JOB, report_id)

@@ -1,0 +1,147 @@
+"""Routing rules as data (routing/data/rules.yaml, or a city's own file) and the pure matcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from routing.sla import TimeLimit, WorkingCalendar, deadline
+
+DEFAULT_RULES = Path(__file__).parent / "data" / "rules.yaml"
+GRADES = ("normal", "urgent", "critical")  # 一般 / 紧急 / 特急
+
+
+class RulesError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    id: str
+    department: str
+    categories: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    grade: str | None = None
+    dispatch_limit: TimeLimit | None = None
+    handle_limit: TimeLimit | None = None
+    auto_dispatch: bool = True
+
+    def matches(self, category_code: str | None) -> bool:
+        if category_code is None:
+            return False
+        return category_code in self.categories or any(category_code.startswith(p) for p in self.prefixes)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    rules: tuple[RoutingRule, ...]
+    calendar: WorkingCalendar
+    default_grade: str = "normal"
+    default_dispatch_limit: TimeLimit = TimeLimit(1, "working_hours")
+    default_handle_limit: TimeLimit = TimeLimit(2, "working_days")
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    department_code: str | None
+    grade: str
+    rule_id: str | None
+    auto_dispatch: bool
+    dispatch_deadline: datetime
+    handle_deadline: datetime
+    reasons: list[str] = field(default_factory=list)
+
+
+def _limit(raw: Any, where: str) -> TimeLimit | None:
+    if raw is None:
+        return None
+    try:
+        unit = raw["unit"]
+        if unit not in ("hours", "days", "working_hours", "working_days"):
+            raise RulesError(f"{where}: unknown unit {unit!r}")
+        return TimeLimit(float(raw["amount"]), unit)
+    except (KeyError, TypeError) as exc:
+        raise RulesError(f"{where}: a time limit needs amount and unit") from exc
+
+
+def parse_rules(doc: dict[str, Any], tz: str) -> RoutingTable:
+    cal_doc = doc.get("calendar", {})
+    cal = WorkingCalendar(
+        tz=ZoneInfo(tz),
+        weekdays=frozenset(int(d) for d in cal_doc.get("weekdays", [1, 2, 3, 4, 5])),
+        periods=tuple(
+            (time.fromisoformat(a), time.fromisoformat(b))
+            for a, b in cal_doc.get("periods", [["08:30", "12:00"], ["14:00", "17:30"]])
+        ),
+        holidays=frozenset(date.fromisoformat(str(d)) for d in cal_doc.get("holidays", [])),
+    )
+    rules: list[RoutingRule] = []
+    seen: set[str] = set()
+    for i, r in enumerate(doc.get("rules", [])):
+        rid = str(r.get("id") or f"rule-{i + 1}")
+        if rid in seen:
+            raise RulesError(f"rule {rid}: duplicate id")
+        seen.add(rid)
+        if "department" not in r:
+            raise RulesError(f"rule {rid}: no department")
+        grade = r.get("grade")
+        if grade is not None and grade not in GRADES:
+            raise RulesError(f"rule {rid}: grade must be one of {GRADES}")
+        rules.append(
+            RoutingRule(
+                id=rid,
+                department=str(r["department"]),
+                categories=frozenset(str(c) for c in r.get("categories", [])),
+                prefixes=tuple(str(p) for p in r.get("prefixes", [])),
+                grade=grade,
+                dispatch_limit=_limit(r.get("dispatch_limit"), f"rule {rid}"),
+                handle_limit=_limit(r.get("handle_limit"), f"rule {rid}"),
+                auto_dispatch=bool(r.get("auto_dispatch", True)),
+            )
+        )
+    d = doc.get("defaults", {})
+    return RoutingTable(
+        rules=tuple(rules),
+        calendar=cal,
+        default_grade=str(d.get("grade", "normal")),
+        default_dispatch_limit=_limit(d.get("dispatch_limit"), "defaults") or TimeLimit(1, "working_hours"),
+        default_handle_limit=_limit(d.get("handle_limit"), "defaults") or TimeLimit(2, "working_days"),
+    )
+
+
+def load_rules(path: Path, tz: str) -> RoutingTable:
+    with path.open(encoding="utf-8") as f:
+        doc = yaml.safe_load(f) or {}
+    if not isinstance(doc, dict):
+        raise RulesError(f"{path}: expected a mapping at the top level")
+    return parse_rules(doc, tz)
+
+
+def route(
+    table: RoutingTable, category_code: str | None, now: datetime, grade: str | None = None
+) -> RoutingDecision:
+    """First matching rule wins. No match (or no category) → no department: an agent decides."""
+    rule = next((r for r in table.rules if r.matches(category_code)), None)
+    g = grade or (rule.grade if rule and rule.grade else table.default_grade)
+    dispatch_limit = (rule.dispatch_limit if rule else None) or table.default_dispatch_limit
+    handle_limit = (rule.handle_limit if rule else None) or table.default_handle_limit
+    if g in ("urgent", "critical"):
+        # 紧急/特急 halve (quarter) the time the rule allows.
+        factor = 0.5 if g == "urgent" else 0.25
+        if rule is None or rule.grade != g:
+            handle_limit = TimeLimit(handle_limit.amount * factor, handle_limit.unit)
+    reasons = [f"rule {rule.id}" if rule else "no rule matches the category"]
+    return RoutingDecision(
+        department_code=rule.department if rule else None,
+        grade=g,
+        rule_id=rule.id if rule else None,
+        auto_dispatch=bool(rule and rule.auto_dispatch),
+        dispatch_deadline=deadline(now, dispatch_limit, table.calendar),
+        handle_deadline=deadline(now, handle_limit, table.calendar),
+        reasons=reasons,
+    )
