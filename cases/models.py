@@ -164,3 +164,87 @@ class Category(SQLModel, table=True):
     parent_code: str | None = Field(default=None, max_length=16)
     active: bool = True
     standard: str = Field(default="", max_length=40)
+
+
+# --- channels: web form, cameras, Open311 (issue 6) -------------------------------------------------
+
+
+class Camera(SQLModel, table=True):
+    """A registered AI street camera. It signs its alerts with `secret` (HMAC-SHA256), so the server must
+    keep the secret itself, not a hash; `hotline cameras rotate-secret` replaces it."""
+
+    __tablename__ = "camera"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(default="", max_length=100)
+    secret: str = Field(max_length=128)
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = Field(default=None, max_length=500)
+    grid_code: str | None = Field(default=None, max_length=15)
+    # Vendor event type (e.g. "garbage_overflow") → taxonomy code (e.g. "0201"). Unmapped types still
+    # become reports, but always wait for an agent.
+    event_map: dict[str, Any] = json_column(dict)
+    min_confidence: float = 0.5
+    auto_dispatch: bool = False
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    secret_rotated_at: datetime | None = ts_column(nullable=True)
+    last_alert_at: datetime | None = ts_column(nullable=True)
+
+
+class CameraAlertSignature(SQLModel, table=True):
+    """Replay guard: every accepted alert signature, kept a little longer than the allowed clock skew."""
+
+    __tablename__ = "camera_alert_signature"
+
+    signature: str = Field(primary_key=True, max_length=64)
+    camera_id: str = Field(max_length=64)
+    seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class CameraIncident(SQLModel, table=True):
+    """Alerts of one camera and one event type close together in time: one incident, one report."""
+
+    __tablename__ = "camera_incident"
+    __table_args__ = (Index("ix_camera_incident_cam_type_last", "camera_id", "event_type", "last_seen"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    camera_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=64)
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    count: int = 1
+    first_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    max_confidence: float = 0.0
+
+
+class ApiKey(SQLModel, table=True):
+    """An Open311 client's key. Only the SHA-256 of the key is stored; the key is shown once at creation."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=12)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = ts_column(nullable=True)
+    last_used_at: datetime | None = ts_column(nullable=True)
+
+
+class Attachment(SQLModel, table=True):
+    """A stored image (re-encoded, metadata stripped) and its thumbnail. Reports refer to it by id."""
+
+    __tablename__ = "attachment"
+
+    id: str = Field(primary_key=True, max_length=40)
+    content_type: str = Field(max_length=32)
+    size: int
+    width: int
+    height: int
+    sha256: str = Field(max_length=64, index=True)
+    storage_key: str = Field(max_length=200)
+    thumb_key: str | None = Field(default=None, max_length=200)
+    channel: str = Field(default="web", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
