@@ -59,6 +59,39 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Log level.")
 
+    # --- web form, cameras, Open311, attachments (issue 6) ----------------------------------------
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs the web form's CSRF tokens. Set the same value on every web node; "
+        "unset: a random key per process (fine for one node, forms break across restarts).",
+    )
+    web_rate_ip_per_hour: int = Field(default=20, description="Web-form reports accepted per IP per hour.")
+    web_rate_phone_per_day: int = Field(default=10, description="Web-form reports accepted per phone per day.")
+    web_form_max_age_seconds: int = Field(
+        default=4 * 3600, description="A web form (its CSRF token) older than this must be reloaded."
+    )
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted image upload.")
+    attachment_max_pixels: int = Field(default=40_000_000, description="Largest accepted image (pixels).")
+    attachment_max_side: int = Field(default=2560, description="Stored images are scaled down to this side.")
+    attachment_backend: str = Field(default="local", description="'local' (var dir) or 's3' (boto3).")
+    s3_bucket: str | None = Field(default=None, description="Bucket for attachments when the backend is s3.")
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, OSS…).")
+    s3_region: str | None = Field(default=None, description="S3 region.")
+    s3_access_key_id: str | None = Field(default=None, description="S3 access key id.")
+    s3_secret_access_key: str | None = Field(default=None, description="S3 secret access key.")
+    camera_max_skew_seconds: int = Field(
+        default=300, description="A camera alert signed longer ago (or further ahead) than this is refused."
+    )
+    camera_merge_window_seconds: int = Field(
+        default=1800,
+        description="Alerts of one camera and event type this close together merge into one report; a "
+        "resident's report of the same category in the same grid within it joins the camera's case.",
+    )
+    camera_snapshot_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest camera snapshot.")
+    open311_jurisdiction_id: str = Field(
+        default="12319.local", description="Open311 jurisdiction_id this server answers for."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
