@@ -93,7 +93,7 @@ LABELS_ZH: dict[CaseStatus, str] = {
 }
 
 
-class IllegalTransition(Exception):  # noqa: N818 - a domain error, named for what it says
+class IllegalTransition(Exception):
     """The action is not allowed in the case's current status."""
 
     def __init__(self, status: CaseStatus, action: Action) -> None:

@@ -7,7 +7,7 @@ import re
 _DIGITS = re.compile(r"\d+")
 
 
-class InvalidPhone(ValueError):  # noqa: N818
+class InvalidPhone(ValueError):
     pass
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cases.lifecycle import Action, CaseStatus, next_status
 from cases.models import Case, CaseCounter, CaseEvent, utcnow
@@ -23,8 +23,10 @@ def next_case_number(session: Session, now: datetime | None = None) -> str:
     settings = get_settings()
     day = (now or utcnow()).astimezone(ZoneInfo(settings.timezone)).strftime("%Y%m%d")
     bumped = session.execute(
-        update(CaseCounter).where(CaseCounter.day == day).values(last=CaseCounter.last + 1)  # type: ignore[arg-type]
-        .returning(CaseCounter.last)
+        update(CaseCounter)
+        .where(col(CaseCounter.day) == day)
+        .values(last=col(CaseCounter.last) + 1)
+        .returning(col(CaseCounter.last))
     ).scalar_one_or_none()
     if bumped is None:
         # First case of the day. A concurrent first insert loses on the primary key and retries.

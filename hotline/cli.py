@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -150,12 +150,31 @@ def jobs_retry(
     console.print(f"queued {ok} of {len(ids)} report(s) again")
 
 
-DEMO_REPORTS = [
-    {"channel": "api", "external_id": "demo-1", "text": "东门菜市场门口垃圾堆了好几天没人清理，臭得很", "phone": "13800138001"},
-    {"channel": "api", "external_id": "demo-2", "text": "青砖湖路上一个污水井盖不见了，晚上很危险",
-     "location": {"lat": 30.403, "lon": 114.855}},
-    {"channel": "api", "external_id": "demo-3", "text": "胜利街菜场外面有人占道经营摆摊卖菜，车都过不去", "phone": "13800138003"},
-    {"channel": "api", "external_id": "demo-4", "text": "考棚街工地半夜还在施工扰民，吵得睡不着", "phone": "13800138004"},
+DEMO_REPORTS: list[dict[str, Any]] = [
+    {
+        "channel": "api",
+        "external_id": "demo-1",
+        "text": "东门菜市场门口垃圾堆了好几天没人清理，臭得很",
+        "phone": "13800138001",
+    },
+    {
+        "channel": "api",
+        "external_id": "demo-2",
+        "text": "青砖湖路上一个污水井盖不见了，晚上很危险",
+        "location": {"lat": 30.403, "lon": 114.855},
+    },
+    {
+        "channel": "api",
+        "external_id": "demo-3",
+        "text": "胜利街菜场外面有人占道经营摆摊卖菜，车都过不去",
+        "phone": "13800138003",
+    },
+    {
+        "channel": "api",
+        "external_id": "demo-4",
+        "text": "考棚街工地半夜还在施工扰民，吵得睡不着",
+        "phone": "13800138004",
+    },
     {"channel": "api", "external_id": "demo-5", "text": "安国寺旁边的路灯不亮好几天了"},
 ]
 
@@ -186,8 +205,9 @@ def demo(
     console.print(f"[bold]12319 demo[/] serving on {base} (database: {settings.database_url})")
     table = Table("report", "text", "case", "status", "category", "grid", "department")
     with httpx.Client(base_url=base, timeout=30) as client:
-        report_ids = [client.post("/api/v1/reports", json=r).raise_for_status().json()["report_id"]
-                      for r in DEMO_REPORTS]
+        report_ids = [
+            client.post("/api/v1/reports", json=r).raise_for_status().json()["report_id"] for r in DEMO_REPORTS
+        ]
         for rid, sample in zip(report_ids, DEMO_REPORTS, strict=True):
             case = None
             for _ in range(300):
@@ -199,9 +219,15 @@ def demo(
             if case is None:
                 table.add_row(str(rid), sample["text"][:24], "-", "pending", "", "", "")
                 continue
-            table.add_row(str(rid), sample["text"][:24], case["number"], case["status_label"],
-                          f"{case['category']['code']} {case['category']['name'] or ''}",
-                          case["grid"]["name"] or "-", case["department"]["name"] or "-")
+            table.add_row(
+                str(rid),
+                sample["text"][:24],
+                case["number"],
+                case["status_label"],
+                f"{case['category']['code']} {case['category']['name'] or ''}",
+                case["grid"]["name"] or "-",
+                case["department"]["name"] or "-",
+            )
     console.print(table)
     console.print(f"API docs:   {base}/docs")
     console.print(f"A case:     {base}/api/v1/cases/<number>")

@@ -22,7 +22,7 @@ from cases.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-def redis_connection(url: str) -> Redis:
+def redis_connection(url: str) -> Redis[Any]:
     # Short timeouts: intake must answer even when Redis is gone (the sweeper catches up later).
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
 

@@ -1,0 +1,82 @@
+"""Shared fixtures.
+
+Unit tests get a migrated, seeded SQLite file per test (copied from a template made once per session)
+and a queue that runs jobs synchronously right after commit. Integration tests (tests/integration)
+use the real PostgreSQL and Redis; see tests/integration/conftest.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cases import jobs
+from cases.db import dispose_engines
+from cases.settings import get_settings, reset_settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def reset_caches() -> None:
+    from classifiers.registry import reset_classifier
+    from routing.pipeline import routing_table
+
+    reset_settings()
+    dispose_engines()
+    reset_classifier()
+    routing_table.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "hotline.db"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{path}")
+    reset_caches()
+    from hotline.bootstrap import prepare_database
+
+    prepare_database()
+    dispose_engines()
+    mp.undo()
+    reset_caches()
+    return path
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path) -> Iterator[Path]:
+    """A fresh migrated+seeded SQLite database and var dir for this test; settings point at them."""
+    db = tmp_path / "hotline.db"
+    shutil.copy(template_db, db)
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HOTLINE_MIGRATE_ON_START", "false")
+    monkeypatch.delenv("HOTLINE_REDIS_URL", raising=False)
+    reset_caches()
+    yield tmp_path
+    jobs.set_queue(None)
+    reset_caches()
+
+
+@pytest.fixture
+def sync_queue(env: Path) -> Iterator[object]:
+    from hotline.queues import SyncQueue
+
+    q = SyncQueue()
+    jobs.set_queue(q)
+    yield q
+    jobs.set_queue(None)
+
+
+@pytest.fixture
+def client(sync_queue: object) -> Iterator[TestClient]:
+    """The whole app on the test database; jobs run synchronously right after each commit."""
+    from hotline.app import create_app
+
+    assert get_settings().redis_url is None
+    with TestClient(create_app(configure_jobs=False)) as c:
+        yield c

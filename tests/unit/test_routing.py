@@ -1,0 +1,77 @@
+"""Rule matching and deadlines over the working calendar: pure functions, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from routing.rules import DEFAULT_RULES, RulesError, load_rules, parse_rules, route
+from routing.sla import TimeLimit, WorkingCalendar, deadline
+
+TZ = ZoneInfo("Asia/Shanghai")
+CAL = WorkingCalendar(tz=TZ)
+
+
+def local(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
+    return datetime(y, m, d, h, mi, tzinfo=TZ)
+
+
+def test_working_hours_skip_lunch_and_nights() -> None:
+    # Wednesday 11:00 + 4 working hours: 1 h before lunch, 3 h after 14:00 → 17:00.
+    assert deadline(local(2026, 11, 25, 11), TimeLimit(4, "working_hours"), CAL) == local(2026, 11, 25, 17)
+    # Friday 17:00 + 1 working hour: 30 min Friday, 30 min Monday morning.
+    assert deadline(local(2026, 11, 27, 17), TimeLimit(1, "working_hours"), CAL) == local(2026, 11, 30, 9)
+
+
+def test_report_at_night_starts_next_morning() -> None:
+    assert deadline(local(2026, 11, 25, 23), TimeLimit(0.5, "working_hours"), CAL) == local(2026, 11, 26, 9)
+
+
+def test_working_days_and_holidays() -> None:
+    cal = WorkingCalendar(tz=TZ, holidays=frozenset({local(2026, 11, 26, 0).date()}))
+    # 1 working day = 7 working hours; Thursday is a holiday.
+    assert deadline(local(2026, 11, 25, 8, 30), TimeLimit(1, "working_days"), cal) == local(2026, 11, 25, 17, 30)
+    assert deadline(local(2026, 11, 25, 14), TimeLimit(1, "working_days"), cal) == local(2026, 11, 27, 12)
+
+
+def test_calendar_hours_ignore_the_calendar() -> None:
+    start = datetime(2026, 11, 25, 0, tzinfo=UTC)
+    assert deadline(start, TimeLimit(48, "hours"), CAL) == datetime(2026, 11, 27, 0, tzinfo=UTC)
+
+
+def test_naive_start_is_refused() -> None:
+    with pytest.raises(ValueError):
+        deadline(datetime(2026, 1, 1), TimeLimit(1, "hours"), CAL)
+
+
+def test_shipped_rules_route_common_categories() -> None:
+    table = load_rules(DEFAULT_RULES, "Asia/Shanghai")
+    now = local(2026, 11, 25, 9)
+    assert route(table, "06010", now).department_code == "sanitation"
+    manhole = route(table, "01002", now)
+    assert (manhole.department_code, manhole.grade) == ("municipal", "urgent")
+    assert manhole.handle_deadline == local(2026, 11, 25, 11)
+    assert route(table, "01037", now).department_code == "power"
+    transfer = route(table, "99000", now)
+    assert transfer.department_code == "transfer_12345" and not transfer.auto_dispatch
+    unknown = route(table, None, now)
+    assert unknown.department_code is None and not unknown.auto_dispatch
+
+
+def test_urgent_grade_shortens_default_limit() -> None:
+    table = load_rules(DEFAULT_RULES, "Asia/Shanghai")
+    now = local(2026, 11, 25, 9)
+    normal, urgent = route(table, "06010", now), route(table, "06010", now, grade="urgent")
+    assert urgent.handle_deadline < normal.handle_deadline
+
+
+def test_bad_rules_are_reported() -> None:
+    with pytest.raises(RulesError, match="no department"):
+        parse_rules({"rules": [{"id": "x", "categories": ["1"]}]}, "Asia/Shanghai")
+    with pytest.raises(RulesError, match="unknown unit"):
+        parse_rules({"rules": [{"id": "x", "department": "d", "handle_limit": {"amount": 1, "unit": "weeks"}}]},
+                    "Asia/Shanghai")
+    with pytest.raises(RulesError, match="duplicate"):
+        parse_rules({"rules": [{"id": "x", "department": "d"}, {"id": "x", "department": "d"}]}, "Asia/Shanghai")
