@@ -1,0 +1,1 @@
+"""AI street cameras: signed alerts at POST /api/v1/camera-alerts become (merged) camera reports."""

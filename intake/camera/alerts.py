@@ -1,0 +1,152 @@
+"""Turn one authenticated camera alert into a report, or fold it into the camera's open incident.
+
+A camera that sees overflowing rubbish fires every few seconds for as long as it sees it; residents
+must not get 20 cases for one bin. Alerts of the same camera and vendor event type within the merge
+window are one incident (count and last_seen kept) and one report.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from cases.models import Camera, CameraAlertSignature, CameraIncident, Category, utcnow
+from cases.settings import get_settings
+from intake.core import accept
+from intake.schemas import LocationIn, ReportIn
+from intake.storage import store_image
+
+
+class CameraAlertIn(BaseModel):
+    """The alert body (JSON, or the `metadata` part of a multipart request)."""
+
+    event_id: str | None = Field(default=None, max_length=100, description="The vendor's id of this alert.")
+    event_type: str = Field(min_length=1, max_length=64, description="Vendor event type, e.g. garbage_exposed.")
+    confidence: float = Field(ge=0.0, le=1.0)
+    occurred_at: datetime | None = None
+    snapshot_base64: str | None = Field(default=None, description="JPEG/PNG, base64 (or send multipart).")
+    bbox: list[float] | None = Field(default=None, min_length=4, max_length=4, description="x, y, w, h")
+
+
+class Replayed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    status: Literal["created", "merged", "ignored"]
+    report_id: int | None
+    incident_id: int | None
+    count: int
+    reason: str | None = None
+
+
+def decode_snapshot(b64: str | None) -> bytes | None:
+    if not b64:
+        return None
+    data = b64.split(",", 1)[1] if b64.startswith("data:") else b64
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("snapshot_base64 is not valid base64") from None
+
+
+def _category_name(session: Session, code: str | None) -> str | None:
+    if not code:
+        return None
+    cat = session.exec(select(Category).where(Category.kind == "事件", Category.code == code)).first()
+    return cat.name if cat else None
+
+
+def remember_signature(session: Session, camera: Camera, signature: str) -> None:
+    """Insert the signature; a second use of it raises Replayed (the primary key refuses it)."""
+    session.add(CameraAlertSignature(signature=signature, camera_id=camera.id))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Replayed() from None
+
+
+def handle_alert(
+    session: Session, camera: Camera, alert: CameraAlertIn, signature: str, snapshot: bytes | None
+) -> AlertOutcome:
+    """Store the alert's effect and commit. Raises Replayed, or AttachmentRejected (caller rolls back)."""
+    settings = get_settings()
+    now = utcnow()
+    remember_signature(session, camera, signature)
+    if alert.confidence < camera.min_confidence:
+        session.commit()  # the signature stays used; nothing else is stored
+        return AlertOutcome("ignored", None, None, 0, f"confidence below {camera.min_confidence}")
+
+    # Serialise alerts of this camera: the UPDATE takes the camera's row lock (PostgreSQL) or the write
+    # lock (SQLite) before we look for an open incident, so two simultaneous alerts cannot both open one.
+    session.execute(update(Camera).where(col(Camera.id) == camera.id).values(last_alert_at=now))
+    window = timedelta(seconds=settings.camera_merge_window_seconds)
+    incident = session.exec(
+        select(CameraIncident)
+        .where(
+            CameraIncident.camera_id == camera.id,
+            CameraIncident.event_type == alert.event_type,
+            col(CameraIncident.last_seen) >= now - window,
+        )
+        .order_by(col(CameraIncident.last_seen).desc())
+    ).first()
+    if incident is not None:
+        incident.count += 1
+        incident.last_seen = now
+        incident.max_confidence = max(incident.max_confidence, alert.confidence)
+        session.add(incident)
+        session.commit()
+        return AlertOutcome("merged", incident.report_id, incident.id, incident.count)
+
+    incident = CameraIncident(
+        camera_id=camera.id, event_type=alert.event_type, first_seen=now, last_seen=now,
+        max_confidence=alert.confidence,
+    )
+    session.add(incident)
+    session.flush()
+    assert incident.id is not None
+    attachments = [store_image(session, snapshot, channel="camera").id] if snapshot else []
+    category_code = camera.event_map.get(alert.event_type)
+    label = _category_name(session, category_code) or alert.event_type
+    raw: dict[str, Any] = alert.model_dump(mode="json", exclude={"snapshot_base64"})
+    raw["camera_id"] = camera.id
+    hints: dict[str, Any] = {
+        "camera_id": camera.id,
+        "camera_incident_id": incident.id,
+        "camera_grid_code": camera.grid_code,
+        "camera_event_type": alert.event_type,
+        "camera_confidence": alert.confidence,
+        # An unmapped vendor type has no category we trust: an agent must look.
+        "needs_review": (not camera.auto_dispatch) or category_code is None,
+    }
+    if category_code:
+        hints["category_code"] = category_code
+    # accept() commits the incident, the signature and the report together.
+    result = accept(
+        session,
+        ReportIn(
+            channel="camera",
+            external_id=f"incident-{incident.id}",
+            text=f"摄像头告警：{label}（{camera.name or camera.id}，置信度 {alert.confidence:.2f}）",
+            location=LocationIn(lat=camera.lat, lon=camera.lon, address=camera.address)
+            if camera.lat is not None or camera.address else None,
+            attachments=attachments,
+            raw=raw,
+            hints=hints,
+            received_at=now,
+        ),
+    )
+    incident.report_id = result.report.id
+    session.add(incident)
+    session.commit()
+    return AlertOutcome("created", result.report.id, incident.id, 1)

@@ -1,0 +1,102 @@
+"""POST /api/v1/camera-alerts: authenticate the camera, then hand the alert to `alerts.handle_alert`.
+
+Every refusal (unsigned, unknown camera, wrong signature, stale, replayed, invalid body) happens before
+anything is written, so a refused alert leaves no trace in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from cases.db import session_scope
+from cases.models import Camera
+from cases.settings import get_settings
+from intake.camera.alerts import CameraAlertIn, Replayed, decode_snapshot, handle_alert
+from intake.camera.signing import (
+    HEADER_CAMERA,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    SignatureError,
+    check_timestamp,
+    parse_signature,
+    verify,
+)
+from intake.problems import problem
+from intake.storage import AttachmentRejected
+
+router = APIRouter(prefix="/api/v1", tags=["camera"])
+
+
+def _authenticate(session: Session, request: Request, body: bytes) -> tuple[Camera, str]:
+    camera_id = (request.headers.get(HEADER_CAMERA) or "").strip()
+    if not camera_id:
+        raise SignatureError(401, "缺少摄像头编号", f"{HEADER_CAMERA} header is required")
+    signature = parse_signature(request.headers.get(HEADER_SIGNATURE))
+    ts = check_timestamp(request.headers.get(HEADER_TIMESTAMP), time.time(), get_settings().camera_max_skew_seconds)
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        # Same answer as a wrong signature: do not tell a prober which camera ids exist.
+        raise SignatureError(401, "签名错误", "unknown camera or signature does not match")
+    verify(camera.secret, ts, body, signature)
+    if not camera.active:
+        raise SignatureError(403, "摄像头已停用", f"camera {camera_id} is deactivated")
+    return camera, signature
+
+
+async def _parse(request: Request, body: bytes) -> tuple[CameraAlertIn, bytes | None]:
+    """JSON body with optional base64 snapshot, or multipart: `metadata` (JSON) + `snapshot` (file)."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form()  # Starlette parses the body already read above
+        meta = form.get("metadata")
+        if not isinstance(meta, str):
+            raise ValueError("multipart alerts carry a `metadata` field with the JSON alert")
+        alert = CameraAlertIn.model_validate_json(meta)
+        snap = form.get("snapshot")
+        snapshot = await snap.read() if snap is not None and not isinstance(snap, str) else None
+        return alert, snapshot or decode_snapshot(alert.snapshot_base64)
+    alert = CameraAlertIn.model_validate_json(body)
+    return alert, decode_snapshot(alert.snapshot_base64)
+
+
+@router.post(
+    "/camera-alerts",
+    status_code=202,
+    responses={200: {"description": "Merged into the camera's open incident, or ignored (low confidence)"},
+               401: {"description": "Unsigned, wrongly signed or stale (application/problem+json)"},
+               403: {"description": "Replayed signature or deactivated camera"},
+               422: {"description": "Invalid alert body or snapshot"}},
+)
+async def post_camera_alert(request: Request) -> Any:
+    """An AI camera's alert, signed with HMAC-SHA256 of `timestamp + "." + body` (see docs/channels.md)."""
+    body = await request.body()
+    if len(body) > get_settings().camera_snapshot_max_bytes * 2:
+        return problem(413, "告警内容过大", "request body too large")
+    with session_scope() as session:
+        try:
+            camera, signature = _authenticate(session, request, body)
+        except SignatureError as exc:
+            return problem(exc.status, exc.title, exc.detail)
+        try:
+            alert, snapshot = await _parse(request, body)
+        except (ValidationError, ValueError, json.JSONDecodeError) as exc:
+            return problem(422, "告警内容无效", str(exc)[:1000])
+        try:
+            outcome = handle_alert(session, camera, alert, signature, snapshot)
+        except Replayed:
+            return problem(403, "重复的告警签名", "this signature was already used (replay)")
+        except AttachmentRejected as exc:
+            session.rollback()
+            return problem(422, exc.message, str(exc))
+    return JSONResponse(
+        {"status": outcome.status, "report_id": outcome.report_id, "incident_id": outcome.incident_id,
+         "count": outcome.count, "reason": outcome.reason},
+        status_code=202 if outcome.status == "created" else 200,
+    )
