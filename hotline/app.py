@@ -18,6 +18,7 @@ from hotline.bootstrap import configure_logging, prepare_database
 from hotline.queues import InProcessQueue, configure_queue, redis_connection
 from hotline.sweeper import start_sweeper
 from intake import api as intake_api
+from intake import web as web_form
 from intake.camera import api as camera_api
 from intake.problems import problem
 
@@ -58,6 +59,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
+    app.include_router(web_form.router)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

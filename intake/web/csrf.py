@@ -1,0 +1,65 @@
+"""Stateless CSRF protection (signed double submit), so any web node can check any form.
+
+GET sets a random cookie; the form carries `timestamp.HMAC(secret, cookie|timestamp)`. A forged
+cross-site POST has the cookie but cannot read it to compute the token; an old token expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from functools import lru_cache
+
+from fastapi import Request, Response
+
+from cases.settings import get_settings
+
+COOKIE = "h5csrf"
+FIELD = "csrf_token"
+
+
+@lru_cache(maxsize=1)
+def _process_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def secret_key() -> bytes:
+    return (get_settings().secret_key or _process_secret()).encode("utf-8")
+
+
+def sign_value(value: str) -> str:
+    return hmac.new(secret_key(), value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def issue(request: Request, response: Response) -> str:
+    """A token for a form on this page; sets the cookie when the browser has none."""
+    seed = request.cookies.get(COOKIE)
+    if not seed or len(seed) != 32:
+        seed = secrets.token_hex(16)
+        response.set_cookie(COOKIE, seed, httponly=True, samesite="lax", max_age=7 * 24 * 3600, path="/h5")
+    ts = str(int(time.time()))
+    return f"{ts}.{sign_value(seed + '|' + ts)}"
+
+
+def valid(request: Request, token: str | None) -> bool:
+    seed = request.cookies.get(COOKIE)
+    if not seed or not token or "." not in token:
+        return False
+    ts, _, sig = token.partition(".")
+    if not ts.isdigit() or time.time() - int(ts) > get_settings().web_form_max_age_seconds:
+        return False
+    return hmac.compare_digest(sign_value(seed + "|" + ts), sig)
+
+
+def sign_id(n: int) -> str:
+    """An unguessable public handle for a report id (the "submitted" page)."""
+    return f"{n}.{sign_value(f'report:{n}')[:16]}"
+
+
+def unsign_id(token: str) -> int | None:
+    n, _, sig = token.partition(".")
+    if not n.isdigit() or not hmac.compare_digest(sign_value(f"report:{n}")[:16], sig):
+        return None
+    return int(n)

@@ -1,0 +1,76 @@
+"""Reference data the form offers: categories (common ones first, search by name) and street/community."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from cases.models import Category, Grid
+
+# What residents report most on 12319 lines; shown as one-tap choices. Codes absent from the
+# taxonomy are skipped, so a city with a different table loses chips, not the form.
+COMMON_CODES = ["06010", "06042", "09006", "09009", "06013", "01037", "01023", "06028", "07001", "06027"]
+SEARCH_LIMIT = 12
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    name: str
+
+
+def _short(name: str) -> str:
+    return name.removesuffix("异常") if name.endswith("井盖异常") or name.endswith("灯异常") else name
+
+
+def common_categories(session: Session) -> list[Choice]:
+    rows = session.exec(
+        select(Category).where(Category.kind == "事件", col(Category.code).in_(COMMON_CODES), Category.active)
+    ).all()
+    by_code = {r.code: r for r in rows}
+    return [Choice(c, _short(by_code[c].name)) for c in COMMON_CODES if c in by_code]
+
+
+def search_categories(session: Session, q: str) -> list[Choice]:
+    q = q.strip()
+    if not q:
+        return []
+    rows = session.exec(
+        select(Category)
+        .where(Category.kind == "事件", Category.active, col(Category.name).contains(q))
+        .order_by(col(Category.code))
+        .limit(SEARCH_LIMIT)
+    ).all()
+    return [Choice(r.code, r.name) for r in rows]
+
+
+def category_name(session: Session, code: str | None) -> str | None:
+    if not code:
+        return None
+    row = session.exec(select(Category).where(Category.kind == "事件", Category.code == code)).first()
+    return row.name if row else None
+
+
+@dataclass(frozen=True)
+class Community:
+    code: str
+    street: str
+    name: str
+
+
+def communities(session: Session) -> dict[str, list[Community]]:
+    """Street → its communities, in code order (for an <optgroup> per street)."""
+    out: dict[str, list[Community]] = {}
+    seen: set[str] = set()
+    for g in session.exec(select(Grid).order_by(col(Grid.code))).all():
+        if g.community_code in seen:
+            continue
+        seen.add(g.community_code)
+        out.setdefault(g.street, []).append(Community(g.community_code, g.street, g.community))
+    return out
+
+
+def community(session: Session, code: str) -> Community | None:
+    g = session.exec(select(Grid).where(Grid.community_code == code)).first()
+    return Community(g.community_code, g.street, g.community) if g else None
