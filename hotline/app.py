@@ -20,6 +20,7 @@ from hotline.sweeper import start_sweeper
 from intake import api as intake_api
 from intake import web as web_form
 from intake.camera import api as camera_api
+from intake.open311 import api as open311_api
 from intake.problems import problem
 
 
@@ -60,6 +61,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
     app.include_router(web_form.router)
+    app.include_router(open311_api.router)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -1,0 +1,227 @@
+"""Open311 GeoReport v2 endpoints under /open311/v2/ (https://wiki.open311.org/GeoReport_v2/).
+
+Reading is open; creating a request needs an api_key (`hotline apikeys create NAME`). A POSTed request
+is stored through the intake core like any other report; its `service_request_id` is our case number,
+known at once when the pipeline runs inline and otherwise reachable through the returned token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlmodel import col, select
+
+from cases.db import session_scope
+from cases.models import Case, Report
+from cases.phone import InvalidPhone
+from cases.settings import get_settings
+from intake.core import accept
+from intake.open311.keys import check_key
+from intake.open311.mapping import CLOSED, request_row, service, service_row, services
+from intake.open311.render import FORMATS, error, render, render_one
+from intake.schemas import LocationIn, ReportIn
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+MAX_RANGE = timedelta(days=90)
+MAX_RESULTS = 1000
+
+
+def _fmt(fmt: str) -> str | None:
+    return fmt if fmt in FORMATS else None
+
+
+def _params(request: Request, form: Any = None) -> dict[str, str]:
+    out = {k: v for k, v in request.query_params.items()}
+    if form is not None:
+        out.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return out
+
+
+def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
+    j = params.get("jurisdiction_id")
+    if j and j != get_settings().open311_jurisdiction_id:
+        return error(fmt, 404, f"jurisdiction_id {j!r} not found")
+    return None
+
+
+@router.get("/services.{fmt}")
+def list_services(request: Request, fmt: str) -> Response:
+    if not _fmt(fmt):
+        return error("json", 400, "format must be json or xml")
+    if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
+        return bad
+    with session_scope() as s:
+        rows = [service_row(c) for c in services(s)]
+    return render(fmt, "services", "service", rows)
+
+
+@router.get("/services/{code}.{fmt}")
+def service_definition(request: Request, code: str, fmt: str) -> Response:
+    if not _fmt(fmt):
+        return error("json", 400, "format must be json or xml")
+    if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
+        return bad
+    with session_scope() as s:
+        cat = service(s, code)
+    if cat is None:
+        return error(fmt, 404, f"service_code {code} not found")
+    return render_one(fmt, "service_definition", {"service_code": cat.code, "attributes": []})
+
+
+def _location(p: dict[str, str]) -> LocationIn:
+    lat, lon = p.get("lat", "").strip(), p.get("long", "").strip()
+    address = (p.get("address_string") or "").strip() or None
+    address_id = (p.get("address_id") or "").strip()
+    if bool(lat) != bool(lon):
+        raise ValueError("lat and long must be given together")
+    if not (lat or address or address_id):
+        raise ValueError("a location is required: lat & long, address_string or address_id")
+    try:
+        return LocationIn(lat=float(lat) if lat else None, lon=float(lon) if lon else None,
+                          address=(address or address_id or None))
+    except ValueError:
+        raise ValueError("lat/long must be numbers in range") from None
+
+
+@router.post("/requests.{fmt}")
+async def create_request(request: Request, fmt: str) -> Response:
+    if not _fmt(fmt):
+        return error("json", 400, "format must be json or xml")
+    p = _params(request, await request.form())
+    if (bad := _jurisdiction_error(fmt, p)) is not None:
+        return bad
+    code = (p.get("service_code") or "").strip()
+    if not code:
+        return error(fmt, 400, "service_code is required")
+    with session_scope() as s:
+        key = check_key(s, p.get("api_key"))
+        if key is None:
+            return error(fmt, 403, "api_key is missing, unknown or revoked")
+        if service(s, code) is None:
+            return error(fmt, 404, f"service_code {code} not found")
+        try:
+            location = _location(p)
+        except ValueError as exc:
+            return error(fmt, 400, str(exc))
+        description = (p.get("description") or "").strip()
+        if len(description) > 4000:
+            return error(fmt, 400, "description is longer than 4000 characters")
+        media = (p.get("media_url") or "").strip()
+        if media and not media.startswith(("http://", "https://")):
+            return error(fmt, 400, "media_url must be an http(s) URL")
+        token = uuid.uuid4().hex
+        contact = {k: p[k] for k in ("first_name", "last_name", "email", "device_id", "account_id") if p.get(k)}
+        key_name = key.name
+        s.commit()  # the key's last_used_at
+        try:
+            result = accept(
+                s,
+                ReportIn(
+                    channel="open311",
+                    external_id=f"token-{token}",
+                    text=description,
+                    phone=p.get("phone") or None,
+                    location=location,
+                    attachments=[media[:1000]] if media else [],
+                    raw={"service_code": code, "api_key_name": key_name, "contact": contact,
+                         "address_id": p.get("address_id")},
+                    hints={"category_code": code},
+                ),
+            )
+        except InvalidPhone:
+            return error(fmt, 400, "phone is not a valid phone number")
+        s.refresh(result.report)
+        case = s.get(Case, result.report.case_id) if result.report.case_id else None
+    row: dict[str, Any] = {"service_notice": "12319 城市管理热线已受理", "account_id": None}
+    if case is not None:
+        row = {"service_request_id": case.number, "token": token, **row}
+    else:
+        row = {"token": token, **row}
+    return render(fmt, "service_requests", "request", [row], status=201)
+
+
+def _parse_dt(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace(" ", "+"))
+    except ValueError:
+        raise ValueError(f"{name} must be a W3C datetime such as 2026-01-01T00:00:00Z") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+@router.get("/requests.{fmt}")
+def list_requests(request: Request, fmt: str) -> Response:
+    if not _fmt(fmt):
+        return error("json", 400, "format must be json or xml")
+    p = _params(request)
+    if (bad := _jurisdiction_error(fmt, p)) is not None:
+        return bad
+    stmt = select(Case)
+    ids = [i.strip() for i in (p.get("service_request_id") or "").split(",") if i.strip()]
+    if ids:  # the spec: service_request_id overrides every other filter
+        stmt = stmt.where(col(Case.number).in_(ids[:MAX_RESULTS]))
+    else:
+        try:
+            start, end = _parse_dt(p.get("start_date"), "start_date"), _parse_dt(p.get("end_date"), "end_date")
+        except ValueError as exc:
+            return error(fmt, 400, str(exc))
+        now = datetime.now(UTC)
+        end = end or ((start + MAX_RANGE) if start else now)
+        start = start or (end - MAX_RANGE)
+        if end < start or end - start > MAX_RANGE:
+            return error(fmt, 400, "start_date..end_date must be in order and span at most 90 days")
+        stmt = stmt.where(col(Case.created_at) >= start, col(Case.created_at) <= end)
+        codes = [c.strip() for c in (p.get("service_code") or "").split(",") if c.strip()]
+        if codes:
+            stmt = stmt.where(col(Case.category_code).in_(codes))
+        statuses = {x.strip() for x in (p.get("status") or "").split(",") if x.strip()}
+        if statuses - {"open", "closed"}:
+            return error(fmt, 400, "status must be open, closed or both")
+        if statuses == {"open"}:
+            stmt = stmt.where(col(Case.status).not_in(CLOSED))
+        elif statuses == {"closed"}:
+            stmt = stmt.where(col(Case.status).in_(CLOSED))
+    try:
+        limit = min(int(p.get("page_size") or MAX_RESULTS), MAX_RESULTS)
+    except ValueError:
+        return error(fmt, 400, "page_size must be a number")
+    with session_scope() as s:
+        cases = s.exec(stmt.order_by(col(Case.created_at).desc()).limit(limit)).all()
+        rows = [request_row(s, c) for c in cases]
+    return render(fmt, "service_requests", "request", rows)
+
+
+@router.get("/requests/{request_id}.{fmt}")
+def get_request(request: Request, request_id: str, fmt: str) -> Response:
+    if not _fmt(fmt):
+        return error("json", 400, "format must be json or xml")
+    if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
+        return bad
+    with session_scope() as s:
+        case = s.exec(select(Case).where(Case.number == request_id)).first()
+        if case is None:
+            return error(fmt, 404, f"service_request_id {request_id} not found")
+        row = request_row(s, case)
+    return render(fmt, "service_requests", "request", [row])
+
+
+@router.get("/tokens/{token}.{fmt}")
+def get_token(request: Request, token: str, fmt: str) -> Response:
+    if not _fmt(fmt):
+        return error("json", 400, "format must be json or xml")
+    with session_scope() as s:
+        report = s.exec(
+            select(Report).where(Report.channel == "open311", Report.external_id == f"token-{token}")
+        ).first()
+        if report is None:
+            return error(fmt, 404, f"token {token} not found")
+        case = s.get(Case, report.case_id) if report.case_id else None
+    # Until the pipeline has opened the case, the spec's answer is the token without an id.
+    return render(fmt, "service_requests", "request",
+                  [{"service_request_id": case.number if case else None, "token": token}])
