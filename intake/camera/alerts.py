@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -83,6 +83,10 @@ def handle_alert(
     settings = get_settings()
     now = utcnow()
     remember_signature(session, camera, signature)
+    # A signature can be replayed only while its timestamp is within the skew on either side: after
+    # twice the skew it can never pass the timestamp check again, so it need not be remembered.
+    forget_before = now - timedelta(seconds=2 * settings.camera_max_skew_seconds + 60)
+    session.execute(delete(CameraAlertSignature).where(col(CameraAlertSignature.seen_at) < forget_before))
     if alert.confidence < camera.min_confidence:
         session.commit()  # the signature stays used; nothing else is stored
         return AlertOutcome("ignored", None, None, 0, f"confidence below {camera.min_confidence}")

@@ -194,3 +194,18 @@ def test_parse_event_map() -> None:
     assert parse_event_map(["a=06010", " b = 01002 "]) == {"a": "06010", "b": "01002"}
     with pytest.raises(ValueError):
         parse_event_map(["nonsense"])
+
+
+def test_old_signatures_are_forgotten(client: TestClient, camera: Camera) -> None:
+    from datetime import timedelta
+
+    from cases.models import utcnow
+
+    with session_scope() as s:
+        s.add(CameraAlertSignature(signature="a" * 64, camera_id=camera.id, seen_at=utcnow() - timedelta(hours=1)))
+        s.add(CameraAlertSignature(signature="b" * 64, camera_id=camera.id, seen_at=utcnow() - timedelta(minutes=5)))
+        s.commit()
+    _post(client, camera, _body())
+    with session_scope() as s:
+        kept = {row.signature[0] for row in s.exec(select(CameraAlertSignature)).all()}
+    assert "a" not in kept and "b" in kept and len(kept) == 2
