@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import Session
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
 from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Case, Report, utcnow
 from cases.service import apply_action, open_case
+from intake.camera.registry import add_camera
+from intake.camera.signing import signed_headers
 from intake.dedupe import find_case_to_link
 
 GRID = "421102001001001"
@@ -58,3 +61,21 @@ def test_two_residents_are_not_linked_automatically(env: Path) -> None:
         assert _find(s, "sms") is None
         assert find_case_to_link(s, channel="web", category_code=None, grid_code=GRID, at=utcnow(),
                                  window_seconds=1800) is None
+
+
+def test_camera_alert_joins_the_residents_case_end_to_end(client: TestClient) -> None:
+    r = client.post("/api/v1/reports", json={"channel": "web", "text": "东门菜市场门口暴露垃圾",
+                                             "hints": {"category_code": "06010"}})
+    assert r.status_code == 202
+    with session_scope() as s:
+        resident_case = s.exec(select(Case)).one()
+        assert resident_case.grid_code == GRID
+        cam = add_camera(s, "CAM-L", grid_code=GRID, event_map={"garbage_exposed": "06010"}, auto_dispatch=True)
+    body = b'{"event_type": "garbage_exposed", "confidence": 0.9}'
+    r = client.post("/api/v1/camera-alerts", content=body,
+                    headers={**signed_headers(cam.id, cam.secret, body), "Content-Type": "application/json"})
+    assert r.status_code == 202, r.text
+    with session_scope() as s:
+        report = s.get(Report, r.json()["report_id"])
+        assert report is not None and report.case_id == resident_case.id
+        assert len(s.exec(select(Case)).all()) == 1
