@@ -216,3 +216,31 @@ def test_rating_refused_before_handling(web: TestClient) -> None:
     with session_scope() as s:
         case = s.exec(select(Case)).one()
         assert case.status == "dispatched"
+
+
+def test_submitted_page_waits_for_the_case(web: TestClient) -> None:
+    """With the pipeline not yet run, the page says so and polls; the fragment shows the number later."""
+    from cases import jobs
+    from routing.pipeline import process_report
+
+    class Later:
+        def __init__(self) -> None:
+            self.pending: list[tuple[str, tuple[Any, ...]]] = []
+
+        def enqueue(self, func_path: str, *args: Any) -> None:
+            self.pending.append((func_path, args))
+
+    later = Later()
+    jobs.set_queue(later)
+    r = submit(web)
+    page = web.get(r.headers["location"])
+    assert "正在生成案件编号" in page.text and "data-poll" in page.text
+    status_url = re.search(r'data-poll="([^"]+)"', page.text)
+    assert status_url
+    assert "case-number" not in web.get(status_url.group(1)).text
+    (func, args), = later.pending
+    assert func == "routing.pipeline.process_report"
+    number = process_report(*args)
+    fragment = web.get(status_url.group(1)).text
+    assert f'id="case-number">{number}<' in fragment and "data-poll" not in fragment
+    assert web.get("/h5/submitted/1.forged").status_code == 404
