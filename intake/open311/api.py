@@ -49,6 +49,22 @@ def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
     return None
 
 
+@router.get("/discovery.{fmt}")
+def discovery(fmt: str) -> Response:
+    """Service discovery: where this endpoint is and what it speaks."""
+    if not _fmt(fmt):
+        return error("json", 400, "format must be json or xml")
+    base = get_settings().public_base_url.rstrip("/")
+    return render_one(fmt, "discovery", {
+        "changeset": "2026-11-25T00:00:00Z",
+        "contact": "12319 城市管理热线",
+        "key_service": "API keys are issued by the city (hotline apikeys create NAME).",
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": f"{base}/open311/v2",
+                       "changeset": "2026-11-25T00:00:00Z", "type": "production",
+                       "formats": ["application/json", "text/xml"]}],
+    })
+
+
 @router.get("/services.{fmt}")
 def list_services(request: Request, fmt: str) -> Response:
     if not _fmt(fmt):

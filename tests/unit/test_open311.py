@@ -99,3 +99,10 @@ def test_revoked_key_is_refused_and_only_hash_stored(client: TestClient, api_key
         revoke_key(s, str(row.id))
     r = post(client, api_key)
     assert r.status_code == 403
+
+
+def test_discovery(client: TestClient) -> None:
+    d = client.get(f"{BASE}/discovery.json").json()
+    assert d["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    xml = ET.fromstring(client.get(f"{BASE}/discovery.xml").content)
+    assert xml.findtext("endpoints/endpoint/formats/format") == "application/json"
