@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from cases.db import session_scope
 from cases.models import Camera
@@ -79,15 +80,29 @@ async def post_camera_alert(request: Request) -> Any:
     body = await request.body()
     if len(body) > get_settings().camera_snapshot_max_bytes * 2:
         return problem(413, "告警内容过大", "request body too large")
+    # Database work and image decoding block: run them on the thread pool, not on the event loop.
+    try:
+        camera_id, signature = await run_in_threadpool(_check_signature, request, body)
+    except SignatureError as exc:
+        return problem(exc.status, exc.title, exc.detail)
+    try:
+        alert, snapshot = await _parse(request, body)
+    except (ValidationError, ValueError, json.JSONDecodeError) as exc:
+        return problem(422, "告警内容无效", str(exc)[:1000])
+    return await run_in_threadpool(_store, camera_id, alert, signature, snapshot)
+
+
+def _check_signature(request: Request, body: bytes) -> tuple[str, str]:
     with session_scope() as session:
-        try:
-            camera, signature = _authenticate(session, request, body)
-        except SignatureError as exc:
-            return problem(exc.status, exc.title, exc.detail)
-        try:
-            alert, snapshot = await _parse(request, body)
-        except (ValidationError, ValueError, json.JSONDecodeError) as exc:
-            return problem(422, "告警内容无效", str(exc)[:1000])
+        camera, signature = _authenticate(session, request, body)
+        return camera.id, signature
+
+
+def _store(camera_id: str, alert: CameraAlertIn, signature: str, snapshot: bytes | None) -> Any:
+    with session_scope() as session:
+        camera = session.get(Camera, camera_id)
+        if camera is None:  # deleted between the two steps
+            return problem(401, "签名错误", "unknown camera")
         try:
             outcome = handle_alert(session, camera, alert, signature, snapshot)
         except Replayed:
