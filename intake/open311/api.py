@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 
 from cases.db import session_scope
 from cases.models import Case, Report
@@ -109,6 +110,10 @@ async def create_request(request: Request, fmt: str) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request, await request.form())
+    return await run_in_threadpool(_create, fmt, p)  # the database blocks: not on the event loop
+
+
+def _create(fmt: str, p: dict[str, str]) -> Response:
     if (bad := _jurisdiction_error(fmt, p)) is not None:
         return bad
     code = (p.get("service_code") or "").strip()

@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from cases.db import session_scope
 from cases.models import Case, Report
@@ -142,7 +143,12 @@ def _check_limits(request: Request, phone: str | None, values: dict[str, str]) -
 
 @router.post("/report", response_class=HTMLResponse)
 async def submit(request: Request) -> Response:
-    form = await request.form(max_files=MAX_PHOTOS + 1)
+    # Parsing is async; checking, decoding photos and the database block, so they run on the thread pool.
+    form = await request.form(max_files=50)
+    return await run_in_threadpool(_submit, request, form)
+
+
+def _submit(request: Request, form: FormData) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in TEXT_FIELDS}
     photos = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     try:
@@ -158,7 +164,7 @@ async def submit(request: Request) -> Response:
         with session_scope() as s:
             ids: list[str] = []
             for photo in photos:
-                data = await photo.read(get_settings().attachment_max_bytes + 1)
+                data = photo.file.read(get_settings().attachment_max_bytes + 1)
                 try:
                     ids.append(store_image(s, data, channel="web").id)
                 except AttachmentRejected as exc:

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from cases.db import session_scope
 from cases.lifecycle import Action, CaseStatus
@@ -88,8 +90,7 @@ def track_form(request: Request, number: str = "") -> HTMLResponse:
     return _page(request, {"values": {"number": number, "last4": ""}})
 
 
-async def _checked(request: Request) -> tuple[dict[str, str], str | None]:
-    form = await request.form()
+def _checked(request: Request, form: FormData) -> tuple[dict[str, str], str | None]:
     values = {k: str(form.get(k) or "").strip() for k in ("number", "last4", "rating", "comment")}
     token = form.get(csrf.FIELD)
     if not csrf.valid(request, token if isinstance(token, str) else None):
@@ -103,7 +104,12 @@ async def _checked(request: Request) -> tuple[dict[str, str], str | None]:
 
 @router.post("/track", response_class=HTMLResponse)
 async def track(request: Request) -> HTMLResponse:
-    values, error = await _checked(request)
+    form = await request.form()
+    return await run_in_threadpool(_track, request, form)  # the database blocks: not on the event loop
+
+
+def _track(request: Request, form: FormData) -> HTMLResponse:
+    values, error = _checked(request, form)
     if error:
         return _page(request, {"values": values, "error": error}, 400 if "过期" in error else 429 if "频繁" in error
                      else 422)
@@ -116,7 +122,12 @@ async def track(request: Request) -> HTMLResponse:
 
 @router.post("/track/rate", response_class=HTMLResponse)
 async def rate(request: Request) -> HTMLResponse:
-    values, error = await _checked(request)
+    form = await request.form()
+    return await run_in_threadpool(_rate, request, form)
+
+
+def _rate(request: Request, form: FormData) -> HTMLResponse:
+    values, error = _checked(request, form)
     if error:
         return _page(request, {"values": values, "error": error}, 400)
     with session_scope() as s:
