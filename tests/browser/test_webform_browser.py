@@ -2,7 +2,7 @@
 number, tracks it. Drives Debian's Chromium (never a downloaded browser) against a real uvicorn server
 with the in-process job queue, so the submitted page really waits for the pipeline.
 
-Screenshots go to docs/screenshots/webform.png and docs/screenshots/track.png.
+Screenshots go to docs/screenshots/webform.png, submitted.png and track.png.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ def test_resident_reports_with_photo_and_address_then_tracks(server: str, photo:
             expect(number_el).to_be_visible(timeout=20_000)  # polls until the pipeline opened the case
             number = number_el.inner_text().strip()
             assert number.startswith("12319-")
+            page.screenshot(path=str(SHOTS / "submitted.png"), full_page=True)
 
             case = httpx.get(f"{server}/api/v1/cases/{number}").json()
             assert case["grid"]["code"] == GRID
