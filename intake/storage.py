@@ -166,7 +166,11 @@ def clean_image(data: bytes, settings: Settings | None = None) -> CleanImage:
 
 def store_image(session: Session, data: bytes, channel: str = "web") -> Attachment:
     """Clean and store an image and its thumbnail; add (not commit) its Attachment row."""
-    img = clean_image(data)
+    return save_image(session, clean_image(data), channel)
+
+
+def save_image(session: Session, img: CleanImage, channel: str = "web") -> Attachment:
+    """Store an already cleaned image (check every photo of a report first, then save: no orphans)."""
     att_id = ATTACHMENT_PREFIX + uuid.uuid4().hex
     ext = "png" if img.content_type == "image/png" else "jpg"
     key = f"{att_id[4:6]}/{att_id}.{ext}"

@@ -21,7 +21,7 @@ from cases.settings import get_settings
 from intake.core import accept
 from intake.ratelimit import get_limiter
 from intake.schemas import LocationIn, ReportIn
-from intake.storage import AttachmentRejected, store_image
+from intake.storage import AttachmentRejected, clean_image, save_image
 from intake.web import csrf
 from intake.web.reference import (
     Choice,
@@ -161,15 +161,14 @@ def _submit(request: Request, form: FormData) -> Response:
         if len(photos) > MAX_PHOTOS:
             raise FormError(422, f"最多上传 {MAX_PHOTOS} 张照片", values)
         _check_limits(request, phone, values)
+        cleaned = []
+        for photo in photos:  # every photo checked before any is stored
+            try:
+                cleaned.append(clean_image(photo.file.read(get_settings().attachment_max_bytes + 1)))
+            except AttachmentRejected as exc:
+                raise FormError(422, f"照片“{photo.filename}”：{exc.message}", values) from None
         with session_scope() as s:
-            ids: list[str] = []
-            for photo in photos:
-                data = photo.file.read(get_settings().attachment_max_bytes + 1)
-                try:
-                    ids.append(store_image(s, data, channel="web").id)
-                except AttachmentRejected as exc:
-                    s.rollback()
-                    raise FormError(422, f"照片“{photo.filename}”：{exc.message}", values) from None
+            ids = [save_image(s, img, channel="web").id for img in cleaned]
             result = accept(
                 s,
                 ReportIn(channel="web", text=values["description"], phone=phone, location=location,

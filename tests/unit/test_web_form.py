@@ -244,3 +244,14 @@ def test_submitted_page_waits_for_the_case(web: TestClient) -> None:
     fragment = web.get(status_url.group(1)).text
     assert f'id="case-number">{number}<' in fragment and "data-poll" not in fragment
     assert web.get("/h5/submitted/1.forged").status_code == 404
+
+
+def test_one_bad_photo_stores_none_of_them(web: TestClient) -> None:
+    from pathlib import Path
+
+    from cases.settings import get_settings
+
+    files = [("photos", ("ok.jpg", jpeg_with_gps(), "image/jpeg")), ("photos", ("bad.jpg", b"nope", "image/jpeg"))]
+    r = submit(web, files=files)
+    assert r.status_code == 422 and "bad.jpg" in r.text and "照片需要重新选择" in r.text
+    assert not (Path(get_settings().var_dir) / "attachments").exists()
