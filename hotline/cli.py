@@ -70,7 +70,7 @@ def worker(
     if not settings.redis_url:
         console.print("[red]HOTLINE_REDIS_URL is not set: on the embedded default, jobs run inside `hotline serve`.")
         raise typer.Exit(2)
-    q = configure_queue(settings)
+    q = configure_queue(settings, worker=True)
     assert isinstance(q, RQQueue)
     _warm_up()
     if sweep:

@@ -22,16 +22,19 @@ from cases.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-def redis_connection(url: str) -> Redis[Any]:
-    # Short timeouts: intake must answer even when Redis is gone (the sweeper catches up later).
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+def redis_connection(url: str, blocking: bool = False) -> Redis[Any]:
+    """Short timeouts for web nodes: intake must answer even when Redis is gone (the sweeper catches up
+    later). A worker's connection blocks in BLPOP between jobs, so it gets no read timeout."""
+    return Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=None if blocking else 5, health_check_interval=30
+    )
 
 
 class RQQueue:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, blocking: bool = False) -> None:
         assert settings.redis_url
         self.settings = settings
-        self.connection = redis_connection(settings.redis_url)
+        self.connection = redis_connection(settings.redis_url, blocking)
         self.queue = Queue(settings.queue_name, connection=self.connection)
 
     def enqueue(self, func_path: str, *args: Any) -> None:
@@ -120,8 +123,8 @@ class SyncQueue:
             log.exception("job %s%r failed", func_path, args)
 
 
-def configure_queue(settings: Settings | None = None) -> jobs.JobQueue:
+def configure_queue(settings: Settings | None = None, worker: bool = False) -> jobs.JobQueue:
     settings = settings or get_settings()
-    q: jobs.JobQueue = RQQueue(settings) if settings.redis_url else InProcessQueue(settings)
+    q: jobs.JobQueue = RQQueue(settings, blocking=worker) if settings.redis_url else InProcessQueue(settings)
     jobs.set_queue(q)
     return q
