@@ -233,6 +233,8 @@ def demo(
             )
     console.print(table)
     console.print(f"API docs:   {base}/docs")
+    console.print(f"H5 form:    {base}/h5/   (residents' mobile form; track a case at {base}/h5/track)")
+    console.print(f"Open311:    {base}/open311/v2/services.json")
     console.print(f"A case:     {base}/api/v1/cases/<number>")
     console.print(f"Health:     {base}/healthz  {base}/readyz")
     if exit_after:
