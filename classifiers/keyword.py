@@ -8,8 +8,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifiers.base import Classification, ReportFacts
 from cases.settings import get_settings
+from classifiers.base import Classification, ReportFacts
 
 
 @dataclass(frozen=True)
