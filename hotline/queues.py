@@ -22,7 +22,7 @@ from cases.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-def redis_connection(url: str, blocking: bool = False) -> Redis[Any]:
+def redis_connection(url: str, blocking: bool = False) -> Redis:
     """Short timeouts for web nodes: intake must answer even when Redis is gone (the sweeper catches up
     later). A worker's connection blocks in BLPOP between jobs, so it gets no read timeout."""
     return Redis.from_url(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 from redis import Redis
 
@@ -16,7 +15,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = "hotline:sweeper:lock"
 
 
-def sweep_once(settings: Settings, redis: Redis[Any] | None = None) -> int:
+def sweep_once(settings: Settings, redis: Redis | None = None) -> int:
     if redis is not None:
         # Only one sweeper per interval across the fleet; the lock expires by itself.
         if not redis.set(LOCK_KEY, "1", nx=True, ex=max(settings.sweep_interval_seconds - 1, 1)):
@@ -27,7 +26,7 @@ def sweep_once(settings: Settings, redis: Redis[Any] | None = None) -> int:
     return n
 
 
-def start_sweeper(settings: Settings, redis: Redis[Any] | None = None) -> threading.Event:
+def start_sweeper(settings: Settings, redis: Redis | None = None) -> threading.Event:
     """Sweep now and then every interval on a daemon thread. Set the returned event to stop."""
     stop = threading.Event()
 
