@@ -92,6 +92,34 @@ class Settings(BaseSettings):
         default="12319.local", description="Open311 jurisdiction_id this server answers for."
     )
 
+    # --- telephony: Twilio voice, SMS and outbound calls (issue 5) ---------------------------------
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account SID (AC...).")
+    twilio_auth_token: str | None = Field(
+        default=None, description="Twilio auth token: signs webhooks and authenticates the REST client."
+    )
+    twilio_from_number: str | None = Field(default=None, description="The hotline's number (E.164) for outbound.")
+    twilio_api_base_url: str | None = Field(
+        default=None, description="Replaces https://api.twilio.com in REST calls (a local stand-in in tests)."
+    )
+    twilio_voice: str = Field(default="Polly.Zhiyu", description="Mandarin TTS voice for <Say>.")
+    twilio_language: str = Field(default="cmn-CN", description="Language of <Say> prompts.")
+    twilio_speech_language: str = Field(default="zh-CN", description="Language of speech <Gather>.")
+    twilio_agent_queue: str = Field(default="agents", description="TaskRouter-less <Enqueue> queue name.")
+    twilio_hold_music_url: str | None = Field(default=None, description="Hold music played while queued.")
+    twilio_queue_max_wait_seconds: int = Field(default=120, description="Then the caller goes to voicemail.")
+    twilio_rate_per_second: float = Field(default=5.0, description="Outbound REST requests per second.")
+    twilio_max_attempts: int = Field(default=3, description="Tries per outbound message or call.")
+    ivr_flows_dir: Path | None = Field(default=None, description="Call-flow YAML folder. Unset: ivr_flows/flows.")
+    ivr_recordings_base_url: str | None = Field(
+        default=None, description="Recorded prompts: a prompt with `audio:` is played from this base URL."
+    )
+    agent_hours: str = Field(default="08:30-17:30", description="Agents answer calls (city time, HH:MM-HH:MM).")
+    quiet_hours: str = Field(default="21:00-08:00", description="No outbound notices or survey calls then.")
+    sms_thread_window_minutes: int = Field(
+        default=30, description="Texts from one number this close together add to the same open report."
+    )
+    survey_delay_minutes: int = Field(default=10, description="Survey call this long after a case is handled.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
