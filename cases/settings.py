@@ -120,6 +120,23 @@ class Settings(BaseSettings):
     )
     survey_delay_minutes: int = Field(default=10, description="Survey call this long after a case is handled.")
 
+    # --- classifier (issue 4) ---------------------------------------------------------------------------
+    category_auto_threshold: float = Field(
+        default=0.6, description="Category confidence at or above which a case dispatches without an agent."
+    )
+    grid_auto_threshold: float = Field(
+        default=0.6, description="Grid confidence at or above which a case dispatches without an agent."
+    )
+    category_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-category overrides of category_auto_threshold, JSON: {"01011": 0.95}.',
+    )
+    classifier_model_path: Path | None = Field(
+        default=None,
+        description="A .skops category model to use. Unset: the active version in the database, else the "
+        "shipped default (classifiers/models/default).",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

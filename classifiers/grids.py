@@ -1,0 +1,261 @@
+"""Grid locator: which 15-digit grid a report is about, and how sure we are.
+
+Evidence in order of strength: a GPS point inside a grid polygon, place names in the text (gazetteer),
+the registered camera's grid, the reporter's recent reports. A text that only names a community yields
+that community, never a grid guessed inside it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shapely import STRtree
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+from sqlmodel import Session, select
+
+from cases.models import Grid
+
+GAZETTEER = Path(__file__).parent / "data" / "gazetteer.csv"
+
+# A resident who names a place is usually right about it but may be describing the way there.
+CONF_GPS = 0.95
+CONF_TEXT = 0.85
+CONF_TEXT_AMBIGUOUS = 0.55
+CONF_CAMERA = 0.9
+CONF_HISTORY = 0.4
+CONF_COMMUNITY = 0.5
+
+# Spoken forms shorten the generic tail of a place name: 东门菜市场 → 东门菜场, 青砖湖社区 → 青砖湖居委会.
+_SPOKEN_TAILS: dict[str, tuple[str, ...]] = {
+    "菜市场": ("菜场", "市场"),
+    "农贸市场": ("菜场", "市场", "菜市场"),
+    "社区": ("居委会", "社区居委会"),
+    "小区": ("小区里",),
+    "公园": ("公园里",),
+    "大道": ("大路",),
+}
+
+RecentGrids = Callable[[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    grid_code: str | None
+    community_code: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class GridResult:
+    grid_code: str | None
+    confidence: float
+    source: str  # gps | text | camera | history | community | none
+    community_code: str | None = None
+
+
+NOWHERE = GridResult(None, 0.0, "none")
+
+
+def spoken_variants(name: str) -> set[str]:
+    out = {name}
+    for tail, alts in _SPOKEN_TAILS.items():
+        if name.endswith(tail) and len(name) > len(tail) + 1:
+            stem = name[: -len(tail)]
+            out.update(stem + a for a in alts)
+    return out
+
+
+class Gazetteer:
+    """Place names (and their spoken variants) → grid or community. Longest name wins, so 东门菜市场 is
+    not read as 东门路's 东门."""
+
+    def __init__(self, places: Iterable[Place]) -> None:
+        index: dict[str, Place] = {}
+        for p in places:
+            for variant in spoken_variants(p.name):
+                # A grid-level entry beats a community-level one for the same spelling.
+                if variant not in index or (index[variant].grid_code is None and p.grid_code):
+                    index[variant] = Place(variant, p.grid_code, p.community_code, p.kind)
+        self._names = sorted(index.values(), key=lambda p: -len(p.name))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def find(self, text: str) -> list[Place]:
+        """Places named in `text`, longest first, each span used once."""
+        found: list[Place] = []
+        taken: list[tuple[int, int]] = []
+        for p in self._names:
+            start = text.find(p.name)
+            while start >= 0:
+                end = start + len(p.name)
+                if not any(s < end and start < e for s, e in taken):
+                    taken.append((start, end))
+                    found.append(p)
+                    break
+                start = text.find(p.name, start + 1)
+        return found
+
+    def locate(self, text: str) -> GridResult:
+        found = self.find(text)
+        grids = Counter(p.grid_code for p in found if p.grid_code)
+        if grids:
+            (best, n), *rest = grids.most_common()
+            if not rest:
+                return GridResult(best, CONF_TEXT, "text", best[:12])
+            # Two grids named ("从东门路到八一路"): the more often named one, but an agent should look.
+            conf = CONF_TEXT_AMBIGUOUS if n > rest[0][1] else CONF_TEXT_AMBIGUOUS - 0.15
+            return GridResult(best, conf, "text", best[:12])
+        communities = {p.community_code for p in found if p.community_code}
+        if len(communities) == 1:
+            return GridResult(None, CONF_COMMUNITY, "community", communities.pop())
+        return NOWHERE
+
+
+def read_gazetteer(path: Path = GAZETTEER) -> list[Place]:
+    if not path.exists():
+        return []
+    out: list[Place] = []
+    with path.open(encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            names = [r["name"], *(a for a in (r.get("aliases") or "").split("|") if a)]
+            grid = (r.get("grid_code") or "").strip() or None
+            community = (r.get("community_code") or "").strip() or (grid[:12] if grid else None)
+            out.extend(Place(n.strip(), grid, community, r.get("kind") or "") for n in names if n.strip())
+    return out
+
+
+def places_from_grids(rows: Iterable[dict[str, Any]]) -> list[Place]:
+    """Each grid's own place list, plus its community's name (community-level evidence only)."""
+    out: list[Place] = []
+    for r in rows:
+        code = r["code"]
+        out.extend(Place(p, code, code[:12], "place") for p in r.get("places") or [])
+        if r.get("community"):
+            out.append(Place(r["community"], None, code[:12], "community"))
+    return out
+
+
+class GridLayer:
+    """Grid polygons with an STRtree, so a point finds its grid without scanning every polygon."""
+
+    def __init__(self, grids: Sequence[tuple[str, BaseGeometry]]) -> None:
+        self._codes = [c for c, _ in grids]
+        self._geoms = [g for _, g in grids]
+        self._tree = STRtree(self._geoms)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def locate(self, lat: float, lon: float) -> str | None:
+        pt = Point(lon, lat)  # GeoJSON order
+        hits = sorted(int(i) for i in self._tree.query(pt, predicate="intersects"))
+        return self._codes[hits[0]] if hits else None
+
+
+def read_geojson(path: Path) -> list[dict[str, Any]]:
+    """Features of a grid layer as Grid-table rows. Properties: grid_code (15 digits) required;
+    grid_name, street, community, places ('|'-separated or a list) optional."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    rows: list[dict[str, Any]] = []
+    for f in doc.get("features", []):
+        props = f.get("properties") or {}
+        code = str(props.get("grid_code") or "")
+        if len(code) != 15 or not code.isdigit():
+            raise ValueError(f"{path}: feature without a 15-digit grid_code: {props!r}")
+        places = props.get("places") or []
+        if isinstance(places, str):
+            places = [p for p in places.split("|") if p]
+        rows.append(
+            {
+                "code": code,
+                "name": props.get("grid_name") or code,
+                "street_code": code[:9],
+                "street": props.get("street") or "",
+                "community_code": code[:12],
+                "community": props.get("community") or "",
+                "places": places,
+                "geometry": f.get("geometry"),
+            }
+        )
+    return rows
+
+
+def import_grid_layer(session: Session, path: Path) -> int:
+    """Upsert a city's GeoJSON grid layer into the Grid table. Names and places already in the table
+    are kept when the layer does not carry them. The caller commits."""
+    rows = read_geojson(path)
+    for r in rows:
+        grid = session.get(Grid, r["code"])
+        if grid is None:
+            session.add(Grid(**r))
+            continue
+        grid.geometry = r["geometry"]
+        for key in ("name", "street", "community", "places"):
+            if r[key] and r[key] != r["code"]:
+                setattr(grid, key, r[key])
+        session.add(grid)
+    return len(rows)
+
+
+def grid_rows_from_db(session: Session) -> list[dict[str, Any]]:
+    return [g.model_dump() for g in session.exec(select(Grid)).all()]
+
+
+def grid_rows_from_files(csv_path: Path, geojson_path: Path | None) -> list[dict[str, Any]]:
+    shapes: dict[str, Any] = {}
+    if geojson_path is not None and geojson_path.exists():
+        shapes = {r["code"]: r["geometry"] for r in read_geojson(geojson_path)}
+    with csv_path.open(encoding="utf-8") as f:
+        return [
+            {
+                "code": r["grid_code"],
+                "community": r["community"],
+                "places": [p for p in r["places"].split("|") if p],
+                "geometry": shapes.get(r["grid_code"]),
+            }
+            for r in csv.DictReader(f)
+        ]
+
+
+class GridLocator:
+    def __init__(self, layer: GridLayer, gazetteer: Gazetteer) -> None:
+        self.layer = layer
+        self.gazetteer = gazetteer
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[dict[str, Any]], gazetteer_path: Path = GAZETTEER) -> GridLocator:
+        layer = GridLayer([(r["code"], shape(r["geometry"])) for r in rows if r.get("geometry")])
+        return cls(layer, Gazetteer([*read_gazetteer(gazetteer_path), *places_from_grids(rows)]))
+
+    def locate(
+        self,
+        text: str,
+        lat: float | None = None,
+        lon: float | None = None,
+        camera_grid_code: str | None = None,
+        phone: str | None = None,
+        recent_grids: RecentGrids | None = None,
+    ) -> GridResult:
+        if lat is not None and lon is not None and (code := self.layer.locate(lat, lon)):
+            return GridResult(code, CONF_GPS, "gps", code[:12])
+        by_text = self.gazetteer.locate(text)
+        if by_text.grid_code:
+            return by_text
+        if camera_grid_code:
+            return GridResult(camera_grid_code, CONF_CAMERA, "camera", camera_grid_code[:12])
+        if phone and recent_grids is not None:
+            recent = list(recent_grids(phone))
+            if recent:
+                code, n = Counter(recent).most_common(1)[0]
+                # A reporter who always reports the same grid probably lives there; one report is a hint.
+                conf = CONF_HISTORY if n >= 2 else CONF_HISTORY / 2
+                return GridResult(code, conf, "history", code[:12])
+        return by_text  # a community, or nothing

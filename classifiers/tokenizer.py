@@ -1,0 +1,59 @@
+"""Word segmentation for the category model: jieba with the city-management user dictionary.
+
+`tokenize` is a module-level function so a fitted pipeline stores a reference to it (skops trusts it by
+name) instead of a closure it could not serialise."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import threading
+from pathlib import Path
+
+import jieba
+
+DATA = Path(__file__).parent / "data"
+USERDICT = DATA / "userdict.txt"
+SYNONYMS = DATA / "synonyms.csv"
+
+_lock = threading.Lock()
+_jieba: jieba.Tokenizer | None = None
+_synonyms: dict[str, str] = {}
+
+
+def load_synonyms(path: Path = SYNONYMS) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as f:
+        return {r["variant"].strip(): r["canonical"].strip() for r in csv.DictReader(f) if r.get("variant")}
+
+
+def segmenter() -> jieba.Tokenizer:
+    """The jieba instance with the domain dictionary, built once per process.
+
+    A private `jieba.Tokenizer` rather than the global one: other packages may segment with the plain
+    dictionary, and adding words to the global instance would change their results."""
+    global _jieba, _synonyms
+    if _jieba is None:
+        with _lock:
+            if _jieba is None:
+                jieba.setLogLevel(logging.WARNING)
+                t = jieba.Tokenizer()
+                t.initialize()
+                _synonyms = load_synonyms()
+                if USERDICT.exists():
+                    t.load_userdict(str(USERDICT))
+                # Variants must stay whole words too, or 下水道盖子 is cut before the table sees it.
+                for variant in _synonyms:
+                    t.add_word(variant, 1000)
+                _jieba = t
+    return _jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of `text`; a resident's variant (摆摊的) also yields the canonical term (流动摊贩), so both
+    registers share one feature without a rule per category."""
+    words = [w for w in segmenter().lcut(text) if not w.isspace()]
+    if _synonyms:
+        words.extend(_synonyms[w] for w in words if w in _synonyms)
+    return words
