@@ -22,6 +22,7 @@ from intake import web as web_form
 from intake.camera import api as camera_api
 from intake.open311 import api as open311_api
 from intake.problems import problem
+from intake.telephony import router as telephony_router
 
 
 def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -62,6 +63,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
     app.include_router(camera_api.router)
     app.include_router(web_form.router)
     app.include_router(open311_api.router)
+    app.include_router(telephony_router)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -1,0 +1,194 @@
+"""`hotline call simulate`: be Twilio in a terminal. Walks a call against a running server with correctly
+signed webhooks (X-Twilio-Signature over the public URL), exactly the form fields Twilio sends, following
+Gather actions, Redirects, Enqueue and Record — so a person can test the IVR with no phone. Tests use the
+same `CallSimulator` with a TestClient transport."""
+
+from __future__ import annotations
+
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlparse
+
+import httpx
+import typer
+from twilio.request_validator import RequestValidator
+
+from cases.settings import get_settings
+
+app = typer.Typer(help="Walk IVR calls without a phone.", no_args_is_help=True)
+
+# (path with query, form params, headers) -> (status code, body)
+Transport = Callable[[str, dict[str, str], dict[str, str]], tuple[int, str]]
+# (kind, Gather/Record/Enqueue attributes) -> what the caller does; None = silence
+Answer = Callable[[str, dict[str, str]], str | None]
+
+
+@dataclass
+class CallSimulator:
+    transport: Transport
+    public_base_url: str
+    auth_token: str
+    from_number: str = "+8613800138000"
+    to_number: str = "+8671312319"
+    account_sid: str = "AC" + "0" * 32
+    call_sid: str = field(default_factory=lambda: "CA" + uuid.uuid4().hex)
+    out: Callable[[str], None] = print
+    max_requests: int = 60  # a looping flow cannot keep the simulator (or a test) busy forever
+    requests: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def _params(self, extra: dict[str, str]) -> dict[str, str]:
+        base = {
+            "CallSid": self.call_sid, "AccountSid": self.account_sid, "From": self.from_number,
+            "To": self.to_number, "Caller": self.from_number, "Called": self.to_number,
+            "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01",
+        }
+        return base | extra
+
+    def post(self, path: str, extra: dict[str, str] | None = None) -> str:
+        """Send one signed webhook as Twilio would and return the body."""
+        if len(self.requests) >= self.max_requests:
+            raise RuntimeError(f"more than {self.max_requests} webhooks in one call")
+        params = self._params(extra or {})
+        url = self.public_base_url.rstrip("/") + path
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        t0 = time.perf_counter()
+        status, body = self.transport(path, params, {"X-Twilio-Signature": signature})
+        self.latencies_ms.append((time.perf_counter() - t0) * 1000)
+        self.requests.append((path, params, body))
+        if status >= 400:
+            raise RuntimeError(f"POST {path} answered {status}: {body[:200]}")
+        return body
+
+    def _path(self, url: str, current: str) -> str:
+        """Twilio resolves relative action URLs against the current document's URL."""
+        absolute = urljoin(self.public_base_url.rstrip("/") + current, url)
+        p = urlparse(absolute)
+        return p.path + (f"?{p.query}" if p.query else "")
+
+    def run(self, answer: Answer, start: str = "/twilio/voice", status_callback: str | None = "/twilio/voice/status",
+            first: dict[str, str] | None = None) -> list[str]:
+        """Play the whole call; returns everything said to the caller, in order."""
+        said: list[str] = []
+        path = start
+        body: str | None = self.post(path, first or {"CallStatus": "ringing"})
+        while body is not None:
+            body, path = self._play(body, path, answer, said)
+        if status_callback:
+            duration = str(max(1, int(time.monotonic() - self.started)))
+            self.post(status_callback, {"CallStatus": "completed", "CallDuration": duration})
+        return said
+
+    def _say(self, el: ET.Element, said: list[str]) -> None:
+        if el.tag == "Say":
+            said.append(el.text or "")
+            self.out(f"  IVR: {el.text}")
+        elif el.tag == "Play":
+            self.out(f"  IVR: [播放 {el.text}]")
+
+    def _play(self, body: str, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str]:
+        root = ET.fromstring(body)
+        for el in root:
+            if el.tag in ("Say", "Play"):
+                self._say(el, said)
+            elif el.tag == "Pause":
+                continue
+            elif el.tag == "Gather":
+                for child in el:
+                    self._say(child, said)
+                got = answer(el.get("input", "dtmf"), dict(el.attrib))
+                if got:
+                    action = self._path(el.get("action") or current, current)
+                    if el.get("input") == "speech":
+                        extra = {"SpeechResult": got, "Confidence": "0.92"}
+                        self.out(f"  市民（说）: {got}")
+                    else:
+                        extra = {"Digits": got}
+                        self.out(f"  市民（按键）: {got}")
+                    return self.post(action, extra), action
+                self.out("  市民: （没有输入）")
+                continue  # Twilio falls through to the next verb
+            elif el.tag == "Redirect":
+                target = self._path(el.text or current, current)
+                return self.post(target), target
+            elif el.tag == "Enqueue":
+                wait = self._path(el.get("waitUrl") or "", current)
+                self.out(f"  [排队 {el.text}]")
+                hold = self.post(wait, {"QueuePosition": "1", "QueueTime": "0", "QueueSid": "QU" + "0" * 32,
+                                        "AvgQueueTime": "0", "CurrentQueueSize": "1"})
+                for h in ET.fromstring(hold):
+                    self._say(h, said)
+                result = answer("queue", dict(el.attrib)) or "leave"
+                action = self._path(el.get("action") or current, current)
+                return self.post(action, {"QueueResult": result, "QueueTime": "30"}), action
+            elif el.tag == "Record":
+                text = answer("record", dict(el.attrib))
+                action = self._path(el.get("action") or current, current)
+                rec = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/RE{uuid.uuid4().hex}"
+                self.out(f"  市民（留言）: {text or ''}")
+                nxt = self.post(action, {"RecordingUrl": rec, "RecordingDuration": "12",
+                                         "RecordingSid": rec.rsplit("/", 1)[1]})
+                cb = el.get("transcribeCallback")
+                if cb and text:
+                    self.post(self._path(cb, current), {"TranscriptionText": text, "TranscriptionStatus": "completed",
+                                                        "RecordingUrl": rec})
+                return nxt, action
+            elif el.tag == "Dial":
+                self.out(f"  [接通 {''.join(el.itertext())}]")
+                return None, current
+            elif el.tag in ("Hangup", "Leave", "Reject"):
+                self.out("  [挂机]")
+                return None, current
+        self.out("  [文档结束，挂机]")
+        return None, current
+
+
+def http_transport(base: str, timeout: float = 20.0) -> Transport:
+    client = httpx.Client(base_url=base.rstrip("/"), timeout=timeout)
+
+    def send(path: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        r = client.post(path, data=params, headers=headers)
+        return r.status_code, r.text
+
+    return send
+
+
+def _ask(kind: str, attrs: dict[str, str]) -> str | None:
+    if kind == "speech":
+        return typer.prompt("  你说（直接回车 = 沉默）", default="", show_default=False) or None
+    if kind == "dtmf":
+        end = attrs.get("finishOnKey")
+        hint = f"按键，以{end}结束" if end else "按键"
+        return (typer.prompt(f"  {hint}（直接回车 = 不按）", default="", show_default=False) or "").rstrip("#") or None
+    if kind == "record":
+        return typer.prompt("  留言内容（提示音后说话）", default="", show_default=False) or None
+    if kind == "queue":
+        ok = typer.confirm("  有坐席接听吗？", default=False)
+        return "bridged" if ok else "leave"
+    return None
+
+
+@app.command("simulate")
+def simulate(
+    to: str = typer.Option(None, "--to", help="Server to call (default: HOTLINE_PUBLIC_BASE_URL)."),
+    from_: str = typer.Option("+8613800138000", "--from", help="Caller's number."),
+    public_url: str = typer.Option(None, "--public-url", help="Base URL Twilio signs (default: the setting)."),
+    start: str = typer.Option("/twilio/voice", "--start", help="First webhook path."),
+) -> None:
+    """Call the hotline from the terminal: prompts are printed, you type digits or "speech"."""
+    s = get_settings()
+    if not s.twilio_auth_token:
+        typer.echo("HOTLINE_TWILIO_AUTH_TOKEN is not set: the server would refuse unsigned webhooks.", err=True)
+        raise typer.Exit(2)
+    server = to or s.public_base_url
+    sim = CallSimulator(http_transport(server), public_url or s.public_base_url, s.twilio_auth_token,
+                        from_number=from_, account_sid=s.twilio_account_sid or "AC" + "0" * 32,
+                        out=typer.echo)
+    typer.echo(f"来电 {from_} → {server}{start}  (CallSid {sim.call_sid})")
+    sim.run(_ask, start=start)
+    lat = sorted(sim.latencies_ms)
+    typer.echo(f"通话结束：{len(lat)} 个 webhook，最慢 {lat[-1]:.0f} ms" if lat else "通话结束")

@@ -1,0 +1,296 @@
+"""Outbound SMS and calls through the Twilio REST client, as jobs (referenced by dotted path, taking ids).
+
+Every message is first a row (`OutboundMessage`, unique `dedupe_key`: each notice happens once, however
+often it is asked for), then a job sends it: credentials missing → a clear log line and nothing sent;
+opted out → not sent; quiet hours → deferred (`flush_due` sends it later); transient Twilio errors
+(429, 5xx, network) → retried with back-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import requests
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from twilio.base.exceptions import TwilioRestException
+
+from cases.db import session_scope
+from cases.jobs import enqueue_after_commit, enqueue_now
+from cases.lifecycle import CaseStatus
+from cases.models import Case, OutboundMessage, Report, SmsOptOut, utcnow
+from cases.phone import mask_phone
+from cases.settings import get_settings
+from intake.telephony.hours import quiet_now, window_end
+from intake.telephony.rest import credentials_missing, get_client
+
+log = logging.getLogger(__name__)
+
+SEND_SMS = "intake.telephony.outbound.send_sms"
+PLACE_CALL = "intake.telephony.outbound.place_call"
+DONE = ("sent", "delivered", "opted_out", "failed", "skipped", "deferred")
+
+
+def _url(path: str, **query: object) -> str:
+    base = get_settings().public_base_url.rstrip("/")
+    return base + path + (("?" + urlencode(query)) if query else "")
+
+
+def queue_message(
+    session: Session,
+    *,
+    kind: str,
+    purpose: str,
+    to: str,
+    dedupe_key: str,
+    body: str = "",
+    url: str | None = None,
+    case_id: int | None = None,
+    report_id: int | None = None,
+    quiet_ok: bool = False,
+) -> OutboundMessage:
+    """Add the message (once per dedupe_key) and send it after the caller commits. `quiet_ok`: an answer
+    to something the resident just did (their case number) goes out even in quiet hours."""
+    existing = session.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)).first()
+    if existing is not None:
+        return existing
+    om = OutboundMessage(
+        dedupe_key=dedupe_key, kind=kind, purpose=purpose, to_phone=to, body=body, url=url,
+        case_id=case_id, report_id=report_id, status="queued" if quiet_ok else "pending",
+    )
+    try:
+        with session.begin_nested():
+            session.add(om)
+    except IntegrityError:  # a concurrent request queued the same notice
+        found = session.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)).one()
+        return found
+    assert om.id is not None
+    enqueue_after_commit(session, SEND_SMS if kind == "sms" else PLACE_CALL, om.id)
+    return om
+
+
+def queue_sms(session: Session, *, purpose: str, to: str, body: str, dedupe_key: str,
+              case_id: int | None = None, report_id: int | None = None, quiet_ok: bool = False) -> OutboundMessage:
+    return queue_message(session, kind="sms", purpose=purpose, to=to, body=body, dedupe_key=dedupe_key,
+                         case_id=case_id, report_id=report_id, quiet_ok=quiet_ok)
+
+
+def _claim(om_id: int, kind: str) -> OutboundMessage | None:
+    """Load the message and decide whether it may go now; returns it only when it should be sent."""
+    with session_scope() as s:
+        om = s.get(OutboundMessage, om_id)
+        if om is None or om.kind != kind or om.status in DONE:
+            return None
+        reason = credentials_missing()
+        if reason:
+            log.warning("outbound %s %s to %s not sent: %s", kind, om.purpose, mask_phone(om.to_phone), reason)
+            om.status, om.last_error = "skipped", reason
+            s.add(om)
+            s.commit()
+            return None
+        if kind == "sms" and s.get(SmsOptOut, om.to_phone) is not None:
+            om.status = "opted_out"
+            s.add(om)
+            s.commit()
+            return None
+        if om.status == "pending" and quiet_now():  # "pending" = a notice; "queued" = an immediate answer
+            om.status, om.not_before = "deferred", window_end(get_settings().quiet_hours)
+            s.add(om)
+            s.commit()
+            log.info("outbound %s %s deferred to %s (quiet hours)", kind, om.purpose, om.not_before)
+            return None
+        s.expunge(om)
+        return om
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, TwilioRestException):
+        return bool(exc.status == 429 or exc.status >= 500)
+    return isinstance(exc, requests.RequestException)
+
+
+def _deliver(om: OutboundMessage, send: object) -> None:
+    assert om.id is not None and callable(send)
+    settings = get_settings()
+    error: str | None = None
+    sid: str | None = None
+    attempts = 0
+    for attempt in range(settings.twilio_max_attempts):
+        attempts = attempt + 1
+        try:
+            sid = send()
+            error = None
+            break
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            if not _transient(exc) or attempt + 1 == settings.twilio_max_attempts:
+                break
+            time.sleep(min(0.2 * 2**attempt, 2.0))  # bounded back-off inside the job
+    with session_scope() as s:
+        row = s.get(OutboundMessage, om.id)
+        assert row is not None
+        row.attempts += attempts
+        row.twilio_sid = sid
+        row.last_error = error
+        row.status = "sent" if sid else "failed"
+        row.sent_at = utcnow() if sid else None
+        s.add(row)
+        s.commit()
+    if error:
+        log.error("outbound %s %s to %s failed: %s", om.kind, om.purpose, mask_phone(om.to_phone), error)
+
+
+def send_sms(om_id: int) -> None:
+    """Job: send one queued SMS."""
+    om = _claim(om_id, "sms")
+    if om is None:
+        return
+    s = get_settings()
+
+    def send() -> str:
+        msg = get_client().messages.create(
+            to=om.to_phone, from_=s.twilio_from_number, body=om.body,
+            status_callback=_url("/twilio/sms/status", om=om.id),
+        )
+        return str(msg.sid)
+
+    _deliver(om, send)
+
+
+def place_call(om_id: int) -> None:
+    """Job: place one queued call; Twilio fetches `om.url` for its TwiML when it is answered."""
+    om = _claim(om_id, "call")
+    if om is None:
+        return
+    s = get_settings()
+
+    def send() -> str:
+        call = get_client().calls.create(
+            to=om.to_phone, from_=s.twilio_from_number, url=om.url, method="POST",
+            status_callback=_url("/twilio/voice/status", om=om.id), status_callback_method="POST",
+            status_callback_event=["completed"], timeout=30,
+        )
+        return str(call.sid)
+
+    _deliver(om, send)
+
+
+def flush_due(limit: int = 200) -> int:
+    """Job (periodic): send the notices deferred by quiet hours whose time has come."""
+    if quiet_now():
+        return 0
+    with session_scope() as s:
+        rows = s.exec(
+            select(OutboundMessage)
+            .where(OutboundMessage.status == "deferred", col(OutboundMessage.not_before) <= utcnow())
+            .limit(limit)
+        ).all()
+        todo = [(r.id, r.kind) for r in rows]
+        for r in rows:
+            r.status = "pending"
+            s.add(r)
+        s.commit()
+    for om_id, kind in todo:
+        enqueue_now(SEND_SMS if kind == "sms" else PLACE_CALL, om_id)
+    return len(todo)
+
+
+# --- what is sent ---------------------------------------------------------------------------------
+
+
+def _reporter(s: Session, case_id: int) -> str | None:
+    phones = s.exec(select(Report.phone).where(Report.case_id == case_id).order_by(col(Report.id))).all()
+    return next((p for p in phones if p), None)
+
+
+def notify_case_status(case_id: int) -> None:
+    """Job: tell the reporter their case was dispatched, or handled. Other statuses send nothing; each
+    (case, status) is told once. The routing and agent issues enqueue this when a case moves."""
+    tz = ZoneInfo(get_settings().timezone)
+    with session_scope() as s:
+        case = s.get(Case, case_id)
+        if case is None:
+            return
+        phone = _reporter(s, case_id)
+        if phone is None:
+            return
+        if case.status == CaseStatus.DISPATCHED.value:
+            due = case.handle_deadline.astimezone(tz) if case.handle_deadline else None
+            when = f"，预计{due.month}月{due.day}日{due.hour}点前办结" if isinstance(due, datetime) else ""
+            body = f"【12319城市管理热线】您的工单{case.number}已派遣至承办单位处理{when}。"
+            purpose = "dispatch"
+        elif case.status in (CaseStatus.HANDLED.value, CaseStatus.CLOSED.value):
+            body = f"【12319城市管理热线】您的工单{case.number}已处理完毕，感谢您的支持。稍后可能有回访电话。"
+            purpose = "completion"
+        else:
+            return
+        queue_sms(s, purpose=purpose, to=phone, body=body, dedupe_key=f"{purpose}:{case_id}", case_id=case_id)
+        s.commit()
+
+
+def start_survey_call(case_id: int) -> None:
+    """Job: the automated satisfaction call after a case was handled (flow ivr_flows/flows/survey.yaml)."""
+    with session_scope() as s:
+        phone = _reporter(s, case_id)
+        if phone is None:
+            log.info("case %s has no reporter phone: no survey call", case_id)
+            return
+        om = queue_message(s, kind="call", purpose="survey", to=phone, dedupe_key=f"survey:{case_id}",
+                           url=_url("/twilio/voice/survey/ask", case_id=case_id), case_id=case_id)
+        s.commit()
+        log.info("survey call %s queued for case %s", om.id, case_id)
+
+
+def queue_survey_link(case_id: int) -> None:
+    """The survey's fallback when nobody answered (or nobody pressed a key): an SMS with the rating link."""
+    with session_scope() as s:
+        case = s.get(Case, case_id)
+        phone = _reporter(s, case_id)
+        if case is None or phone is None:
+            return
+        link = _url("/h5/track", number=case.number)
+        queue_sms(s, purpose="survey_link", to=phone, dedupe_key=f"survey_link:{case_id}", case_id=case_id,
+                  body=f"【12319城市管理热线】您的工单{case.number}已处理完毕，请您评价：{link} （需输入手机号后四位）")
+        s.commit()
+
+
+def click_to_call(case_id: int, agent_phone: str) -> int | None:
+    """Ring the agent's phone; when they answer, Twilio bridges them to the resident (/twilio/voice/bridge).
+    Called by the agent console; not subject to quiet hours (a person chose to call now)."""
+    with session_scope() as s:
+        om = queue_message(s, kind="call", purpose="click_to_call", to=agent_phone,
+                           dedupe_key=f"click:{case_id}:{uuid.uuid4().hex}", case_id=case_id, quiet_ok=True,
+                           url=_url("/twilio/voice/bridge", case_id=case_id))
+        s.commit()
+        return om.id
+
+
+def call_finished(om_id: int, call_status: str) -> None:
+    """A placed call ended (status callback): unanswered surveys fall back to an SMS link."""
+    with session_scope() as s:
+        om = s.get(OutboundMessage, om_id)
+        if om is None:
+            return
+        om.last_error = None if call_status == "completed" else f"call {call_status}"
+        s.add(om)
+        s.commit()
+        purpose, case_id = om.purpose, om.case_id
+    if purpose == "survey" and case_id is not None and call_status in ("no-answer", "busy", "failed", "canceled"):
+        queue_survey_link(case_id)
+
+
+def sms_status(om_id: int, status: str, error_code: str | None) -> None:
+    with session_scope() as s:
+        om = s.get(OutboundMessage, om_id)
+        if om is None:
+            return
+        if status in ("delivered", "undelivered", "failed"):
+            om.status = "delivered" if status == "delivered" else "failed"
+            om.last_error = f"Twilio error {error_code}" if error_code else om.last_error
+            s.add(om)
+            s.commit()

@@ -1,0 +1,238 @@
+"""Inbound SMS/MMS at POST /twilio/sms: a report, a follow-up to the sender's open report, a progress
+query (查询 <工单号>), or a carrier keyword (退订/STOP, START, 帮助/HELP). The reply is TwiML <Message>."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+from twilio.twiml.messaging_response import MessagingResponse
+
+from cases.db import session_scope
+from cases.jobs import resolve
+from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
+from cases.models import Case, Report, SmsMessage, SmsOptOut, utcnow
+from cases.phone import InvalidPhone, normalize_phone
+from cases.service import get_case_by_number, record_event
+from cases.settings import get_settings
+from intake.core import PIPELINE_JOB, accept
+from intake.schemas import ReportIn
+from intake.storage import AttachmentRejected, store_image
+from intake.telephony import outbound
+from intake.telephony.rest import fetch_media
+from intake.telephony.security import twilio_form
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/twilio/sms", tags=["telephony"], include_in_schema=False)
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD", "取消"}
+START_WORDS = {"START", "UNSTOP", "YES", "恢复", "订阅"}
+HELP_WORDS = {"HELP", "INFO", "帮助"}
+SIGN = "【12319城市管理热线】"
+HELP_TEXT = (
+    f"{SIGN}发送问题描述和地点即可反映城市管理问题，可附照片；回复“查询 工单号”查询进度；"
+    "回复“退订”不再接收通知。紧急情况请拨打12319。"
+)
+QUERY = re.compile(r"^\s*(查询|查|CX)\s*[:：]?\s*(?P<number>[0-9\-\s]{10,})\s*$", re.IGNORECASE)
+
+
+def _phone(raw: str | None) -> str | None:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        return raw or None
+
+
+def _store_media(session: Session, params: dict[str, str], sid: str) -> list[str]:
+    """Fetch each MMS media item (through the Twilio client's HTTP layer) and keep it: images as cleaned
+    attachments, anything else as a file under the var dir."""
+    refs: list[str] = []
+    count = int(params.get("NumMedia", "0") or 0)
+    for i in range(min(count, 10)):
+        url = params.get(f"MediaUrl{i}")
+        if not url:
+            continue
+        try:
+            data, ctype = fetch_media(url)
+        except Exception as exc:
+            log.warning("MMS %s: media %s not fetched: %s", sid, i, exc)
+            refs.append(url)  # keep the link: an agent can still open it
+            continue
+        if ctype.startswith("image/"):
+            try:
+                refs.append(store_image(session, data, channel="sms").id)
+                continue
+            except AttachmentRejected as exc:
+                log.info("MMS %s: media %s is not a usable image (%s); kept as a file", sid, i, exc)
+        folder = Path(get_settings().var_dir) / "telephony" / "media"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{sid}_{i}{mimetypes.guess_extension(ctype) or '.bin'}"
+        path.write_bytes(data)
+        refs.append(str(path))
+    return refs
+
+
+def open_thread_report(session: Session, phone: str, window_minutes: int | None = None) -> Report | None:
+    """The report this number texted within the window, if its case is still open (or not opened yet)."""
+    minutes = get_settings().sms_thread_window_minutes if window_minutes is None else window_minutes
+    since = utcnow() - timedelta(minutes=minutes)
+    last = session.exec(
+        select(SmsMessage)
+        .where(SmsMessage.phone == phone, col(SmsMessage.kind).in_(("report", "append")),
+               col(SmsMessage.report_id).is_not(None), SmsMessage.received_at >= since)
+        .order_by(col(SmsMessage.received_at).desc())
+    ).first()
+    if last is None or last.report_id is None:
+        return None
+    report = session.get(Report, last.report_id)
+    if report is None:
+        return None
+    if report.case_id is not None:
+        case = session.get(Case, report.case_id)
+        if case is not None and CaseStatus(case.status) in TERMINAL:
+            return None
+    return report
+
+
+def append_to_report(session: Session, report: Report, text: str, attachments: list[str], message_sid: str) -> None:
+    """A follow-up text joins the report (and the case's timeline) instead of opening another case."""
+    if text:
+        report.text = (report.text + "\n" + text).strip()
+    report.attachments = list(report.attachments) + attachments
+    report.raw = {**report.raw, "appended": [*report.raw.get("appended", []), message_sid]}
+    session.add(report)
+    if report.case_id is not None and (case := session.get(Case, report.case_id)) is not None:
+        record_event(session, case, Action.NOTE, "system:sms", reason="市民短信补充",
+                     data={"text": text, "attachments": attachments, "message_sid": message_sid})
+
+
+def _query_reply(session: Session, number: str) -> str:
+    digits = re.sub(r"\D", "", number)
+    prefix = get_settings().case_number_prefix
+    if digits.startswith(prefix):
+        digits = digits[len(prefix):]
+    case = get_case_by_number(session, f"{prefix}-{digits[:8]}-{digits[8:]}") if len(digits) == 14 else None
+    if case is None:
+        return f"{SIGN}没有找到工单{number.strip()}，请核对工单号。"
+    label = LABELS_ZH[CaseStatus(case.status)]
+    due = ""
+    if case.handle_deadline is not None and CaseStatus(case.status) not in TERMINAL:
+        from zoneinfo import ZoneInfo
+
+        d = case.handle_deadline.astimezone(ZoneInfo(get_settings().timezone))
+        due = f"，预计{d.month}月{d.day}日{d.hour}点前办结"
+    return f"{SIGN}工单{case.number}当前状态：{label}{due}。"
+
+
+def handle_inbound(params: dict[str, str]) -> str:
+    """Process one inbound message; returns the reply text ("" for none). Idempotent on MessageSid."""
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    body = (params.get("Body") or "").strip()
+    phone = _phone(params.get("From"))
+    with session_scope() as s:
+        seen = s.exec(select(SmsMessage).where(SmsMessage.message_sid == sid)).first()
+        if seen is not None:
+            return seen.reply  # Twilio retried: same reply, nothing new stored
+        word = body.upper().strip("。.! ！")
+        msg = SmsMessage(message_sid=sid, phone=phone, body=body)
+        report_id: int | None = None
+        if word in STOP_WORDS and phone:
+            msg.kind = "stop"
+            if s.get(SmsOptOut, phone) is None:
+                s.add(SmsOptOut(phone=phone))
+            msg.reply = f"{SIGN}您已退订短信通知，将不再收到工单通知。回复START可恢复。"
+        elif word in START_WORDS and phone:
+            msg.kind = "start"
+            if (row := s.get(SmsOptOut, phone)) is not None:
+                s.delete(row)
+            msg.reply = f"{SIGN}已恢复短信通知。"
+        elif word in HELP_WORDS or not (body or params.get("NumMedia", "0") != "0"):
+            msg.kind = "help"
+            msg.reply = HELP_TEXT
+        elif m := QUERY.match(body):
+            msg.kind = "query"
+            msg.reply = _query_reply(s, m.group("number"))
+        else:
+            media = _store_media(s, params, sid)
+            thread = open_thread_report(s, phone) if phone else None
+            if thread is not None:
+                msg.kind, msg.report_id = "append", thread.id
+                append_to_report(s, thread, body, media, sid)
+                case = s.get(Case, thread.case_id) if thread.case_id else None
+                msg.reply = f"{SIGN}已补充到您的工单{case.number}。" if case else f"{SIGN}已补充到您刚才反映的问题。"
+            else:
+                s.commit()  # the media rows; accept() runs its own transaction
+                report = accept(s, ReportIn(channel="sms", external_id=sid, text=body, phone=phone,
+                                            attachments=media, raw=dict(params))).report
+                report_id = msg.report_id = report.id
+                msg.kind = "report"
+        if msg.kind != "report":
+            s.add(msg)
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return s.exec(select(SmsMessage).where(SmsMessage.message_sid == sid)).one().reply
+            return msg.reply
+    assert report_id is not None
+    return _reply_for_new_report(msg, report_id)
+
+
+def _reply_for_new_report(msg: SmsMessage, report_id: int) -> str:
+    number: str | None = None
+    try:
+        number = resolve(PIPELINE_JOB)(report_id)  # open the case now: the reply carries its number
+    except Exception:
+        log.exception("SMS report %s: pipeline failed; the queued job retries", report_id)
+    window = get_settings().sms_thread_window_minutes
+    with session_scope() as s:
+        if number is None:
+            msg.reply = f"{SIGN}您反映的问题已收到，工单号生成后将短信告知。补充信息请在{window}分钟内直接回复。"
+            report = s.get(Report, report_id)
+            if report is not None and report.phone:
+                s.add(msg)
+                s.commit()
+                # The case number follows by SMS once the queued pipeline has made it.
+                outbound.queue_sms(s, purpose="case_number_later", to=report.phone,
+                                   body=f"{SIGN}您反映的问题已登记。查询请回复：查询 工单号",
+                                   dedupe_key=f"case_number:{report_id}", report_id=report_id, quiet_ok=True)
+                s.commit()
+                return msg.reply
+        else:
+            msg.reply = (f"{SIGN}您反映的问题已登记，工单号{number}。"
+                         f"{window}分钟内回复可补充说明或照片；回复“查询 {number}”查看进度。")
+        s.add(msg)
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            return s.exec(select(SmsMessage).where(SmsMessage.message_sid == msg.message_sid)).one().reply
+    return msg.reply
+
+
+def _messaging(reply: str) -> Response:
+    r = MessagingResponse()
+    if reply:
+        r.message(reply)
+    return Response(content=str(r), media_type="application/xml")
+
+
+@router.post("")
+def inbound(params: dict[str, str] = Depends(twilio_form)) -> Response:
+    return _messaging(handle_inbound(params))
+
+
+@router.post("/status")
+def status(params: dict[str, str] = Depends(twilio_form), om: int | None = None) -> Response:
+    if om is not None:
+        outbound.sms_status(om, params.get("MessageStatus", ""), params.get("ErrorCode"))
+    return Response(status_code=204)
+
+

@@ -1,0 +1,246 @@
+"""Twilio voice webhooks: each request is one turn of a call, run through the YAML flow engine.
+
+Turn numbers (`?n=`) are put in every URL we hand Twilio, so a request is identified by CallSid + path +
+turn: a retried webhook gets the TwiML stored for the first one and nothing runs twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from cases.db import session_scope
+from cases.models import CallSession, CallStep, utcnow
+from cases.settings import get_settings
+from intake.telephony import handlers, outbound, reference
+from intake.telephony.security import twilio_form
+from intake.telephony.twiml import TwimlRenderer
+from ivr_flows.engine import Engine, Turn
+from ivr_flows.loader import Flow, load_flows
+from ivr_flows.verbs import Dial, Hangup, Play, Record, Say, Verb
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/twilio/voice", tags=["telephony"], include_in_schema=False)
+PREFIX = "/twilio/voice"
+XML = "application/xml"
+DEFAULT_HOLD_MUSIC = "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
+
+
+@lru_cache(maxsize=1)
+def flows() -> dict[str, Flow]:
+    """Loaded once per process; a broken flow file stops the first call with its file:line error."""
+    return load_flows(get_settings().ivr_flows_dir, handlers=set(handlers.HANDLERS))
+
+
+def _twiml(xml: str) -> Response:
+    return Response(content=xml, media_type=XML)
+
+
+def _engine(turn_no: int) -> Engine:
+    def url_for(flow: str, step: str, kind: str) -> str:
+        suffix = "" if kind == "enter" else f"/{kind}"
+        return f"{PREFIX}/{flow}/{step}{suffix}?{urlencode({'n': turn_no})}"
+
+    return Engine(flows(), handlers.HANDLERS, url_for, hints={"report": reference.speech_hints()})
+
+
+def _load_session(s: Session, params: dict[str, str], flow: str) -> CallSession:
+    sid = params["CallSid"]
+    cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first()
+    if cs is not None:
+        return cs
+    cs = CallSession(
+        call_sid=sid, flow=flow, from_phone=params.get("From"), to_phone=params.get("To"),
+        direction=params.get("Direction", "inbound").split("-")[0], status=params.get("CallStatus", "in-progress"),
+        context={"call": {"sid": sid, "from": params.get("From"), "to": params.get("To")}, "vars": {}},
+    )
+    try:
+        with s.begin_nested():
+            s.add(cs)
+    except IntegrityError:  # two first webhooks of one call raced
+        return s.exec(select(CallSession).where(CallSession.call_sid == sid)).one()
+    return cs
+
+
+def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | None, kind: str) -> Response:
+    """Load the call, replay or run this turn, store the answer."""
+    started = time.perf_counter()
+    sid = params.get("CallSid")
+    if not sid:
+        raise HTTPException(400, "CallSid missing")
+    if flow not in flows():
+        raise HTTPException(404, f"unknown flow {flow!r}")
+    if step is not None and step not in flows()[flow].steps:
+        raise HTTPException(404, f"unknown step {step!r}")
+    request_key = f"{sid}:{request.url.path}?{request.url.query}"[:300]
+    with session_scope() as s:
+        prior = s.exec(select(CallStep).where(CallStep.request_key == request_key)).first()
+        if prior is not None:
+            return _twiml(prior.response)  # Twilio retried: same answer, no second side effect
+        cs = _load_session(s, params, flow)
+        s.commit()
+        ctx: dict[str, Any] = copy.deepcopy(cs.context)
+        turn_no = cs.turn + 1
+    if flow == "survey" and "case_id" not in ctx.get("vars", {}) and request.query_params.get("case_id"):
+        handlers.init_survey(ctx, int(request.query_params["case_id"]))
+
+    engine = _engine(turn_no)
+    turn = Turn(
+        digits=params.get("Digits"),
+        speech=params.get("SpeechResult"),
+        confidence=float(params["Confidence"]) if params.get("Confidence") else None,
+        timed_out=kind == "timeout",
+        params=params,
+    )
+    error: str | None = None
+    try:
+        if kind == "enter":
+            verbs = engine.enter(flow, step, ctx)
+        else:
+            assert step is not None
+            verbs = engine.input(flow, step, ctx, turn)
+    except Exception as exc:  # never leave a caller in silence: apologise and hand over to a person
+        log.exception("call %s: flow %s step %s failed", sid, flow, step)
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        verbs = _apology(flow)
+    xml = TwimlRenderer().render(verbs)
+
+    with session_scope() as s:
+        cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).one()
+        cs.context = ctx
+        cs.turn = turn_no
+        cs.updated_at = utcnow()
+        if ctx.get("vars", {}).get("report_id"):
+            cs.report_id = ctx["vars"]["report_id"]
+        if ctx.get("vars", {}).get("case_id") and flow == "main":
+            cs.case_id = ctx["vars"]["case_id"]
+        s.add(cs)
+        s.add(CallStep(
+            call_sid=sid, request_key=request_key, flow=flow, step=step or flows()[flow].start,
+            digits=params.get("Digits"), speech=params.get("SpeechResult"), confidence=turn.confidence,
+            response=xml, error=error, elapsed_ms=(time.perf_counter() - started) * 1000,
+        ))
+        try:
+            s.commit()
+        except IntegrityError:  # the same request ran twice at once: answer what the first stored
+            s.rollback()
+            prior = s.exec(select(CallStep).where(CallStep.request_key == request_key)).one()
+            return _twiml(prior.response)
+    return _twiml(xml)
+
+
+def _apology(flow: str) -> list[Verb]:
+    if flow == "survey":
+        return [Say("抱歉，系统出现故障，我们稍后再联系您。再见。"), Hangup()]
+    return [
+        Say("抱歉，系统暂时出现故障。请在提示音后留言，说明问题和地点，我们会尽快处理。"),
+        Record(action=f"{PREFIX}/main/voicemail/input?n=fallback", max_length=120),
+        Say("感谢您的来电，再见。"),
+        Hangup(),
+    ]
+
+
+@router.post("")
+def incoming(request: Request, params: dict[str, str] = Depends(twilio_form)) -> Response:
+    """The number's voice webhook: a new inbound call starts the main flow."""
+    return _run_turn(request, params, "main", None, "enter")
+
+
+@router.post("/status")
+def status_callback(params: dict[str, str] = Depends(twilio_form), om: int | None = None) -> Response:
+    """Call status callback: final status and duration on the session; outbound calls' results."""
+    sid = params.get("CallSid")
+    status = params.get("CallStatus", "")
+    if sid:
+        with session_scope() as s:
+            cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first()
+            if cs is None:
+                cs = CallSession(call_sid=sid, flow="", from_phone=params.get("From"), to_phone=params.get("To"),
+                                 direction=params.get("Direction", "inbound").split("-")[0])
+            cs.status = status or cs.status
+            if params.get("CallDuration", "").isdigit():
+                cs.duration_seconds = int(params["CallDuration"])
+            if status in ("completed", "busy", "failed", "no-answer", "canceled"):
+                cs.ended_at = cs.ended_at or utcnow()
+            cs.updated_at = utcnow()
+            s.add(cs)
+            s.commit()
+    if om is not None:
+        outbound.call_finished(om, status)
+    return Response(status_code=204)
+
+
+@router.post("/fallback")
+def fallback(request: Request, params: dict[str, str] = Depends(twilio_form)) -> Response:
+    """Twilio's fallback URL: the primary webhook failed (ErrorCode, ErrorUrl). Record it and take a
+    voicemail with a static answer that needs nothing but this process."""
+    sid = params.get("CallSid")
+    log.error("call %s: Twilio fell back: error %s at %s", sid, params.get("ErrorCode"), params.get("ErrorUrl"))
+    if sid:
+        try:
+            with session_scope() as s:
+                cs = _load_session(s, params, "main")
+                cs.error_code = params.get("ErrorCode")
+                cs.error_url = (params.get("ErrorUrl") or "")[:500]
+                s.add(cs)
+                s.commit()
+        except Exception:
+            log.exception("call %s: could not record the fallback", sid)
+    return _twiml(TwimlRenderer().render(_apology("main")))
+
+
+@router.post("/bridge")
+def bridge(case_id: int, params: dict[str, str] = Depends(twilio_form)) -> Response:
+    """Click-to-call: the agent answered; connect them to the resident who reported the case."""
+    phone = handlers.resident_phone(case_id)
+    if phone is None:
+        verbs: list[Verb] = [Say("这个工单没有市民的联系电话，无法接通。"), Hangup()]
+    else:
+        verbs = [Say("正在接通市民，请稍候。"), Dial(number=phone, caller_id=get_settings().twilio_from_number)]
+    return _twiml(TwimlRenderer().render(verbs))
+
+
+@router.post("/{flow}/{step}/transcription")
+def transcription(flow: str, step: str, params: dict[str, str] = Depends(twilio_form)) -> Response:
+    handlers.add_transcription(params.get("CallSid", ""), params.get("TranscriptionText", ""),
+                               params.get("TranscriptionStatus"))
+    return Response(status_code=204)
+
+
+@router.post("/{flow}/{step}/wait")
+def wait(flow: str, step: str, params: dict[str, str] = Depends(twilio_form)) -> Response:
+    """The queue's wait URL, polled while the caller holds: position, music, or off to voicemail."""
+    if flow not in flows() or step not in flows()[flow].steps:
+        raise HTTPException(404, "unknown step")
+    s = get_settings()
+    queue_time = int(params.get("QueueTime", "0") or 0)
+    if queue_time >= s.twilio_queue_max_wait_seconds:
+        from ivr_flows.verbs import Leave
+
+        return _twiml(TwimlRenderer().render([Leave()]))  # Enqueue's action then routes to voicemail
+    verbs: list[Verb] = list(_engine(0).wait(flow, step, {}, params))
+    verbs.append(Play(s.twilio_hold_music_url or DEFAULT_HOLD_MUSIC))
+    return _twiml(TwimlRenderer().render(verbs))
+
+
+@router.post("/{flow}/{step}/{kind}")
+def step_input(request: Request, flow: str, step: str, kind: str,
+               params: dict[str, str] = Depends(twilio_form)) -> Response:
+    if kind not in ("input", "timeout"):
+        raise HTTPException(404, "unknown webhook")
+    return _run_turn(request, params, flow, step, kind)
+
+
+@router.post("/{flow}/{step}")
+def step_enter(request: Request, flow: str, step: str, params: dict[str, str] = Depends(twilio_form)) -> Response:
+    """Enter a step directly: outbound calls start here (/twilio/voice/survey/ask?case_id=…)."""
+    return _run_turn(request, params, flow, step, "enter")
