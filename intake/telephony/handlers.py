@@ -15,8 +15,8 @@ from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
 from cases.service import apply_action, get_case_by_number, record_event
 from cases.settings import get_settings
-from classifiers.base import ReportFacts
 from classifiers import registry
+from classifiers.base import ReportFacts
 from intake.core import PIPELINE_JOB, accept, find_report
 from intake.schemas import ReportIn
 from intake.telephony import outbound, reference
