@@ -1,5 +1,5 @@
-"""Interim classifier: taxonomy names and grid place names found in the text. Replaced by the trained
-model (issue #4) behind the same interface."""
+"""Deterministic keyword classifier: taxonomy names and grid place names found in the text. Not behind
+`get_classifier()` any more (the trained model is); tests that need fixed answers pin it."""
 
 from __future__ import annotations
 

@@ -66,5 +66,7 @@ def merge(file_rows: list[dict[str, Any]], db_rows: list[dict[str, Any]]) -> dic
     return out
 
 
-def active_codes(categories: dict[str, dict[str, Any]]) -> set[str]:
-    return {code for code, r in categories.items() if r.get("active", True)}
+def disabled_codes(categories: dict[str, dict[str, Any]]) -> set[str]:
+    """Codes a city switched off. Labels the taxonomy does not know (a model trained on other data) are
+    not disabled: only an explicit `active = false` removes a category."""
+    return {code for code, r in categories.items() if not r.get("active", True)}

@@ -1,0 +1,61 @@
+"""The production classifier: the trained category model plus the grid locator, behind `Classifier`."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from typing import Any
+
+import numpy as np
+
+from classifiers.base import Classification, ReportFacts
+from classifiers.grids import GridLocator, RecentGrids
+
+
+class ModelClassifier:
+    def __init__(
+        self,
+        pipe: Any,
+        locator: GridLocator,
+        version: str = "unknown",
+        disabled_codes: Set[str] = frozenset(),
+        recent_grids: RecentGrids | None = None,
+    ) -> None:
+        self.pipe = pipe
+        self.locator = locator
+        self.version = version
+        self.recent_grids = recent_grids
+        classes = [str(c) for c in pipe.classes_]
+        # A category the city disabled is never proposed; the probability mass goes to the others.
+        keep = [i for i, c in enumerate(classes) if c not in disabled_codes]
+        self._classes = [classes[i] for i in keep]
+        self._keep = np.asarray(keep, dtype=np.intp)
+
+    def categories(self, texts: list[str]) -> list[list[tuple[str, float]]]:
+        proba = np.asarray(self.pipe.predict_proba(texts))[:, self._keep]
+        proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
+        order = np.argsort(-proba, axis=1)[:, :3]
+        return [[(self._classes[j], float(row[j])) for j in idx] for row, idx in zip(proba, order, strict=True)]
+
+    def classify(self, facts: ReportFacts) -> Classification:
+        return self.classify_many([facts])[0]
+
+    def classify_many(self, batch: list[ReportFacts]) -> list[Classification]:
+        """One vectoriser and one matrix product for the whole batch."""
+        texts = [f"{f.text}\n{f.address}" if f.address else f.text for f in batch]
+        tops = self.categories(texts) if self._classes else [[] for _ in batch]
+        out = []
+        for f, text, top in zip(batch, texts, tops, strict=True):
+            g = self.locator.locate(text, f.lat, f.lon, f.camera_grid_code, f.phone, self.recent_grids)
+            out.append(
+                Classification(
+                    category_code=top[0][0] if top else None,
+                    category_confidence=top[0][1] if top else 0.0,
+                    category_top3=top,
+                    grid_code=g.grid_code,
+                    grid_confidence=g.confidence,
+                    grid_source=g.source,
+                    community_code=g.community_code,
+                    model_version=self.version,
+                )
+            )
+        return out

@@ -1,0 +1,88 @@
+"""Model artifacts on disk: a skops file and a JSON model card next to it.
+
+skops refuses to build any type it is not told to trust. We trust exactly the types our own pipeline
+is made of (listed below and reviewed); a file that needs anything else is rejected, not loaded, because
+a model file can come from outside (a colleague, a download, a restored backup)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from datetime import UTC, datetime
+from importlib.metadata import version as pkg_version
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "card.json"
+
+# What a fitted `classifiers.model.build_pipeline` needs beyond the types skops trusts by default
+# (sklearn estimators, numpy). Each was reviewed: our own text functions, a scipy sparse matrix (the pruned
+# SVM weights), and sklearn's private calibration helpers, which hold only arrays and fitted estimators.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "classifiers.tokenizer.normalise",
+    "classifiers.tokenizer.tokenize",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.isotonic.IsotonicRegression",
+)
+
+
+class UntrustedModelError(ValueError):
+    pass
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    libs = ("scikit-learn", "skops", "jieba", "numpy", "scipy")
+    return {"python": platform.python_version(), **{lib: pkg_version(lib) for lib in libs}}
+
+
+def save(pipe: Any, out_dir: Path, card: dict[str, Any]) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / MODEL_FILE
+    sio.dump(pipe, model_path, compression=8)  # ZIP_DEFLATED: vocabularies compress well
+    full = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        "artifact_sha256": file_sha256(model_path),
+        **card,
+    }
+    (out_dir / CARD_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return model_path
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """Types the artifact needs beyond skops' defaults that are not on our reviewed list."""
+    return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+
+
+def load(path: Path) -> Any:
+    """The fitted pipeline in `path` (a .skops file or a directory holding one)."""
+    model_path = path / MODEL_FILE if path.is_dir() else path
+    data = model_path.read_bytes()
+    extra = untrusted_types(data)
+    if extra:
+        raise UntrustedModelError(f"{model_path} needs types outside the trusted list: {', '.join(extra)}")
+    # Only what this file needs, all of it on the reviewed list (checked just above).
+    needed = sorted(set(sio.get_untrusted_types(data=data)))
+    return sio.loads(data, trusted=needed)
+
+
+def read_card(path: Path) -> dict[str, Any]:
+    card_path = (path if path.is_dir() else path.parent) / CARD_FILE
+    if not card_path.exists():
+        return {}
+    data: dict[str, Any] = json.loads(card_path.read_text(encoding="utf-8"))
+    return data
