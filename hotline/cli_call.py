@@ -37,6 +37,7 @@ class CallSimulator:
     call_sid: str = field(default_factory=lambda: "CA" + uuid.uuid4().hex)
     out: Callable[[str], None] = print
     max_requests: int = 60  # a looping flow cannot keep the simulator (or a test) busy forever
+    pause_scale: float = 0.0  # 1.0 waits out <Pause> like Twilio; tests skip the wait
     requests: list[tuple[str, dict[str, str], str]] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -96,6 +97,8 @@ class CallSimulator:
             if el.tag in ("Say", "Play"):
                 self._say(el, said)
             elif el.tag == "Pause":
+                if self.pause_scale:
+                    time.sleep(min(10.0, float(el.get("length", "1")) * self.pause_scale))
                 continue
             elif el.tag == "Gather":
                 for child in el:
@@ -187,7 +190,7 @@ def simulate(
     server = to or s.public_base_url
     sim = CallSimulator(http_transport(server), public_url or s.public_base_url, s.twilio_auth_token,
                         from_number=from_, account_sid=s.twilio_account_sid or "AC" + "0" * 32,
-                        out=typer.echo)
+                        out=typer.echo, pause_scale=1.0)
     typer.echo(f"来电 {from_} → {server}{start}  (CallSid {sim.call_sid})")
     sim.run(_ask, start=start)
     lat = sorted(sim.latencies_ms)

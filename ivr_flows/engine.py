@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr_flows.loader import Flow, Step
-from ivr_flows.verbs import Enqueue, Gather, Hangup, Record, Redirect, Say, Verb
+from ivr_flows.verbs import Enqueue, Gather, Hangup, Pause, Record, Redirect, Say, Verb
 
 RETRY = "retry"  # a handler outcome: the input was not usable, ask once more
+WAITING = "waiting"  # a poll handler's outcome: not ready yet, pause and ask again
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Engine:
         if step.type == "record":
             self._call(step, ctx, turn)
             return self._walk(flow, step.spec["next"], ctx, [])
+        if step.type == "poll":
+            return self._poll(flow, step, ctx, turn)
         if step.type == "enqueue":
             result = (turn.params.get("QueueResult") or "other").lower()
             key = result if result in ("bridged", "hangup", "leave") else "other"
@@ -107,6 +110,9 @@ class Engine:
         """The verbs that end this webhook's answer: wait for input, queue, record or hang up."""
         if step.type == "hangup":
             return [Hangup()]
+        if step.type == "poll":
+            ctx.setdefault("polls", {})[step.name] = 0
+            return self._poll_verbs(flow, step)
         if step.type == "record":
             return [
                 Record(
@@ -168,6 +174,18 @@ class Engine:
             retries.pop(step.name, None)
             return self._walk(flow, spec["on_fail"], ctx, [])
         return self._gather_verbs(flow, step, ctx, retry=True)
+
+    def _poll_verbs(self, flow: Flow, step: Step) -> list[Verb]:
+        return [Pause(int(step.spec.get("pause", 1))), Redirect(self.url_for(flow.name, step.name, "input"))]
+
+    def _poll(self, flow: Flow, step: Step, ctx: dict[str, Any], turn: Turn) -> list[Verb]:
+        polls = ctx.setdefault("polls", {})
+        polls[step.name] = polls.get(step.name, 0) + 1
+        outcome = self._call(step, ctx, turn)
+        if outcome == WAITING and polls[step.name] < int(step.spec.get("max_polls", 8)):
+            return self._poll_verbs(flow, step)
+        polls.pop(step.name, None)
+        return self._walk(flow, self._outcome_target(step, outcome), ctx, [])
 
     # --- helpers ----------------------------------------------------------------------------------
     def _call(self, step: Step, ctx: dict[str, Any], turn: Turn | None) -> str:

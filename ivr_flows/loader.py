@@ -24,6 +24,8 @@ STEP_TYPES: dict[str, set[str]] = {
     "enqueue": {"type", "say", "wait_say", "outcomes"},
     "record": {"type", "say", "handler", "next", "max_length"},
     "hangup": {"type", "say"},
+    # Wait for background work without holding a webhook open: say something, pause, ask the handler again.
+    "poll": {"type", "say", "handler", "outcomes", "pause", "max_polls"},
 }
 TOP_KEYS = {"flow", "description", "start", "prompts", "steps"}
 PROMPT_KEYS = {"text", "audio"}
@@ -165,7 +167,10 @@ def load_flow(path: Path, handlers: set[str] | None = None) -> Flow:
             if "next" not in spec:
                 raise err(step.line, f"step {step.name!r}: missing 'next'")
             target(spec["next"], "next")
-        if step.type in ("decide", "record") and "handler" in spec:
+        if step.type == "poll":
+            if "handler" not in spec or "other" not in (spec.get("outcomes") or {}):
+                raise err(step.line, f"step {step.name!r}: a poll needs a handler and outcomes.other (gave up)")
+        if step.type in ("decide", "record", "poll") and "handler" in spec:
             used.add(str(spec["handler"]))
         if step.type == "decide":
             if "handler" not in spec or not isinstance(spec.get("outcomes"), dict) or not spec["outcomes"]:

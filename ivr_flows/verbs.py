@@ -57,6 +57,11 @@ class Play:
 
 
 @dataclass(frozen=True)
+class Pause:
+    seconds: int = 1
+
+
+@dataclass(frozen=True)
 class Hangup:
     pass
 
@@ -66,7 +71,7 @@ class Leave:
     pass
 
 
-Verb = Say | Gather | Redirect | Enqueue | Record | Dial | Play | Hangup | Leave
+Verb = Say | Gather | Redirect | Enqueue | Record | Dial | Play | Pause | Hangup | Leave
 
 
 class Renderer(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import select
 
 from cases.db import session_scope
-from cases.jobs import resolve
+from cases.jobs import enqueue_now, resolve
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus, IllegalTransition, next_status
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
@@ -21,7 +21,7 @@ from intake.core import PIPELINE_JOB, accept, find_report
 from intake.schemas import ReportIn
 from intake.telephony import outbound, reference
 from intake.telephony.hours import agents_on_duty
-from ivr_flows.engine import RETRY, Handler, Turn
+from ivr_flows.engine import RETRY, WAITING, Handler, Turn
 from ivr_flows.speech import case_number_from_keys, digits_zh
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,8 @@ def classify(ctx: dict[str, Any], turn: Turn | None) -> str:
 
 
 def submit_report(ctx: dict[str, Any], turn: Turn | None) -> str:
-    """The caller confirmed: store the report, open the case now so the number can be read out, SMS it."""
+    """The caller confirmed: store the report (the pipeline job opens the case) and SMS the number when
+    it exists. Returns at once; the flow's poll step reads the number out when the case is there."""
     v = _vars(ctx)
     call = ctx.get("call", {})
     report_in = ReportIn(
@@ -91,32 +92,35 @@ def submit_report(ctx: dict[str, Any], turn: Turn | None) -> str:
         report_id = report.id
     assert report_id is not None
     v["report_id"] = report_id
-    number: str | None = None
-    try:
-        number = resolve(PIPELINE_JOB)(report_id)  # idempotent; the queued job finds the case made
-    except Exception:
-        log.exception("in-call pipeline for report %s failed; the queued job will open the case", report_id)
+    enqueue_now(outbound.SEND_CASE_NUMBER, report_id)
+    return "numbered" if _case_number(ctx, report_id) else "stored"
+
+
+def _case_number(ctx: dict[str, Any], report_id: int) -> str | None:
     with session_scope() as s:
-        stored = s.get(Report, report_id)
-        case = s.get(Case, stored.case_id) if stored and stored.case_id else None
-        if case is not None:
-            number = case.number
-            v["case_id"] = case.id
-        phone = stored.phone if stored else None
-        if phone:
-            body = (
-                f"【12319城市管理热线】您反映的{v.get('category', '')}问题已登记，工单号{number}。"
-                f"查询进度请回复：查询 {number}" if number else
-                "【12319城市管理热线】您反映的问题已登记，工单号生成后将短信告知。"
-            )
-            outbound.queue_sms(s, purpose="case_number", to=phone, body=body, dedupe_key=f"case_number:{report_id}",
-                               report_id=report_id, case_id=case.id if case else None, quiet_ok=True)
-            s.commit()
-    if number:
-        v["case_number"] = number
-        v["case_number_spoken"] = digits_zh(number)
-        return "numbered"
-    return "pending"
+        report = s.get(Report, report_id)
+        case = s.get(Case, report.case_id) if report and report.case_id else None
+        if case is None:
+            return None
+        v = _vars(ctx)
+        v.update(case_id=case.id, case_number=case.number, case_number_spoken=digits_zh(case.number))
+        return case.number
+
+
+def case_ready(ctx: dict[str, Any], turn: Turn | None) -> str:
+    """Poll: has the pipeline opened the case? After a few polls (no worker took the job: Redis down,
+    workers busy) run the pipeline here — it is idempotent — so the caller still hears a number."""
+    report_id = int(_vars(ctx)["report_id"])
+    if _case_number(ctx, report_id):
+        return "ready"
+    if ctx.get("polls", {}).get(ctx.get("step", ""), 0) >= 3:
+        try:
+            resolve(PIPELINE_JOB)(report_id)
+        except Exception:
+            log.exception("in-call pipeline for report %s failed; the queued job will retry", report_id)
+        if _case_number(ctx, report_id):
+            return "ready"
+    return WAITING
 
 
 def lookup_case(ctx: dict[str, Any], turn: Turn | None) -> str:
@@ -266,6 +270,7 @@ HANDLERS: dict[str, Handler] = {
     "agent_hours": agent_hours,
     "classify": classify,
     "submit_report": submit_report,
+    "case_ready": case_ready,
     "lookup_case": lookup_case,
     "save_voicemail": save_voicemail,
     "survey_score": survey_score,

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SEND_SMS = "intake.telephony.outbound.send_sms"
 PLACE_CALL = "intake.telephony.outbound.place_call"
+SEND_CASE_NUMBER = "intake.telephony.outbound.send_case_number"
 DONE = ("sent", "delivered", "opted_out", "failed", "skipped", "deferred")
 
 
@@ -206,6 +207,26 @@ def flush_due(limit: int = 200) -> int:
 def _reporter(s: Session, case_id: int) -> str | None:
     phones = s.exec(select(Report.phone).where(Report.case_id == case_id).order_by(col(Report.id))).all()
     return next((p for p in phones if p), None)
+
+
+def send_case_number(report_id: int) -> None:
+    """Job: text the reporter their case number (voice and SMS reports). Runs the pipeline for the report
+    first — idempotent, a no-op when the case exists — so the number is there."""
+    from cases.jobs import resolve
+    from intake.core import PIPELINE_JOB
+    from intake.telephony.reference import category_names
+
+    resolve(PIPELINE_JOB)(report_id)
+    with session_scope() as s:
+        report = s.get(Report, report_id)
+        case = s.get(Case, report.case_id) if report and report.case_id else None
+        if report is None or case is None or not report.phone:
+            return
+        what, number = category_names().get(case.category_code or "", ""), case.number
+        queue_sms(s, purpose="case_number", to=report.phone, dedupe_key=f"case_number:{report_id}",
+                  report_id=report_id, case_id=case.id, quiet_ok=True,
+                  body=f"【12319城市管理热线】您反映的{what}问题已登记，工单号{number}。查询进度请回复：查询 {number}")
+        s.commit()
 
 
 def notify_case_status(case_id: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twilio.twiml.voice_response import VoiceResponse
 
 from cases.settings import get_settings
-from ivr_flows.verbs import Dial, Enqueue, Gather, Hangup, Leave, Play, Record, Redirect, Say, Verb
+from ivr_flows.verbs import Dial, Enqueue, Gather, Hangup, Leave, Pause, Play, Record, Redirect, Say, Verb
 
 
 class TwimlRenderer:
@@ -50,6 +50,8 @@ class TwimlRenderer:
                 d.number(verb.number)
             elif isinstance(verb, Play):
                 r.play(verb.url, loop=verb.loop)
+            elif isinstance(verb, Pause):
+                r.pause(length=verb.seconds)
             elif isinstance(verb, Hangup):
                 r.hangup()
             elif isinstance(verb, Leave):

@@ -11,7 +11,7 @@ from ivr_flows.loader import FlowError, load_flow, load_flows
 from ivr_flows.speech import case_number_from_keys, digits_zh
 from ivr_flows.verbs import Gather, Hangup, Redirect, Say
 
-HANDLERS = {"agent_hours", "classify", "submit_report", "lookup_case", "save_voicemail", "survey_score",
+HANDLERS = {"agent_hours", "classify", "submit_report", "case_ready", "lookup_case", "save_voicemail", "survey_score",
             "survey_comment", "survey_link_sms"}
 
 GOOD = """\

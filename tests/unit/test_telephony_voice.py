@@ -203,3 +203,30 @@ def test_flow_error_becomes_an_apology_and_voicemail(client: TestClient, twilio_
             assert any(st.error for st in s.exec(select(CallStep)).all())
     finally:
         mp.undo()
+
+
+def test_no_worker_the_call_polls_then_opens_the_case_itself(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    from cases import jobs
+
+    class Stalled:  # Redis reachable but no worker: jobs are accepted and never run
+        def __init__(self) -> None:
+            self.jobs: list[tuple[str, tuple[object, ...]]] = []
+
+        def enqueue(self, func_path: str, *args: object) -> None:
+            self.jobs.append((func_path, args))
+
+    stalled = Stalled()
+    jobs.set_queue(stalled)
+    sim = simulator(client)
+    said = sim.run(scripted("1", "东门菜市场附近有暴露垃圾", "1"))
+    assert "好的，正在为您登记，请稍候。" in said
+    pauses = [body for path, _, body in sim.requests if "/registering/input" in path and "<Pause" in body]
+    assert len(pauses) == 2  # two polls found nothing; the third ran the pipeline in the call
+    [report] = _reports()
+    with session_scope() as s:
+        case = s.get(Case, report.case_id)
+        assert case is not None and case.status == "dispatched"
+    from ivr_flows.speech import digits_zh
+
+    assert any(digits_zh(case.number) in s for s in said)
+    assert ("intake.telephony.outbound.send_case_number", (report.id,)) in stalled.jobs

@@ -1,0 +1,242 @@
+"""Voice webhook latency: 50 concurrent simulated calls against a real `uvicorn` server on 127.0.0.1.
+
+Each simulated call is a full reporting call played by `hotline.cli_call.CallSimulator` with correctly
+signed webhooks: greeting/menu → press 1 → speech (classified during the call) → press 1 (report stored,
+case opened by the pipeline run in-call, SMS queued) → status callback. Latency is measured per webhook,
+client side, and reported overall and for the two heavy steps (in-call classification; submit).
+
+Two modes:
+  paced — like real calls: a caller needs time to hear a prompt and answer, so each call waits
+          `--think` seconds (±50 %) between webhooks; 50 calls are in progress at once.
+  burst — no think time: 50 calls hammer the server as fast as it answers (a stress bound, not a call).
+
+    .venv/bin/python bench/ivr.py --calls 50 --rounds 2 --append-docs
+
+Loopback only; every loop is bounded (calls × rounds × steps); the server is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hotline.cli_call import CallSimulator, http_transport  # noqa: E402
+
+TOKEN = "bench-token-0123456789abcdef0123"
+ACCOUNT = "AC" + "b" * 32
+SAYINGS = [
+    "东门菜市场附近有暴露垃圾",
+    "青砖湖公园路灯坏了",
+    "胜利街菜场门口占道经营",
+    "考棚街有井盖丢了",
+    "遗爱湖公园附近道路破损",
+    "黄州大道有人乱倒渣土积存垃圾渣土",
+    "西湖菜市场门口机动车乱停放",
+    "东坡大道那边有非法小广告",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    k = min(len(v) - 1, max(0, round(p / 100 * (len(v) - 1))))
+    return v[k]
+
+
+def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        HOTLINE_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+        HOTLINE_VAR_DIR=str(workdir / "var"),
+        HOTLINE_TWILIO_AUTH_TOKEN=TOKEN,
+        HOTLINE_TWILIO_ACCOUNT_SID=ACCOUNT,
+        HOTLINE_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        HOTLINE_AGENT_HOURS="00:00-24:00",
+        HOTLINE_LOG_LEVEL="WARNING",
+    )
+    env.pop("HOTLINE_TWILIO_FROM_NUMBER", None)  # no outbound: the SMS job logs "not configured" and returns
+    env.pop("HOTLINE_REDIS_URL", None)
+    log = (workdir / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited; see {workdir / 'server.log'}")
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("server did not start in 60 s")
+
+
+def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str, list[float]],
+             lock: threading.Lock, errors: list[str]) -> None:
+    script = ["1", SAYINGS[i % len(SAYINGS)], "1"]
+
+    def answer(kind: str, attrs: dict[str, str]) -> str | None:
+        if think:
+            time.sleep(think * rng.uniform(0.5, 1.5))
+        return script.pop(0) if script else None
+
+    sim = CallSimulator(http_transport(base), base, TOKEN, from_number=f"+86139{i:08d}", account_sid=ACCOUNT,
+                        out=lambda _: None, max_requests=20)
+    try:
+        sim.run(answer)
+    except Exception as exc:
+        with lock:
+            errors.append(f"call {i}: {exc}")
+    with lock:
+        for (path, _params, _body), ms in zip(sim.requests, sim.latencies_ms, strict=True):
+            kind = ("classify" if "/report/input" in path else "submit" if "/confirm/input" in path
+                    else "status" if path.endswith("/status") else "other")
+            out.setdefault(kind, []).append(ms)
+            out.setdefault("all", []).append(ms)
+
+
+def run(base: str, calls: int, rounds: int, think: float, seed: int) -> tuple[dict[str, list[float]], list[str]]:
+    out: dict[str, list[float]] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+    for r in range(rounds):
+        threads = [
+            threading.Thread(target=one_call, args=(base, r * calls + i, think, random.Random(seed + r * calls + i),
+                                                    out, lock, errors))
+            for i in range(calls)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+    return out, errors
+
+
+def healthz(base: str, n: int = 50) -> float:
+    lat = []
+    with httpx.Client() as c:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            c.get(base + "/healthz")
+            lat.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(lat)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=50, help="concurrent calls")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds of concurrent calls per mode")
+    ap.add_argument("--think", type=float, default=1.5, help="paced mode: mean seconds between webhooks")
+    ap.add_argument("--modes", default="paced,burst")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--append-docs", action="store_true", help="write the table to docs/benchmarks.md")
+    args = ap.parse_args()
+    assert 1 <= args.calls <= 200 and 1 <= args.rounds <= 20
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-ivr-") as tmp:
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = start_server(Path(tmp), port)
+        try:
+            run(base, 2, 1, 0.0, 0)  # warm-up: classifier, flows and hints loaded once
+            hz = healthz(base)
+            for mode in args.modes.split(","):
+                think = args.think if mode == "paced" else 0.0
+                t0 = time.monotonic()
+                out, errors = run(base, args.calls, args.rounds, think, args.seed)
+                wall = time.monotonic() - t0
+                row = {"mode": mode, "calls": args.calls * args.rounds, "webhooks": len(out.get("all", [])),
+                       "errors": len(errors), "wall": wall, "healthz": hz}
+                for kind in ("all", "classify", "submit"):
+                    row[f"{kind}_p50"] = _pct(out.get(kind, []), 50)
+                    row[f"{kind}_p99"] = _pct(out.get(kind, []), 99)
+                row["max"] = max(out.get("all", [0.0]))
+                rows.append(row)
+                print(f"{mode}: {row['calls']} calls, {row['webhooks']} webhooks, {row['errors']} errors, "
+                      f"all p50 {row['all_p50']:.1f} / p99 {row['all_p99']:.1f} ms, "
+                      f"classify p50 {row['classify_p50']:.1f} / p99 {row['classify_p99']:.1f} ms, "
+                      f"submit p50 {row['submit_p50']:.1f} / p99 {row['submit_p99']:.1f} ms, "
+                      f"max {row['max']:.1f} ms, healthz p50 {hz:.2f} ms")
+                for e in errors[:5]:
+                    print("  error:", e)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    if args.append_docs:
+        append_docs(rows, args)
+
+
+def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespace) -> None:
+    path = REPO / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "## Voice webhooks (issue #5)",
+        "",
+        "`bench/ivr.py` starts `uvicorn hotline.app:create_app` (one process, SQLite file, in-process jobs) on",
+        f"127.0.0.1 and plays {args.calls} concurrent reporting calls ×{args.rounds} rounds with signed webhooks",
+        "(`CallSimulator`): menu → speech → in-call classification and read-back → confirm (report stored, case",
+        "opened by the pipeline during the call) → status callback. Latency is per webhook, client side.",
+        f"*paced*: each caller takes {args.think} s (±50 %) to answer a prompt, as people do; *burst*: no pause.",
+        "",
+        "```",
+        f".venv/bin/python bench/ivr.py --calls {args.calls} --rounds {args.rounds} --think {args.think} --append-docs",
+        "```",
+        "",
+        f"{when}:",
+        "",
+        "| mode | calls | webhooks | errors | all p50 / p99 ms | classify p50 / p99 ms | submit p50 / p99 ms "
+        "| max ms | /healthz p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['mode']} | {r['calls']} | {r['webhooks']} | {r['errors']} | {r['all_p50']:.1f} / {r['all_p99']:.1f} "
+            f"| {r['classify_p50']:.1f} / {r['classify_p99']:.1f} | {r['submit_p50']:.1f} / {r['submit_p99']:.1f} "
+            f"| {r['max']:.1f} | {r['healthz']:.2f} |"
+        )
+    section = "\n".join(lines) + "\n"
+    marker = "## Voice webhooks"
+    if marker in text:
+        start = text.index(marker)
+        nxt = text.find("\n## ", start + len(marker))
+        text = text[:start] + section + (text[nxt + 1:] if nxt != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+    print(f"appended to {path}")
+
+
+if __name__ == "__main__":
+    main()
