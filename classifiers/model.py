@@ -139,7 +139,7 @@ def prune(svm: LinearSVC, max_weights: int) -> float:
     # float32 like the TF-IDF matrix: scipy multiplies two sparse matrices only of one dtype.
     svm.coef_ = np.where(np.abs(coef) >= cut, coef, 0.0).astype(np.float32)
     svm.sparsify()
-    return round(per_class / int(coef.shape[1]), 4)
+    return float(round(per_class / int(coef.shape[1]), 4))
 
 
 def top_k(pipe: Any, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from cases.db import session_scope
 from cases.settings import get_settings
@@ -175,7 +175,8 @@ def models() -> None:
     """Every model version, the active one marked."""
     with session_scope() as s:
         rows = list_versions(s)
-    t = Table("version", "active", "macro-F1", "rows", "created", "path")
+    t = Table(Column("version", no_wrap=True), "active", "macro-F1", "rows", "created",
+              Column("path", overflow="fold"))
     t.add_row("(shipped default)", "" if any(r.active for r in rows) else "*",
               str(store.read_card(SHIPPED).get("metrics", {}).get("macro_f1", "")), "", "", str(SHIPPED))
     for r in rows:

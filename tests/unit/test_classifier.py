@@ -1,0 +1,200 @@
+"""The category model, its artifacts, the confidence gate, corrections and the classifier CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from cases.models import LabelledExample, ModelVersion
+from cases.settings import Settings
+from classifiers import store, training
+from classifiers.base import Classification, ReportFacts
+from classifiers.gate import needs_review
+from classifiers.taxonomy import NON_CITY_CODE, disabled_codes, load_categories, merge
+from classifiers.tokenizer import normalise, tokenize
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = REPO / "classifiers" / "data" / "seed_corpus.csv"
+runner = CliRunner()
+
+
+def small_corpus(path: Path, per_label: int = 12, labels: int = 5) -> Path:
+    """A few common labels of the seed corpus: enough to train in a second or two."""
+    with SEED.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    by_label: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_label.setdefault(r["label"], []).append(r)
+    common = sorted(by_label, key=lambda lab: -len(by_label[lab]))[:labels]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["text", "label", "register"])
+        w.writeheader()
+        for lab in common:
+            w.writerows(by_label[lab][:per_label])
+    return path
+
+
+@pytest.mark.parametrize("word", ["窨井盖", "占道经营", "渣土车", "青砖湖社区", "东门菜市场"])
+def test_tokenizer_keeps_domain_words_whole(word: str) -> None:
+    assert word in tokenize(f"你好我想反映{word}的问题")
+
+
+def test_tokenizer_adds_canonical_term_for_a_residents_variant() -> None:
+    from classifiers.tokenizer import load_synonyms
+
+    variant, canonical = next(iter(load_synonyms().items()))
+    words = tokenize(f"路口那个{variant}不见了")
+    assert variant in words and canonical in words
+
+
+def test_normalise_folds_numbers() -> None:
+    assert normalise("3号楼 13812345678") == "0号楼 0"
+
+
+def test_gate_thresholds_and_per_category_override() -> None:
+    settings = Settings(category_auto_threshold=0.6, grid_auto_threshold=0.6, category_thresholds={"01011": 0.95})
+    sure = Classification("06010", 0.8, "421102001001001", 0.85)
+    assert not needs_review(sure, settings)
+    assert needs_review(Classification("06010", 0.5, "421102001001001", 0.85), settings)
+    assert needs_review(Classification("06010", 0.8, "421102001001001", 0.4), settings)
+    assert needs_review(Classification("06010", 0.8, None, 0.5, community_code="421102001001"), settings)
+    assert needs_review(Classification("01011", 0.9, "421102001001001", 0.85), settings)
+    assert needs_review(Classification(None, 0.0, "421102001001001", 0.85), settings)
+
+
+def test_taxonomy_is_data(tmp_path: Path) -> None:
+    rows = load_categories(REPO / "cases" / "data" / "taxonomy.csv")
+    codes = [r["code"] for r in rows]
+    assert len(codes) == 251 and NON_CITY_CODE in codes and all(r["kind"] == "事件" for r in rows)
+    local = tmp_path / "taxonomy.csv"
+    local.write_text(
+        "kind,major_code,major_name,minor_code,minor_name,full_code,active,parent_code\n"
+        "事件,06,市容环境类,010,暴露垃圾,06010,false,\n"
+        "事件,06,市容环境类,901,夜市油烟,06901,true,06010\n",
+        encoding="utf-8",
+    )
+    merged = merge(load_categories(local), [{"code": "06901", "name": "夜市烧烤油烟", "active": True}])
+    assert merged["06901"]["name"] == "夜市烧烤油烟"
+    assert disabled_codes(merged) == {"06010"}
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("model")
+    corpus = training.read_corpus(small_corpus(d / "corpus.csv"))
+    training.train(corpus, d / "model", version="tiny")
+    return d / "model"
+
+
+def test_skops_round_trip_with_the_trusted_list(tiny_model: Path) -> None:
+    pipe = store.load(tiny_model)
+    assert set(store.TRUSTED_TYPES) >= set(pipe and store.sio.get_untrusted_types(file=tiny_model / "model.skops"))
+    proba = pipe.predict_proba(["垃圾堆在路边好几天没人清"])
+    assert proba.shape == (1, 5) and abs(float(proba.sum()) - 1) < 1e-6
+    card = store.read_card(tiny_model)
+    assert card["version"] == "tiny" and len(card["training_data"]["sha256"]) == 64
+    assert {"scikit-learn", "skops", "jieba"} <= set(card["libraries"])
+
+
+def test_a_file_needing_other_types_is_refused(tmp_path: Path) -> None:
+    import os
+
+    store.sio.dump({"f": os.system}, tmp_path / "model.skops")
+    with pytest.raises(store.UntrustedModelError, match="system"):
+        store.load(tmp_path)
+
+
+def test_shipped_default_loads_and_classifies(env: Path) -> None:
+    from classifiers.registry import get_classifier
+
+    card = store.read_card(REPO / "classifiers" / "models" / "default")
+    assert card["training_data"]["source"] == "seed_corpus.csv" and "holdout" in card
+    assert (REPO / "classifiers" / "models" / "default" / "model.skops").stat().st_size < 5_000_000
+    c = get_classifier().classify(ReportFacts(text="东门菜场那边有人占道经营摆摊卖菜"))
+    assert c.category_code == "09006" and len(c.category_top3) == 3
+    assert c.grid_code == "421102001001001" and c.grid_source == "text"
+    assert c.model_version.startswith("default-")
+
+
+def test_disabled_category_is_never_proposed(env: Path) -> None:
+    from cases.db import session_scope
+    from cases.models import Category
+    from classifiers.registry import get_classifier, reset_classifier
+
+    with session_scope() as s:
+        row = s.get(Category, ("事件", "09006"))
+        assert row is not None
+        row.active = False
+        s.add(row)
+        s.commit()
+    reset_classifier()
+    c = get_classifier().classify(ReportFacts(text="东门菜场那边有人占道经营摆摊卖菜"))
+    assert c.category_code != "09006" and all(code != "09006" for code, _ in c.category_top3)
+
+
+def test_record_correction(env: Path) -> None:
+    from cases.db import session_scope
+    from classifiers.corrections import labelled_examples, record_correction
+
+    with session_scope() as s:
+        record_correction(s, "楼下烧烤油烟太大", "06020", who="agent7")
+        record_correction(s, "楼下烧烤油烟太大", "06021", who="agent8", grid_code="421102001001001")
+        s.commit()
+        assert len(s.exec(select(LabelledExample)).all()) == 2
+        assert labelled_examples(s) == [("楼下烧烤油烟太大", "06021")]
+
+
+def test_cli_train_eval_predict(tmp_path: Path) -> None:
+    from hotline.cli_classifier import app
+
+    data = small_corpus(tmp_path / "train.csv")
+    r = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m" / "model.skops").exists() and (tmp_path / "m" / "card.json").exists()
+
+    r = runner.invoke(app, ["eval", str(tmp_path / "m"), str(data), "--json", "--baseline", str(data)])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output)
+    m = result["metrics"]
+    assert {"accuracy", "macro_f1", "per_class", "confusion", "ece"} <= set(m)
+    assert m["accuracy"] > 0.8 and "macro_f1" in result["baseline"]
+    r = runner.invoke(app, ["eval", str(tmp_path / "m"), str(data)])
+    assert r.exit_code == 0 and "macro-F1" in r.output and "confusion" in r.output
+
+    inp = tmp_path / "in.csv"
+    inp.write_text("text,lat,lon\n东门菜场门口垃圾堆了好几天,,\n路边有垃圾,30.403,114.843\n", encoding="utf-8")
+    r = runner.invoke(app, ["predict", "--model", str(tmp_path / "m"), str(inp), str(tmp_path / "out.csv")])
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "out.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["grid_source"] for r in rows] == ["text", "gps"]
+    assert all(r["grid_code"] == "421102001001001" for r in rows)
+    assert len(json.loads(rows[0]["category_top3"])) == 3 and float(rows[0]["category_confidence"]) > 0
+
+
+def test_cli_retrain_models_activate(env: Path) -> None:
+    from cases.db import session_scope
+    from classifiers.corrections import record_correction
+    from hotline.cli_classifier import app
+
+    seed = small_corpus(env / "seed.csv", per_label=10, labels=4)
+    with session_scope() as s:
+        record_correction(s, "东门菜场门口一堆垃圾没人收", "06010", who="agent7")
+        s.commit()
+    r = runner.invoke(app, ["retrain", "--seed-corpus", str(seed)])
+    assert r.exit_code == 0, r.output
+    assert "macro-F1" in r.output
+    with session_scope() as s:
+        versions = s.exec(select(ModelVersion)).all()
+    assert len(versions) == 1 and versions[0].card["training_data"]["rows"] > 0
+    r = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0 and versions[0].version in r.output
+    r = runner.invoke(app, ["activate", versions[0].version])
+    assert r.exit_code == 0
+    r = runner.invoke(app, ["activate", "nope"])
+    assert r.exit_code == 1
