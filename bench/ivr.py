@@ -65,7 +65,25 @@ def _pct(values: list[float], p: float) -> float:
     return v[k]
 
 
-def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def serve(port: int, classifier: str) -> None:
+    """Server entry (`bench/ivr.py --serve PORT`): the app under uvicorn, optionally with the keyword
+    classifier pinned so the IVR's own cost can be told apart from the category model's."""
+    import uvicorn
+
+    if classifier == "keyword":
+        import routing.pipeline
+        from classifiers import registry
+        from classifiers.keyword import KeywordClassifier
+
+        kw = KeywordClassifier.from_reference_data()
+        registry.get_classifier = lambda: kw  # type: ignore[assignment]
+        routing.pipeline.get_classifier = lambda: kw  # type: ignore[assignment]
+    from hotline.app import create_app
+
+    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def start_server(workdir: Path, port: int, classifier: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         HOTLINE_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
@@ -80,8 +98,7 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
     env.pop("HOTLINE_REDIS_URL", None)
     log = (workdir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--classifier", classifier],
         cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
@@ -101,6 +118,8 @@ def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
 def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str, list[float]],
              lock: threading.Lock, errors: list[str]) -> None:
     script = ["1", SAYINGS[i % len(SAYINGS)], "1"]
+    if think:
+        time.sleep(rng.uniform(0, 4 * think))  # calls start over about one call's length, as they arrive
 
     def answer(kind: str, attrs: dict[str, str]) -> str | None:
         if think:
@@ -108,7 +127,7 @@ def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str,
         return script.pop(0) if script else None
 
     sim = CallSimulator(http_transport(base), base, TOKEN, from_number=f"+86139{i:08d}", account_sid=ACCOUNT,
-                        out=lambda _: None, max_requests=20)
+                        out=lambda _: None, max_requests=20, pause_scale=1.0 if think else 0.0)
     try:
         sim.run(answer)
     except Exception as exc:
@@ -117,6 +136,7 @@ def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str,
     with lock:
         for (path, _params, _body), ms in zip(sim.requests, sim.latencies_ms, strict=True):
             kind = ("classify" if "/report/input" in path else "submit" if "/confirm/input" in path
+                    else "poll" if "/registering/" in path
                     else "status" if path.endswith("/status") else "other")
             out.setdefault(kind, []).append(ms)
             out.setdefault("all", []).append(ms)
@@ -139,6 +159,21 @@ def run(base: str, calls: int, rounds: int, think: float, seed: int) -> tuple[di
     return out, errors
 
 
+def server_side(db: Path) -> str:
+    """Time spent inside the webhook handler (CallStep.elapsed_ms), per step: tells queueing from work."""
+    import sqlite3
+
+    con = sqlite3.connect(str(db))
+    rows = con.execute("SELECT step, elapsed_ms FROM call_step").fetchall()
+    con.close()
+    by: dict[str, list[float]] = {}
+    for step, ms in rows:
+        by.setdefault(step, []).append(ms)
+    text = ", ".join(f"{k} {_pct(v, 50):.1f}/{_pct(v, 99):.1f}" for k, v in sorted(by.items()))
+    print("server-side ms (p50/p99): " + text)
+    return text
+
+
 def healthz(base: str, n: int = 50) -> float:
     lat = []
     with httpx.Client() as c:
@@ -156,15 +191,21 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=1.5, help="paced mode: mean seconds between webhooks")
     ap.add_argument("--modes", default="paced,burst")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--classifier", default="active", choices=["active", "keyword"],
+                    help="active: whatever get_classifier() serves; keyword: the interim keyword classifier")
     ap.add_argument("--append-docs", action="store_true", help="write the table to docs/benchmarks.md")
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve:
+        serve(args.serve, args.classifier)
+        return
     assert 1 <= args.calls <= 200 and 1 <= args.rounds <= 20
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-ivr-") as tmp:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = start_server(Path(tmp), port)
+        proc = start_server(Path(tmp), port, args.classifier)
         try:
             run(base, 2, 1, 0.0, 0)  # warm-up: classifier, flows and hints loaded once
             hz = healthz(base)
@@ -173,20 +214,25 @@ def main() -> None:
                 t0 = time.monotonic()
                 out, errors = run(base, args.calls, args.rounds, think, args.seed)
                 wall = time.monotonic() - t0
-                row = {"mode": mode, "calls": args.calls * args.rounds, "webhooks": len(out.get("all", [])),
+                row = {"mode": mode, "classifier": args.classifier, "calls": args.calls * args.rounds,
+                       "webhooks": len(out.get("all", [])),
                        "errors": len(errors), "wall": wall, "healthz": hz}
                 for kind in ("all", "classify", "submit"):
                     row[f"{kind}_p50"] = _pct(out.get(kind, []), 50)
                     row[f"{kind}_p99"] = _pct(out.get(kind, []), 99)
                 row["max"] = max(out.get("all", [0.0]))
                 rows.append(row)
-                print(f"{mode}: {row['calls']} calls, {row['webhooks']} webhooks, {row['errors']} errors, "
+                print(f"{mode} ({args.classifier} classifier): {row['calls']} calls, {row['webhooks']} webhooks, "
+                      f"{row['errors']} errors, "
                       f"all p50 {row['all_p50']:.1f} / p99 {row['all_p99']:.1f} ms, "
                       f"classify p50 {row['classify_p50']:.1f} / p99 {row['classify_p99']:.1f} ms, "
                       f"submit p50 {row['submit_p50']:.1f} / p99 {row['submit_p99']:.1f} ms, "
                       f"max {row['max']:.1f} ms, healthz p50 {hz:.2f} ms")
                 for e in errors[:5]:
                     print("  error:", e)
+            row_server = server_side(Path(tmp) / "bench.db")
+            for r in rows:
+                r.setdefault("server", row_server)
         finally:
             proc.terminate()
             try:
