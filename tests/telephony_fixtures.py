@@ -50,6 +50,7 @@ def twilio_env(env: Path, monkeypatch: pytest.MonkeyPatch, standin: TwilioStandI
 
     reference.reset()
     voice.flows.cache_clear()
+    pin.setattr(voice, "WARM_UP", False)
     yield standin
     pin.undo()
 

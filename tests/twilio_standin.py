@@ -39,7 +39,7 @@ class TwilioStandIn:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> TwilioStandIn:
+    def start(self, port: int = 0) -> TwilioStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,7 +95,7 @@ class TwilioStandIn:
                         return
                 self._send(404, json.dumps({"code": 20404, "message": "not found", "status": 404}).encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -142,3 +142,31 @@ def _call(account: str, form: dict[str, Any]) -> dict[str, Any]:
         "start_time": None, "end_time": None, "duration": None, "price": None, "answered_by": None,
         "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json", "subresource_uris": {},
     }
+
+
+
+def main() -> None:
+    """`python -m tests.twilio_standin --port 8089`: serve until Ctrl-C, printing each request as JSON."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, default=8089)
+    args = ap.parse_args()
+    standin = TwilioStandIn().start(args.port)
+    print(f"Twilio stand-in on {standin.url}", flush=True)
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.2)
+            with standin._lock:
+                new = standin.requests[seen:]
+                seen = len(standin.requests)
+            for r in new:
+                print(json.dumps({"method": r.method, "path": r.path, "form": r.form}, ensure_ascii=False), flush=True)
+    except KeyboardInterrupt:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
 from functools import lru_cache
 from typing import Any
@@ -33,6 +34,35 @@ router = APIRouter(prefix="/twilio/voice", tags=["telephony"], include_in_schema
 PREFIX = "/twilio/voice"
 XML = "application/xml"
 DEFAULT_HOLD_MUSIC = "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
+
+
+WARM_UP = True  # tests turn it off
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> None:
+    """Load the category model, flows and speech hints in the background when the first call of this
+    process rings: loading takes seconds, and a caller would otherwise hear them as silence after speaking.
+    The greeting and menu leave more than enough time."""
+    global _warmed
+    with _warm_lock:
+        if _warmed or not WARM_UP:
+            return
+        _warmed = True
+
+    def work() -> None:
+        try:
+            flows()
+            reference.speech_hints()
+            from classifiers import registry
+            from classifiers.base import ReportFacts
+
+            registry.get_classifier().classify(ReportFacts(text="东门菜市场附近有暴露垃圾"))
+        except Exception:
+            log.exception("IVR warm-up failed; the first call will load on demand")
+
+    threading.Thread(target=work, name="ivr-warm-up", daemon=True).start()
 
 
 @lru_cache(maxsize=1)
@@ -152,6 +182,7 @@ def _apology(flow: str) -> list[Verb]:
 @router.post("")
 def incoming(request: Request, params: dict[str, str] = Depends(twilio_form)) -> Response:
     """The number's voice webhook: a new inbound call starts the main flow."""
+    warm_up()
     return _run_turn(request, params, "main", None, "enter")
 
 
