@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.base import Classification, ReportFacts
+from classifiers.fast import scorer_for
 from classifiers.grids import GridLocator, RecentGrids
 
 
@@ -29,9 +30,10 @@ class ModelClassifier:
         keep = [i for i, c in enumerate(classes) if c not in disabled_codes]
         self._classes = [classes[i] for i in keep]
         self._keep = np.asarray(keep, dtype=np.intp)
+        self._proba = scorer_for(pipe)
 
     def categories(self, texts: list[str]) -> list[list[tuple[str, float]]]:
-        proba = np.asarray(self.pipe.predict_proba(texts))[:, self._keep]
+        proba = self._proba(texts)[:, self._keep]
         proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
         order = np.argsort(-proba, axis=1)[:, :3]
         return [[(self._classes[j], float(row[j])) for j in idx] for row, idx in zip(proba, order, strict=True)]

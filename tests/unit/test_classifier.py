@@ -198,3 +198,14 @@ def test_cli_retrain_models_activate(env: Path) -> None:
     assert r.exit_code == 0
     r = runner.invoke(app, ["activate", "nope"])
     assert r.exit_code == 1
+
+
+def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
+    import numpy as np
+
+    from classifiers.fast import FastScorer
+
+    pipe = store.load(tiny_model)
+    with SEED.open(encoding="utf-8") as f:
+        texts = [r["text"] for r in csv.DictReader(f)][:200] + ["", "   ", "完全无关的话"]
+    np.testing.assert_allclose(FastScorer(pipe).predict_proba(texts), pipe.predict_proba(texts), atol=1e-6)

@@ -1,0 +1,144 @@
+"""Classifier throughput and latency against bare jieba segmentation of the same texts, plus load time.
+
+Texts are the project's seed corpus (our own, no licence issue), repeated to --n messages. In the same run:
+bare `jieba.lcut` of every text (the floor: the model segments each text too), the full classifier one
+message at a time, and the full classifier in batches. Load time is measured in fresh processes.
+
+    .venv/bin/python bench/classify.py [--n 3000] [--batch 64] [--write docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SEED = REPO / "classifiers" / "data" / "seed_corpus.csv"
+
+LOAD_SNIPPET = """
+import time, json
+t0 = time.perf_counter()
+from classifiers import store, tokenizer
+from classifiers.registry import build_classifier
+from cases.settings import get_settings
+t1 = time.perf_counter()
+tokenizer.segmenter()
+t2 = time.perf_counter()
+from classifiers.versions import SHIPPED
+store.load(SHIPPED)
+t3 = time.perf_counter()
+build_classifier(get_settings())
+t4 = time.perf_counter()
+print(json.dumps({"imports": t1 - t0, "jieba": t2 - t1, "skops": t3 - t2, "total": t4 - t0}))
+"""
+
+
+def pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def load_times(runs: int) -> dict[str, float]:
+    out: list[dict[str, float]] = []
+    for _ in range(runs):
+        env = {"HOTLINE_DATABASE_URL": "sqlite:////tmp/bench-classify-absent/none.db", "PATH": "/usr/bin:/bin"}
+        r = subprocess.run([sys.executable, "-c", LOAD_SNIPPET], cwd=REPO, capture_output=True, text=True,
+                           env=env, check=True)
+        out.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(o[k] for o in out) for k in out[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--load-runs", type=int, default=3)
+    ap.add_argument("--write", type=Path, default=None, help="Replace the Classifier section of this file.")
+    args = ap.parse_args()
+
+    import jieba
+
+    from cases.settings import get_settings
+    from classifiers.base import ReportFacts
+    from classifiers.registry import build_classifier
+
+    with SEED.open(encoding="utf-8") as f:
+        base = [r["text"] for r in csv.DictReader(f)]
+    texts = (base * (args.n // len(base) + 1))[: args.n]
+    mean_chars = statistics.mean(len(t) for t in texts)
+
+    jieba.initialize()
+    clf = build_classifier(get_settings())
+    clf.classify(ReportFacts(text=texts[0]))  # warm caches
+
+    def timed(fn: object, items: list[object]) -> tuple[float, list[float]]:
+        lat = []
+        start = time.perf_counter()
+        for it in items:
+            t = time.perf_counter()
+            fn(it)  # type: ignore[operator]
+            lat.append(time.perf_counter() - t)
+        return time.perf_counter() - start, lat
+
+    seg_total, seg_lat = timed(jieba.lcut, list(texts))
+    one_total, one_lat = timed(lambda t: clf.classify(ReportFacts(text=t)), list(texts))
+    batches = [[ReportFacts(text=t) for t in texts[i : i + args.batch]] for i in range(0, len(texts), args.batch)]
+    bat_total, bat_lat = timed(clf.classify_many, list(batches))
+    seg_batches = [texts[i : i + args.batch] for i in range(0, len(texts), args.batch)]
+    segb_total, _ = timed(lambda b: [jieba.lcut(t) for t in b], list(seg_batches))
+    loads = load_times(args.load_runs)
+
+    rows = [
+        ("bare jieba.lcut, one text", len(texts) / seg_total, pct(seg_lat, 0.5), pct(seg_lat, 0.99), 1.0),
+        ("classifier, one message", len(texts) / one_total, pct(one_lat, 0.5), pct(one_lat, 0.99),
+         one_total / seg_total),
+        (f"classifier, batches of {args.batch}", len(texts) / bat_total, pct(bat_lat, 0.5), pct(bat_lat, 0.99),
+         bat_total / segb_total),
+    ]
+    card = json.loads((REPO / "classifiers" / "models" / "default" / "card.json").read_text(encoding="utf-8"))
+    lines = [
+        "## Classifier (issue #4)",
+        "",
+        "`bench/classify.py` classifies the seed corpus texts (repeated to "
+        f"{len(texts)} messages, {mean_chars:.0f} characters on average) with the shipped default model "
+        f"(`{card['version']}`, {len(card['classes'])} categories) and, in the same run, segments the same "
+        "texts with bare `jieba.lcut` — the floor, since the model segments every text too. One core "
+        "(single-threaded Python). Latency per call: one message, or one batch.",
+        "",
+        "```",
+        f".venv/bin/python bench/classify.py --n {args.n} --batch {args.batch} --write docs/benchmarks.md",
+        "```",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d}:",
+        "",
+        "| run | messages/s | p50 ms | p99 ms | time × bare segmentation |",
+        "|---|---|---|---|---|",
+        *(f"| {n} | {r:,.0f} | {p50 * 1000:.3f} | {p99 * 1000:.3f} | {x:.2f} |" for n, r, p50, p99, x in rows),
+        "",
+        f"Load (fresh process, median of {args.load_runs}): imports {loads['imports']:.2f} s, jieba dictionary "
+        f"{loads['jieba']:.2f} s, skops model {loads['skops']:.2f} s; `build_classifier` from start "
+        f"{loads['total']:.2f} s.",
+        "",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.write:
+        doc = args.write.read_text(encoding="utf-8") if args.write.exists() else "# Benchmarks\n"
+        head, sep, tail = doc.partition("## Classifier (issue #4)")
+        if sep:
+            rest = tail.split("\n## ", 1)
+            tail = "\n## " + rest[1] if len(rest) > 1 else ""
+        args.write.write_text(head.rstrip("\n") + "\n\n" + report + tail, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
