@@ -6,7 +6,7 @@ import csv
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,18 +15,16 @@ from rich.table import Column, Table
 
 from cases.db import session_scope
 from cases.settings import get_settings
-from classifiers import store, training
-from classifiers.base import ReportFacts
-from classifiers.corrections import labelled_examples
-from classifiers.evaluation import evaluate, evaluate_baseline
-from classifiers.grids import import_grid_layer
-from classifiers.registry import build_classifier, reset_classifier
-from classifiers.versions import SHIPPED, active_version, list_versions, register, set_active
+
+if TYPE_CHECKING:
+    from classifiers.training import Corpus
+
+# scikit-learn, skops and jieba are imported inside the commands: `hotline` itself must start fast.
 
 app = typer.Typer(help="Category and grid classifier: train, evaluate, predict, retrain, versions.",
                   no_args_is_help=True)
 console = Console()
-SEED_CORPUS = Path(training.__file__).parent / "data" / "seed_corpus.csv"
+SEED_CORPUS = Path(__file__).resolve().parents[1] / "classifiers" / "data" / "seed_corpus.csv"
 PHASES = ("vectorise", "choose C", "fit and calibrate", "evaluate", "save")
 
 
@@ -35,8 +33,10 @@ def _progress() -> Progress:
                     console=console, transient=True)
 
 
-def _train_with_bar(corpus: training.Corpus, out: Path, evaluation: training.Corpus | None,
+def _train_with_bar(corpus: Corpus, out: Path, evaluation: Corpus | None,
                     version: str | None = None) -> tuple[Any, dict[str, Any]]:
+    from classifiers import training
+
     with _progress() as bar:
         task = bar.add_task("read data", total=len(PHASES))
 
@@ -55,6 +55,8 @@ def train(
     eval_data: Annotated[Path | None, typer.Option("--eval", help="Score the model on this CSV too.")] = None,
 ) -> None:
     """Train a category model on DATA and write model.skops and card.json."""
+    from classifiers import training
+
     corpus = training.read_corpus(data)
     version = training.new_version()
     out = out or get_settings().var_dir / "models" / version
@@ -89,6 +91,9 @@ def eval_(
         help="Also train the char 1–3-gram TF-IDF + LinearSVC baseline on this CSV and score it on DATA.")] = None,
 ) -> None:
     """Accuracy, macro-F1, per-class P/R/F1, confusion table and ECE of MODEL on DATA."""
+    from classifiers import store, training
+    from classifiers.evaluation import evaluate, evaluate_baseline
+
     corpus = training.read_corpus(data)
     result: dict[str, Any] = {"model": str(model), "data": str(data),
                               "metrics": evaluate(store.load(model), corpus.texts, corpus.labels)}
@@ -117,6 +122,9 @@ def predict(
     model: Annotated[Path | None, typer.Option(help="Model folder or .skops (default: the active one).")] = None,
 ) -> None:
     """Category and grid for every row of IN.csv, written to OUT.csv."""
+    from classifiers.base import ReportFacts
+    from classifiers.registry import build_classifier
+
     settings = get_settings()
     if model is not None:
         settings = settings.model_copy(update={"classifier_model_path": model})
@@ -145,6 +153,12 @@ def retrain(
     seed_corpus: Annotated[Path, typer.Option(help="The seed corpus.")] = SEED_CORPUS,
 ) -> None:
     """Train on the seed corpus plus agents' corrections; activate only if macro-F1 does not drop."""
+    from classifiers import store, training
+    from classifiers.corrections import labelled_examples
+    from classifiers.evaluation import evaluate
+    from classifiers.registry import reset_classifier
+    from classifiers.versions import SHIPPED, active_version, register
+
     seed = training.read_corpus(seed_corpus)
     with session_scope() as s:
         corrections = labelled_examples(s)
@@ -173,6 +187,9 @@ def retrain(
 @app.command()
 def models() -> None:
     """Every model version, the active one marked."""
+    from classifiers import store
+    from classifiers.versions import SHIPPED, list_versions
+
     with session_scope() as s:
         rows = list_versions(s)
     t = Table(Column("version", no_wrap=True), "active", "macro-F1", "rows", "created",
@@ -189,6 +206,9 @@ def models() -> None:
 @app.command()
 def activate(version: Annotated[str, typer.Argument(help="A version listed by `models`.")]) -> None:
     """Make VERSION the model every new report is classified with."""
+    from classifiers.registry import reset_classifier
+    from classifiers.versions import set_active
+
     with session_scope() as s:
         try:
             set_active(s, version)
@@ -203,6 +223,9 @@ def activate(version: Annotated[str, typer.Argument(help="A version listed by `m
 @app.command("import-grids")
 def import_grids(geojson: Annotated[Path, typer.Argument(help="The city's grid layer.", exists=True)]) -> None:
     """Load a GeoJSON grid layer (properties: grid_code, grid_name, street, community, places)."""
+    from classifiers.grids import import_grid_layer
+    from classifiers.registry import reset_classifier
+
     started = time.perf_counter()
     with session_scope() as s:
         n = import_grid_layer(s, geojson)
