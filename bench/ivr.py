@@ -83,10 +83,15 @@ def serve(port: int, classifier: str) -> None:
     uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def start_server(workdir: Path, port: int, classifier: str) -> subprocess.Popen[bytes]:
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def start_server(workdir: Path, port: int, classifier: str, db_url: str | None = None,
+                 workers: int = 0) -> list[subprocess.Popen[bytes]]:
+    """The web process, plus `workers` RQ workers when a PostgreSQL URL is given (Redis on 127.0.0.1)."""
     env = dict(os.environ)
     env.update(
-        HOTLINE_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+        HOTLINE_DATABASE_URL=db_url or f"sqlite:///{workdir / 'bench.db'}",
         HOTLINE_VAR_DIR=str(workdir / "var"),
         HOTLINE_TWILIO_AUTH_TOKEN=TOKEN,
         HOTLINE_TWILIO_ACCOUNT_SID=ACCOUNT,
@@ -96,22 +101,31 @@ def start_server(workdir: Path, port: int, classifier: str) -> subprocess.Popen[
     )
     env.pop("HOTLINE_TWILIO_FROM_NUMBER", None)  # no outbound: the SMS job logs "not configured" and returns
     env.pop("HOTLINE_REDIS_URL", None)
+    if db_url:
+        env.update(HOTLINE_REDIS_URL="redis://127.0.0.1:6379/0", HOTLINE_QUEUE_NAME=f"bench-ivr-{port}")
+        subprocess.run([sys.executable, "-c", "from hotline.bootstrap import prepare_database as p; p()"],
+                       cwd=str(REPO), env=env, check=True)
     log = (workdir / "server.log").open("wb")
-    proc = subprocess.Popen(
+    procs = [subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--classifier", classifier],
         cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    )]
+    for _ in range(workers if db_url else 0):
+        procs.append(subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], cwd=str(REPO), env=env,
+                                      stdout=log, stderr=subprocess.STDOUT))
+    proc = procs[0]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
+                return procs
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
             raise SystemExit(f"server exited; see {workdir / 'server.log'}")
         time.sleep(0.2)
-    proc.terminate()
+    for p in procs:
+        p.terminate()
     raise SystemExit("server did not start in 60 s")
 
 
@@ -159,28 +173,36 @@ def run(base: str, calls: int, rounds: int, think: float, seed: int) -> tuple[di
     return out, errors
 
 
-def _count_steps(db: Path) -> int:
-    import sqlite3
+class StepTimes:
+    """Reads CallStep.elapsed_ms (time inside the webhook handler) from the bench database."""
 
-    con = sqlite3.connect(str(db))
-    n = int(con.execute("SELECT COALESCE(MAX(id), 0) FROM call_step").fetchone()[0])
-    con.close()
-    return n
+    def __init__(self, sqlite_path: Path, db_url: str | None) -> None:
+        self.sqlite_path, self.db_url = sqlite_path, db_url
 
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        if self.db_url:
+            import psycopg
 
-def server_side(db: Path, after_id: int = 0) -> str:
-    """Time spent inside the webhook handler (CallStep.elapsed_ms), per step: tells queueing from work."""
-    import sqlite3
+            with psycopg.connect(self.db_url.replace("+psycopg", "")) as c:
+                return list(c.execute(sql.replace("?", "%s"), args).fetchall())
+        import sqlite3
 
-    con = sqlite3.connect(str(db))
-    rows = con.execute("SELECT step, elapsed_ms FROM call_step WHERE id > ?", (after_id,)).fetchall()
-    con.close()
-    by: dict[str, list[float]] = {}
-    for step, ms in rows:
-        by.setdefault(step, []).append(ms)
-    text = ", ".join(f"{k} {_pct(v, 50):.1f}/{_pct(v, 99):.1f}" for k, v in sorted(by.items()))
-    print("  server-side ms (p50/p99): " + text)
-    return text
+        con = sqlite3.connect(str(self.sqlite_path))
+        try:
+            return list(con.execute(sql, args).fetchall())
+        finally:
+            con.close()
+
+    def count(self) -> int:
+        return int(self._rows("SELECT COALESCE(MAX(id), 0) FROM call_step")[0][0])  # type: ignore[call-overload]
+
+    def summary(self, after_id: int) -> str:
+        by: dict[str, list[float]] = {}
+        for step, ms in self._rows("SELECT step, elapsed_ms FROM call_step WHERE id > ?", (after_id,)):
+            by.setdefault(str(step), []).append(float(ms))  # type: ignore[arg-type]
+        text = ", ".join(f"{k} {_pct(v, 50):.1f}/{_pct(v, 99):.1f}" for k, v in sorted(by.items()))
+        print("  server-side ms (p50/p99): " + text)
+        return text
 
 
 def healthz(base: str, n: int = 50) -> float:
@@ -202,6 +224,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--classifier", default="active",
                     help="comma list of: active (whatever get_classifier() serves), keyword (interim classifier)")
+    ap.add_argument("--backend", default="sqlite", help="comma list of: sqlite (embedded), postgres (+ Redis/RQ)")
+    ap.add_argument("--workers", type=int, default=2, help="RQ worker processes for the postgres backend")
     ap.add_argument("--append-docs", action="store_true", help="write the table to docs/benchmarks.md")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -211,28 +235,40 @@ def main() -> None:
     assert 1 <= args.calls <= 200 and 1 <= args.rounds <= 20
 
     rows = []
-    for classifier in args.classifier.split(","):
-        assert classifier in ("active", "keyword"), classifier
-        for mode in args.modes.split(","):
-            rows.append(measure(args, classifier, mode))  # a fresh server and database per row
+    for backend in args.backend.split(","):
+        assert backend in ("sqlite", "postgres"), backend
+        for classifier in args.classifier.split(","):
+            assert classifier in ("active", "keyword"), classifier
+            for mode in args.modes.split(","):
+                rows.append(measure(args, backend, classifier, mode))  # a fresh server and database per row
     if args.append_docs:
         append_docs(rows, args)
 
 
-def measure(args: argparse.Namespace, classifier: str, mode: str) -> dict[str, float | str | int]:
+def measure(args: argparse.Namespace, backend: str, classifier: str, mode: str) -> dict[str, float | str | int]:
+    db_url: str | None = None
+    if backend == "postgres":
+        import psycopg
+
+        name = f"hotline_bench_ivr_{os.getpid()}_{int(time.time())}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+        db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     with tempfile.TemporaryDirectory(prefix="bench-ivr-") as tmp:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = start_server(Path(tmp), port, classifier)
+        procs = start_server(Path(tmp), port, classifier, db_url, args.workers)
+        steps = StepTimes(Path(tmp) / "bench.db", db_url)
         try:
             run(base, 2, 1, 0.0, 0)  # warm-up: classifier, flows and hints loaded once
-            skip = _count_steps(Path(tmp) / "bench.db")
+            skip = steps.count()
             hz = healthz(base)
             think = args.think if mode == "paced" else 0.0
             t0 = time.monotonic()
             out, errors = run(base, args.calls, args.rounds, think, args.seed)
             wall = time.monotonic() - t0
             row: dict[str, float | str | int] = {
+                "backend": backend if backend == "sqlite" else f"postgres + {args.workers} rq workers",
                 "mode": mode, "classifier": classifier, "calls": args.calls * args.rounds,
                 "webhooks": len(out.get("all", [])), "errors": len(errors), "wall": wall, "healthz": hz,
             }
@@ -240,8 +276,8 @@ def measure(args: argparse.Namespace, classifier: str, mode: str) -> dict[str, f
                 row[f"{kind}_p50"] = _pct(out.get(kind, []), 50)
                 row[f"{kind}_p99"] = _pct(out.get(kind, []), 99)
             row["max"] = max(out.get("all", [0.0]))
-            row["server"] = server_side(Path(tmp) / "bench.db", skip)
-            print(f"{mode} ({classifier} classifier): {row['calls']} calls, {row['webhooks']} webhooks, "
+            row["server"] = steps.summary(skip)
+            print(f"{backend} · {mode} ({classifier} classifier): {row['calls']} calls, {row['webhooks']} webhooks, "
                   f"{row['errors']} errors, all p50 {row['all_p50']:.1f} / p99 {row['all_p99']:.1f} ms, "
                   f"classify p50 {row['classify_p50']:.1f} / p99 {row['classify_p99']:.1f} ms, "
                   f"submit p50 {row['submit_p50']:.1f} / p99 {row['submit_p99']:.1f} ms, "
@@ -250,11 +286,18 @@ def measure(args: argparse.Namespace, classifier: str, mode: str) -> dict[str, f
                 print("  error:", e)
             return row
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            if db_url:
+                import psycopg
+
+                with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+                    c.execute(f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespace) -> None:
@@ -264,8 +307,9 @@ def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespa
     lines = [
         "## Voice webhooks (issue #5)",
         "",
-        "`bench/ivr.py` starts the app under uvicorn (one process, SQLite file, in-process job thread) on 127.0.0.1",
-        f"— a fresh server and database per row — and plays {args.calls} concurrent reporting calls × {args.rounds}",
+        "`bench/ivr.py` starts the app under uvicorn on 127.0.0.1 — *sqlite*: one process, SQLite file, in-process",
+        "job thread; *postgres*: the web process plus RQ workers on PostgreSQL + Redis, as in production — with a",
+        f"fresh server and database per row, and plays {args.calls} concurrent reporting calls × {args.rounds}",
         "rounds with signed webhooks (`CallSimulator`): greeting/menu → press 1 → speech, classified during the call",
         "and read back (*classify*) → press 1: report stored, pipeline job queued (*submit*) → poll step reads the",
         "case number → status callback. Latency is per webhook, measured by the client; the server-side time",
@@ -278,18 +322,18 @@ def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespa
         "",
         "```",
         f".venv/bin/python bench/ivr.py --calls {args.calls} --rounds {args.rounds} --think {args.think} "
-        f"--classifier {args.classifier} --modes {args.modes} --append-docs",
+        f"--backend {args.backend} --classifier {args.classifier} --modes {args.modes} --append-docs",
         "```",
         "",
         f"{when}, machine load average at start {os.getloadavg()[0]:.1f} (2 shared cores):",
         "",
-        "| classifier | mode | calls | webhooks | errors | all p50 / p99 ms | classify p50 / p99 ms "
+        "| backend | classifier | mode | calls | webhooks | errors | all p50 / p99 ms | classify p50 / p99 ms "
         "| submit p50 / p99 ms | max ms | /healthz p50 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['classifier']} | {r['mode']} | {r['calls']} | {r['webhooks']} | {r['errors']} "
+            f"| {r['backend']} | {r['classifier']} | {r['mode']} | {r['calls']} | {r['webhooks']} | {r['errors']} "
             f"| {r['all_p50']:.1f} / {r['all_p99']:.1f} "
             f"| {r['classify_p50']:.1f} / {r['classify_p99']:.1f} | {r['submit_p50']:.1f} / {r['submit_p99']:.1f} "
             f"| {r['max']:.1f} | {r['healthz']:.2f} |"
@@ -298,7 +342,7 @@ def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespa
     lines.append("Server-side time in the handler per step, p50/p99 ms:")
     lines.append("")
     for r in rows:
-        lines.append(f"- {r['classifier']} · {r['mode']}: {r['server']}")
+        lines.append(f"- {r['backend']} · {r['classifier']} · {r['mode']}: {r['server']}")
     section = "\n".join(lines) + "\n"
     marker = "## Voice webhooks"
     if marker in text:

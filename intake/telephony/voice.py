@@ -83,16 +83,21 @@ def _engine(turn_no: int) -> Engine:
     return Engine(flows(), handlers.HANDLERS, url_for, hints={"report": reference.speech_hints()})
 
 
+def _new_session(params: dict[str, str], flow: str) -> CallSession:
+    sid = params["CallSid"]
+    return CallSession(
+        call_sid=sid, flow=flow, from_phone=params.get("From"), to_phone=params.get("To"),
+        direction=params.get("Direction", "inbound").split("-")[0], status=params.get("CallStatus", "in-progress"),
+        context={"call": {"sid": sid, "from": params.get("From"), "to": params.get("To")}, "vars": {}},
+    )
+
+
 def _load_session(s: Session, params: dict[str, str], flow: str) -> CallSession:
     sid = params["CallSid"]
     cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first()
     if cs is not None:
         return cs
-    cs = CallSession(
-        call_sid=sid, flow=flow, from_phone=params.get("From"), to_phone=params.get("To"),
-        direction=params.get("Direction", "inbound").split("-")[0], status=params.get("CallStatus", "in-progress"),
-        context={"call": {"sid": sid, "from": params.get("From"), "to": params.get("To")}, "vars": {}},
-    )
+    cs = _new_session(params, flow)
     try:
         with s.begin_nested():
             s.add(cs)
@@ -112,12 +117,11 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
     if step is not None and step not in flows()[flow].steps:
         raise HTTPException(404, f"unknown step {step!r}")
     request_key = f"{sid}:{request.url.path}?{request.url.query}"[:300]
-    with session_scope() as s:
+    with session_scope() as s:  # read only: the one write of this turn comes at the end
         prior = s.exec(select(CallStep).where(CallStep.request_key == request_key)).first()
         if prior is not None:
             return _twiml(prior.response)  # Twilio retried: same answer, no second side effect
-        cs = _load_session(s, params, flow)
-        s.commit()
+        cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first() or _new_session(params, flow)
         ctx: dict[str, Any] = copy.deepcopy(cs.context)
         turn_no = cs.turn + 1
     if flow == "survey" and "case_id" not in ctx.get("vars", {}) and request.query_params.get("case_id"):
@@ -145,7 +149,7 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
     xml = TwimlRenderer().render(verbs)
 
     with session_scope() as s:
-        cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).one()
+        cs = _load_session(s, params, flow)
         cs.context = ctx
         cs.turn = turn_no
         cs.updated_at = utcnow()
