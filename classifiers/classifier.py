@@ -33,10 +33,17 @@ class ModelClassifier:
         self._proba = scorer_for(pipe)
 
     def categories(self, texts: list[str]) -> list[list[tuple[str, float]]]:
-        proba = self._proba(texts)[:, self._keep]
-        proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
-        order = np.argsort(-proba, axis=1)[:, :3]
-        return [[(self._classes[j], float(row[j])) for j in idx] for row, idx in zip(proba, order, strict=True)]
+        proba = self._proba(texts)
+        if len(self._keep) < proba.shape[1]:
+            proba = proba[:, self._keep]
+            proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
+        k = min(3, proba.shape[1])
+        out = []
+        for row in proba:
+            top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
+            top = top[np.argsort(-row[top])]
+            out.append([(self._classes[j], float(row[j])) for j in top])
+        return out
 
     def classify(self, facts: ReportFacts) -> Classification:
         return self.classify_many([facts])[0]

@@ -104,12 +104,17 @@ class FastScorer:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         scores = np.vstack([self.scores(t) for t in texts])
-        # sklearn's _SigmoidCalibration: expit(-(a*f + b)); then each row normalised to sum to one.
-        p = 1.0 / (1.0 + np.exp(self.a * scores + self.b))
+        # sklearn's _SigmoidCalibration: expit(-(a*f + b)); then each row normalised to sum to one
+        # (a row of underflowed zeros becomes uniform, as in sklearn).
+        p: np.ndarray = 1.0 / (1.0 + np.exp(self.a * scores + self.b))
         total = p.sum(axis=1, keepdims=True)
-        uniform = np.full_like(p, 1.0 / p.shape[1])
-        out: np.ndarray = np.where(total > 0, p / np.where(total > 0, total, 1.0), uniform)
-        return out
+        if (total > 0).all():
+            p /= total
+            return p
+        zero = total[:, 0] <= 0
+        p[zero] = 1.0 / p.shape[1]
+        p[~zero] /= total[~zero]
+        return p
 
 
 def scorer_for(pipe: Any) -> Callable[[Sequence[str]], np.ndarray]:

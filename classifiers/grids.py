@@ -83,16 +83,28 @@ class Gazetteer:
                 # A grid-level entry beats a community-level one for the same spelling.
                 if variant not in index or (index[variant].grid_code is None and p.grid_code):
                     index[variant] = Place(variant, p.grid_code, p.community_code, p.kind)
-        self._names = sorted(index.values(), key=lambda p: -len(p.name))
+        self._names = sorted(index.values(), key=lambda p: (-len(p.name), p.name))
+        # Names by their first two characters: a message is checked against the few names whose start
+        # occurs in it, not against every name of the city.
+        self._by_prefix: dict[str, list[Place]] = {}
+        self._short: list[Place] = []
+        for p in self._names:
+            if len(p.name) >= 2:
+                self._by_prefix.setdefault(p.name[:2], []).append(p)
+            else:
+                self._short.append(p)
 
     def __len__(self) -> int:
         return len(self._names)
 
     def find(self, text: str) -> list[Place]:
         """Places named in `text`, longest first, each span used once."""
+        seen = {text[i : i + 2] for i in range(len(text) - 1)}
+        candidates = [p for key in seen for p in self._by_prefix.get(key, ())] + self._short
+        candidates.sort(key=lambda p: (-len(p.name), p.name))  # same answer whatever the set order
         found: list[Place] = []
         taken: list[tuple[int, int]] = []
-        for p in self._names:
+        for p in candidates:
             start = text.find(p.name)
             while start >= 0:
                 end = start + len(p.name)
