@@ -116,6 +116,10 @@ def fit(
     features, clf = pipe.named_steps["features"], pipe.named_steps["clf"]
     step("vectorise")
     x = features.fit_transform(list(texts))
+    for _, vec in features.transformer_list:
+        # The n-grams min_df dropped: kept by sklearn for introspection only, and most of the artifact.
+        if hasattr(vec, "stop_words_"):
+            del vec.stop_words_
     info: dict[str, Any] = {"C": params.c, "calibration": params.calibration, "folds": folds}
     if len(c_grid) > 1:
         step("choose C")
