@@ -39,18 +39,13 @@ class _Part:
         }
 
     def add(self, text: str, idx: list[int], weights: list[float]) -> None:
-        vocab = self.vocabulary
-        cols: list[int] = []
-        w: list[float] = []
-        for token, n in Counter(self.analyze(text)).items():  # counting in C, lookups per distinct token
-            hit = vocab.get(token)
-            if hit is not None:
-                cols.append(hit[0])
-                w.append((1.0 + math.log(n)) * hit[1] if n > 1 else hit[1])
-        if not cols:
+        # Lookup and counting both run in C (map, filter, Counter); Python only touches the hits.
+        hits = Counter(filter(None, map(self.vocabulary.get, self.analyze(text))))
+        if not hits:
             return
+        w = [(1.0 + math.log(n)) * idf if n > 1 else idf for (_, idf), n in hits.items()]
         norm = math.sqrt(sum(x * x for x in w))
-        idx.extend(cols)
+        idx.extend(col for col, _ in hits)
         weights.extend(x / norm for x in w)
 
 
