@@ -348,7 +348,7 @@ def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespa
         f"--modes {args.modes} --append-docs",
         "```",
         "",
-        f"{when}, machine load average at start {os.getloadavg()[0]:.1f} (2 shared cores):",
+        f"{when}, machine load average when written {os.getloadavg()[0]:.1f} (2 shared cores):",
         "",
         "| backend | classifier | mode | calls | webhooks | errors | all p50 / p99 ms | classify p50 / p99 ms "
         "| submit p50 / p99 ms | max ms | /healthz p50 ms |",
