@@ -15,6 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from classifiers import store, training
 from classifiers.evaluation import evaluate
 from classifiers.grids import GridLocator, grid_rows_from_files
@@ -39,6 +41,21 @@ def grid_accuracy(path: Path = GRID_EVAL) -> dict[str, Any]:
     return {k: {"n": len(v), "accuracy": round(sum(v) / len(v), 4)} for k, v in hits.items() if v}
 
 
+def gate_table(pipe: Any, held_out: training.Corpus) -> list[dict[str, float]]:
+    """For candidate auto-dispatch thresholds: share of held-out reports above it, and how many of those
+    the model got right. Picks `HOTLINE_CATEGORY_AUTO_THRESHOLD` with data, not by feel."""
+    proba = np.asarray(pipe.predict_proba(held_out.texts))
+    pred = np.asarray([str(c) for c in pipe.classes_])[proba.argmax(axis=1)]
+    correct = pred == np.asarray(held_out.labels)
+    conf = proba.max(axis=1)
+    rows = []
+    for t in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        above = conf >= t
+        rows.append({"threshold": t, "coverage": round(float(above.mean()), 4),
+                     "accuracy": round(float(correct[above].mean()), 4) if above.any() else 0.0})
+    return rows
+
+
 def build(seed: Path = SEED_CORPUS, out: Path = SHIPPED) -> dict[str, Any]:
     corpus = training.read_corpus(seed)
     tr, te = training.holdout(corpus, 0.2, seed=0)
@@ -48,6 +65,7 @@ def build(seed: Path = SEED_CORPUS, out: Path = SHIPPED) -> dict[str, Any]:
     # (20+ examples, what residents mostly report) say more about day-to-day quality.
     per_class = evaluate(pipe, te.texts, te.labels)["per_class"]
     common = {lab for lab, n in Counter(corpus.labels).items() if n >= 20}
+    card_gate = gate_table(pipe, te)
     f1s = [per_class[lab]["f1"] for lab in common if lab in per_class]
     if out.exists():
         shutil.rmtree(out)
@@ -61,6 +79,7 @@ def build(seed: Path = SEED_CORPUS, out: Path = SHIPPED) -> dict[str, Any]:
     }
     card["metrics"] = scored["metrics"]
     card["grid_accuracy"] = grid_accuracy()
+    card["gate"] = card_gate
     (out / store.CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return card
 
