@@ -134,7 +134,9 @@ def predict(
     facts = [ReportFacts(text=r.get("text") or "", lat=_float(r.get("lat")), lon=_float(r.get("lon")))
              for r in rows]
     results = clf.classify_many(facts)
-    fields = ["category", "category_confidence", "category_top3", "grid_code", "grid_confidence", "grid_source"]
+    # community_code is its own column: a 12-digit community in grid_code would read as a guessed grid.
+    fields = ["category", "category_confidence", "category_top3", "grid_code", "grid_confidence", "grid_source",
+              "community_code"]
     with out.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=[*(rows[0].keys() if rows else ["text"]), *fields])
         w.writeheader()
@@ -142,8 +144,8 @@ def predict(
             w.writerow({**r, "category": c.category_code or "",
                         "category_confidence": f"{c.category_confidence:.4f}",
                         "category_top3": json.dumps([[k, round(p, 4)] for k, p in c.category_top3]),
-                        "grid_code": c.grid_code or c.community_code or "",
-                        "grid_confidence": f"{c.grid_confidence:.4f}", "grid_source": c.grid_source})
+                        "grid_code": c.grid_code or "", "grid_confidence": f"{c.grid_confidence:.4f}",
+                        "grid_source": c.grid_source, "community_code": c.community_code or ""})
     console.print(f"[green]{len(rows)} rows → {out}")
 
 

@@ -167,13 +167,17 @@ def test_cli_train_eval_predict(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "macro-F1" in r.output and "confusion" in r.output
 
     inp = tmp_path / "in.csv"
-    inp.write_text("text,lat,lon\n东门菜场门口垃圾堆了好几天,,\n路边有垃圾,30.403,114.843\n", encoding="utf-8")
+    inp.write_text(
+        "text,lat,lon\n东门菜场门口垃圾堆了好几天,,\n路边有垃圾,30.403,114.843\n青砖湖居委会旁边垃圾站满了,,\n",
+        encoding="utf-8",
+    )
     r = runner.invoke(app, ["predict", "--model", str(tmp_path / "m"), str(inp), str(tmp_path / "out.csv")])
     assert r.exit_code == 0, r.output
     with (tmp_path / "out.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["grid_source"] for r in rows] == ["text", "gps"]
-    assert all(r["grid_code"] == "421102001001001" for r in rows)
+    assert [r["grid_source"] for r in rows] == ["text", "gps", "community"]
+    assert [r["grid_code"] for r in rows] == ["421102001001001", "421102001001001", ""]
+    assert rows[2]["community_code"] == "421102001002"
     assert len(json.loads(rows[0]["category_top3"])) == 3 and float(rows[0]["category_confidence"]) > 0
 
 
