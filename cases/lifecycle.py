@@ -63,6 +63,7 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.RETURNED, A.REJECT): S.REJECTED,
     (S.HANDLED, A.VERIFY): S.VERIFIED,
     (S.HANDLED, A.VERIFY_FAIL): S.IN_PROGRESS,
+    (S.HANDLED, A.REOPEN): S.REOPENED,  # the resident says it is not fixed before anyone verified it
     (S.VERIFIED, A.SURVEY): S.SURVEYED,
     (S.VERIFIED, A.CLOSE): S.CLOSED,  # no callback possible (anonymous report)
     (S.VERIFIED, A.REOPEN): S.REOPENED,  # survey came back unsatisfied

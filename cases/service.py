@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from cases import hooks
+from cases.jobs import enqueue_after_commit
 from cases.lifecycle import Action, CaseStatus, next_status
 from cases.models import Case, CaseCounter, CaseEvent, utcnow
 from cases.settings import get_settings
@@ -100,6 +102,9 @@ def apply_action(
     if after == CaseStatus.CLOSED:
         case.closed_at = case.updated_at
     session.add(case)
+    if after.value != before:
+        for job_path in hooks.listeners(after.value):
+            enqueue_after_commit(session, job_path, case.id)
     payload = dict(data or {})
     payload.update({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()})
     return record_event(

@@ -18,6 +18,7 @@ from rq import Queue, Retry
 
 from cases import jobs
 from cases.settings import Settings, get_settings
+from hotline.wiring import wire_case_hooks
 
 log = logging.getLogger(__name__)
 
@@ -127,4 +128,5 @@ def configure_queue(settings: Settings | None = None, worker: bool = False) -> j
     settings = settings or get_settings()
     q: jobs.JobQueue = RQQueue(settings, blocking=worker) if settings.redis_url else InProcessQueue(settings)
     jobs.set_queue(q)
+    wire_case_hooks()
     return q

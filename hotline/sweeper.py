@@ -1,5 +1,6 @@
-"""Runs `routing.pipeline.sweep` periodically. In production one sweeper works at a time across all
-worker processes and machines (a Redis lock); embedded, the server process runs it."""
+"""Runs the periodic tasks of `hotline.wiring.PERIODIC` (the report sweeper first). In production one
+sweeper works at a time across all worker processes and machines (a Redis lock); embedded, the server
+process runs it."""
 
 from __future__ import annotations
 
@@ -8,22 +9,32 @@ import threading
 
 from redis import Redis
 
+from cases.jobs import resolve
 from cases.settings import Settings
-from routing.pipeline import sweep
+from hotline.wiring import PERIODIC
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "hotline:sweeper:lock"
 
 
 def sweep_once(settings: Settings, redis: Redis | None = None) -> int:
+    """Run every periodic task once; returns how many reports were re-enqueued."""
     if redis is not None:
         # Only one sweeper per interval across the fleet; the lock expires by itself.
         if not redis.set(LOCK_KEY, "1", nx=True, ex=max(settings.sweep_interval_seconds - 1, 1)):
             return 0
-    n = sweep()
-    if n:
-        log.info("sweeper enqueued %s report(s) without a case", n)
-    return n
+    swept = 0
+    for task in PERIODIC:
+        try:
+            n = int(resolve(task)() or 0)
+        except Exception as exc:  # one failing task must not starve the others
+            log.warning("periodic task %s failed: %s", task, exc)
+            continue
+        if n:
+            log.info("%s: %s item(s)", task, n)
+        if task == "routing.pipeline.sweep":
+            swept = n
+    return swept
 
 
 def start_sweeper(settings: Settings, redis: Redis | None = None) -> threading.Event:

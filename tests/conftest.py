@@ -23,7 +23,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def reset_caches() -> None:
+    from cases import hooks
     from classifiers.registry import reset_classifier
+
+    hooks.clear()
     from routing.pipeline import routing_table
 
     reset_settings()

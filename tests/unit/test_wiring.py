@@ -1,0 +1,61 @@
+"""The automatic side of the closed loop, wired as in production: 派遣 and 反馈 text the reporter,
+核实 starts the satisfaction call; the sweeper runs every periodic task."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from hotline.cli import app as cli
+from hotline.sweeper import sweep_once
+from hotline.wiring import PERIODIC, wire_case_hooks
+from tests import telephony_fixtures as tf
+from tests.twilio_standin import TwilioStandIn
+
+standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
+runner = CliRunner()
+
+
+def test_case_moves_notify_the_reporter_and_start_the_survey(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    wire_case_hooks()
+    body = {"external_id": "wire-1", "text": "东门菜市场门口暴露垃圾没人清理", "phone": "13800138000"}
+    rep = client.post("/api/v1/reports", json=body).json()
+    number = client.get(rep["status_url"]).json()["case_number"]
+    assert client.get(f"/api/v1/cases/{number}").json()["status"] == "dispatched"
+    texts = [m["Body"] for m in twilio_env.messages()]
+    assert any(number in t and "已派遣" in t for t in texts), texts
+
+    for action in ("accept", "handle"):
+        assert runner.invoke(cli, ["cases", "act", number, action, "--actor", "dept:sanitation"]).exit_code == 0
+    assert any("已处理完毕" in m["Body"] for m in twilio_env.messages())
+    assert twilio_env.calls() == []
+    assert runner.invoke(cli, ["cases", "act", number, "verify", "--actor", "grid:wang"]).exit_code == 0
+    calls = twilio_env.calls()
+    assert len(calls) == 1 and calls[0]["To"] == "+8613800138000"
+    assert "/twilio/voice/survey/ask" in calls[0]["Url"]
+
+
+def test_no_hooks_no_messages(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    body = {"external_id": "wire-2", "text": "东门菜市场门口暴露垃圾", "phone": "13800138000"}
+    client.post("/api/v1/reports", json=body)
+    assert twilio_env.messages() == []
+
+
+def test_sweeper_reenqueues_orphans(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cases import jobs
+    from cases.settings import get_settings, reset_settings
+    from hotline.queues import SyncQueue
+
+    class Down:
+        def enqueue(self, func_path: str, *args: object) -> None:
+            raise ConnectionError("queue down")
+
+    jobs.set_queue(Down())
+    rid = client.post("/api/v1/reports", json={"external_id": "orphan", "text": "路灯不亮"}).json()["report_id"]
+    monkeypatch.setenv("HOTLINE_SWEEP_DELAY_SECONDS", "0")
+    reset_settings()
+    jobs.set_queue(SyncQueue())
+    assert PERIODIC[0] == "routing.pipeline.sweep"
+    assert sweep_once(get_settings()) == 1
+    assert client.get(f"/api/v1/reports/{rid}").json()["case_number"]
