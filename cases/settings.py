@@ -44,7 +44,6 @@ class Settings(BaseSettings):
     routing_rules_path: Path | None = Field(
         default=None, description="Routing rules YAML. Unset: the shipped routing/data/rules.yaml."
     )
-    default_phone_region: str = Field(default="CN", description="Region for phone numbers without +.")
 
     # --- web ------------------------------------------------------------------------------------
     public_base_url: str = Field(
@@ -118,7 +117,7 @@ class Settings(BaseSettings):
     sms_thread_window_minutes: int = Field(
         default=30, description="Texts from one number this close together add to the same open report."
     )
-    survey_delay_minutes: int = Field(default=10, description="Survey call this long after a case is handled.")
+    survey_delay_minutes: int = Field(default=10, description="Survey call this long after a case is verified (核实).")
 
     # --- classifier (issue 4) ---------------------------------------------------------------------------
     category_auto_threshold: float = Field(

@@ -34,6 +34,7 @@ def twilio_env(env: Path, monkeypatch: pytest.MonkeyPatch, standin: TwilioStandI
     monkeypatch.setenv("HOTLINE_PUBLIC_BASE_URL", PUBLIC)
     monkeypatch.setenv("HOTLINE_AGENT_HOURS", "00:00-24:00")
     monkeypatch.setenv("HOTLINE_QUIET_HOURS", "")
+    monkeypatch.setenv("HOTLINE_SURVEY_DELAY_MINUTES", "0")  # survey calls go out when asked
     monkeypatch.setenv("HOTLINE_TWILIO_RATE_PER_SECOND", "0")
     reset_settings()
     # The category model is being replaced in parallel (issue 4); these tests are about the call, so they

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -54,9 +54,11 @@ def queue_message(
     case_id: int | None = None,
     report_id: int | None = None,
     quiet_ok: bool = False,
+    not_before: datetime | None = None,
 ) -> OutboundMessage:
     """Add the message (once per dedupe_key) and send it after the caller commits. `quiet_ok`: an answer
-    to something the resident just did (their case number) goes out even in quiet hours."""
+    to something the resident just did (their case number) goes out even in quiet hours. `not_before`:
+    hold it until then (the periodic `flush_due` sends it)."""
     existing = session.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)).first()
     if existing is not None:
         return existing
@@ -64,6 +66,9 @@ def queue_message(
         dedupe_key=dedupe_key, kind=kind, purpose=purpose, to_phone=to, body=body, url=url,
         case_id=case_id, report_id=report_id, status="queued" if quiet_ok else "pending",
     )
+    held = not_before is not None and not_before > utcnow()
+    if held:
+        om.status, om.not_before = "deferred", not_before
     try:
         with session.begin_nested():
             session.add(om)
@@ -71,7 +76,8 @@ def queue_message(
         found = session.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)).one()
         return found
     assert om.id is not None
-    enqueue_after_commit(session, SEND_SMS if kind == "sms" else PLACE_CALL, om.id)
+    if not held:
+        enqueue_after_commit(session, SEND_SMS if kind == "sms" else PLACE_CALL, om.id)
     return om
 
 
@@ -261,8 +267,11 @@ def start_survey_call(case_id: int) -> None:
         if phone is None:
             log.info("case %s has no reporter phone: no survey call", case_id)
             return
+        # A short pause after 核实 so the resident has seen the result before we ask about it.
+        delay = timedelta(minutes=get_settings().survey_delay_minutes)
         om = queue_message(s, kind="call", purpose="survey", to=phone, dedupe_key=f"survey:{case_id}",
-                           url=_url("/twilio/voice/survey/ask", case_id=case_id), case_id=case_id)
+                           url=_url("/twilio/voice/survey/ask", case_id=case_id), case_id=case_id,
+                           not_before=utcnow() + delay)
         s.commit()
         log.info("survey call %s queued for case %s", om.id, case_id)
 

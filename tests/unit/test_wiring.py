@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 from typer.testing import CliRunner
 
+from cases.db import session_scope
+from cases.models import OutboundMessage, utcnow
 from hotline.cli import app as cli
 from hotline.sweeper import sweep_once
 from hotline.wiring import PERIODIC, wire_case_hooks
+from intake.telephony import outbound
 from tests import telephony_fixtures as tf
 from tests.twilio_standin import TwilioStandIn
 
@@ -17,7 +23,13 @@ standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
 runner = CliRunner()
 
 
-def test_case_moves_notify_the_reporter_and_start_the_survey(client: TestClient, twilio_env: TwilioStandIn) -> None:
+def test_case_moves_notify_the_reporter_and_start_the_survey(
+    client: TestClient, twilio_env: TwilioStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cases.settings import reset_settings
+
+    monkeypatch.setenv("HOTLINE_SURVEY_DELAY_MINUTES", "10")
+    reset_settings()
     wire_case_hooks()
     body = {"external_id": "wire-1", "text": "东门菜市场门口暴露垃圾没人清理", "phone": "13800138000"}
     rep = client.post("/api/v1/reports", json=body).json()
@@ -31,6 +43,14 @@ def test_case_moves_notify_the_reporter_and_start_the_survey(client: TestClient,
     assert any("已处理完毕" in m["Body"] for m in twilio_env.messages())
     assert twilio_env.calls() == []
     assert runner.invoke(cli, ["cases", "act", number, "verify", "--actor", "grid:wang"]).exit_code == 0
+    assert twilio_env.calls() == []  # HOTLINE_SURVEY_DELAY_MINUTES after 核实, not at once
+    with session_scope() as s:
+        survey = s.exec(select(OutboundMessage).where(OutboundMessage.purpose == "survey")).one()
+        assert survey.status == "deferred"
+        survey.not_before = utcnow() - timedelta(seconds=1)  # the delay has passed
+        s.add(survey)
+        s.commit()
+    assert outbound.flush_due() == 1
     calls = twilio_env.calls()
     assert len(calls) == 1 and calls[0]["To"] == "+8613800138000"
     assert "/twilio/voice/survey/ask" in calls[0]["Url"]
