@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cases.settings import get_settings
-from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier
+from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids
 
 app = typer.Typer(help="12319 城市管理热线 — citizen-intake system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
@@ -24,6 +24,7 @@ app.add_typer(cli_apikeys.app, name="apikeys")
 app.add_typer(cli_call.app, name="call")
 app.add_typer(cli_cases.app, name="cases")
 app.add_typer(cli_classifier.app, name="classifier")
+app.add_typer(cli_grids.app, name="grids")
 console = Console()
 
 

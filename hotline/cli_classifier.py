@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -220,17 +219,3 @@ def activate(version: Annotated[str, typer.Argument(help="A version listed by `m
         s.commit()
     reset_classifier()
     console.print(f"[green]{version} is active (running servers pick it up on restart)")
-
-
-@app.command("import-grids")
-def import_grids(geojson: Annotated[Path, typer.Argument(help="The city's grid layer.", exists=True)]) -> None:
-    """Load a GeoJSON grid layer (properties: grid_code, grid_name, street, community, places)."""
-    from classifiers.grids import import_grid_layer
-    from classifiers.registry import reset_classifier
-
-    started = time.perf_counter()
-    with session_scope() as s:
-        n = import_grid_layer(s, geojson)
-        s.commit()
-    reset_classifier()
-    console.print(f"[green]{n} grids imported in {time.perf_counter() - started:.2f}s")
