@@ -77,7 +77,7 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
     reasons = []
     if report.hints.get("needs_review"):
         reasons.append("channel asks for an agent's confirmation")
-    if c.category_code is None:
+    if c.category_code is None and not report.hints.get("category_code"):
         reasons.append("no category")
     if department is None:
         reasons.append("no department for the category")
