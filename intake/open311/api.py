@@ -17,10 +17,11 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from cases.db import session_scope
-from cases.models import Case, Report
+from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone
 from cases.settings import get_settings
 from intake.core import accept
+from intake.dedupe import camera_case_for_resident
 from intake.open311.keys import check_key
 from intake.open311.mapping import CLOSED, request_row, service, service_row, services
 from intake.open311.render import FORMATS, error, render, render_one
@@ -139,6 +140,12 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         contact = {k: p[k] for k in ("first_name", "last_name", "email", "device_id", "account_id") if p.get(k)}
         key_name = key.name
         s.commit()  # the key's last_used_at
+        hints: dict[str, Any] = {"category_code": code}
+        linked = camera_case_for_resident(
+            s, channel="open311", text=description, lat=location.lat, lon=location.lon, address=location.address,
+            category_code=code, at=utcnow(), window_seconds=get_settings().camera_merge_window_seconds)
+        if linked is not None:
+            hints["link_case_id"] = linked.id  # the camera already reported this: one case
         try:
             result = accept(
                 s,
@@ -151,7 +158,7 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
                     attachments=[media[:1000]] if media else [],
                     raw={"service_code": code, "api_key_name": key_name, "contact": contact,
                          "address_id": p.get("address_id")},
-                    hints={"category_code": code},
+                    hints=hints,
                 ),
             )
         except InvalidPhone:

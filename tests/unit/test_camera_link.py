@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from cases.service import apply_action, open_case
 from intake.camera.registry import add_camera
 from intake.camera.signing import signed_headers
 from intake.dedupe import find_case_to_link
+from intake.open311.keys import create_key
+from intake.ratelimit import reset_limiter
 
 GRID = "421102001001001"
 
@@ -79,3 +82,50 @@ def test_camera_alert_joins_the_residents_case_end_to_end(client: TestClient) ->
         report = s.get(Report, r.json()["report_id"])
         assert report is not None and report.case_id == resident_case.id
         assert len(s.exec(select(Case)).all()) == 1
+
+
+def test_resident_report_joins_the_cameras_case_end_to_end(client: TestClient) -> None:
+    """The other direction: the resident's grid is known only after classification (run at intake)."""
+    reset_limiter()
+    with session_scope() as s:
+        cam = add_camera(s, "CAM-R", grid_code=GRID, lat=30.403, lon=114.843,
+                         event_map={"garbage_exposed": "06010"}, auto_dispatch=True)
+    body = b'{"event_type": "garbage_exposed", "confidence": 0.9}'
+    r = client.post("/api/v1/camera-alerts", content=body,
+                    headers={**signed_headers(cam.id, cam.secret, body), "Content-Type": "application/json"})
+    assert r.status_code == 202, r.text
+    # Through the web form: the resident picks 暴露垃圾 and types an address in the camera's grid.
+    page = client.get("/h5/")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    r = client.post("/h5/report", data={"csrf_token": token.group(1), "description": "这里好多垃圾没人管",
+                                         "category_code": "06010", "address": "东门菜市场北门",
+                                         "phone": "13800138000"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    # And through Open311, by coordinates.
+    with session_scope() as s:
+        _, key = create_key(s, "t")
+    r = client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "06010", "lat": "30.4031",
+                                                       "long": "114.8431", "description": "垃圾"})
+    assert r.status_code == 201, r.text
+    with session_scope() as s:
+        cases = s.exec(select(Case)).all()
+        assert len(cases) == 1
+        reports = s.exec(select(Report)).all()
+        assert {r.channel for r in reports} == {"camera", "web", "open311"}
+        assert all(r.case_id == cases[0].id for r in reports)
+    # The resident follows the shared case with their own phone.
+    track = client.post("/h5/track", data={"csrf_token": token.group(1), "number": cases[0].number, "last4": "8000"})
+    assert track.status_code == 200 and "收到同一问题的其他反映" in track.text
+
+
+def test_category_chosen_by_the_channel_is_not_missing(client: TestClient) -> None:
+    from cases.models import CaseEvent
+
+    r = client.post("/api/v1/reports", json={"channel": "web", "text": "啊啊啊",
+                                             "location": {"lat": 30.4031, "lon": 114.8431},
+                                             "hints": {"category_code": "06010"}})
+    assert r.status_code == 202
+    with session_scope() as s:
+        holds = s.exec(select(CaseEvent).where(CaseEvent.action == "hold_for_agent")).all()
+        assert all("no category" not in (e.reason or "") for e in holds)
