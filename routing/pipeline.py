@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from cases.db import is_sqlite, session_scope
 from cases.jobs import enqueue_now
 from cases.lifecycle import Action
+from cases.linking import find_case_to_link
 from cases.models import Case, Report, utcnow
 from cases.service import apply_action, open_case, record_event
 from cases.settings import get_settings
@@ -93,6 +94,15 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
     return reasons
 
 
+def _link(s: Session, report: Report, case: Case) -> str:
+    report.case_id = case.id
+    report.processing_status = "done"
+    record_event(s, case, "link_report", SYSTEM_ACTOR, data={"report_id": report.id, "channel": report.channel})
+    s.add(report)
+    s.commit()
+    return case.number
+
+
 def process_report(report_id: int) -> str | None:
     """Job: make sure the report has exactly one case. Returns the case number."""
     report = _mark_attempt(report_id)
@@ -119,13 +129,7 @@ def _process(report_id: int) -> str | None:
 
         link = report.hints.get("link_case_id")
         if link is not None and (linked := s.get(Case, int(link))) is not None:
-            # Another report of the same matter (a camera alert and a resident, say): one case.
-            report.case_id = linked.id
-            report.processing_status = "done"
-            record_event(s, linked, "link_report", SYSTEM_ACTOR, data={"report_id": report.id})
-            s.add(report)
-            s.commit()
-            return linked.number
+            return _link(s, report, linked)
 
         c = get_classifier().classify(
             ReportFacts(
@@ -138,6 +142,17 @@ def _process(report_id: int) -> str | None:
             )
         )
         category = report.hints.get("category_code") or c.category_code
+        same_matter = find_case_to_link(
+            s,
+            channel=report.channel,
+            category_code=category,
+            grid_code=c.grid_code,
+            at=report.received_at,
+            window_seconds=get_settings().camera_merge_window_seconds,
+        )
+        if same_matter is not None:
+            # A camera and a resident reported the same thing in the same grid: one case, two reports.
+            return _link(s, report, same_matter)
         now = utcnow()
         decision = route(routing_table(), category, now, grade=report.hints.get("grade"))
         classification: dict[str, Any] = {

@@ -21,7 +21,6 @@ from sqlmodel import Session, col, select
 from cases.models import Camera, CameraAlertSignature, CameraIncident, Category, utcnow
 from cases.settings import get_settings
 from intake.core import accept
-from intake.dedupe import find_case_to_link
 from intake.schemas import LocationIn, ReportIn
 from intake.storage import store_image
 
@@ -136,13 +135,6 @@ def handle_alert(
     }
     if category_code:
         hints["category_code"] = category_code
-        # A camera knows its grid and category before any classifier runs, so it can find a resident's
-        # open case of the same matter here and join it (the pipeline's link_case_id branch).
-        linked = find_case_to_link(session, channel="camera", category_code=category_code,
-                                   grid_code=camera.grid_code, at=now,
-                                   window_seconds=settings.camera_merge_window_seconds)
-        if linked is not None:
-            hints["link_case_id"] = linked.id
     # accept() commits the incident, the signature and the report together.
     result = accept(
         session,

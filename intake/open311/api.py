@@ -17,11 +17,10 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from cases.db import session_scope
-from cases.models import Case, Report, utcnow
+from cases.models import Case, Report
 from cases.phone import InvalidPhone
 from cases.settings import get_settings
 from intake.core import accept
-from intake.dedupe import camera_case_for_resident
 from intake.open311.keys import check_key
 from intake.open311.mapping import CLOSED, request_row, service, service_row, services
 from intake.open311.render import FORMATS, error, render, render_one
@@ -141,11 +140,6 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         key_name = key.name
         s.commit()  # the key's last_used_at
         hints: dict[str, Any] = {"category_code": code}
-        linked = camera_case_for_resident(
-            s, channel="open311", text=description, lat=location.lat, lon=location.lon, address=location.address,
-            category_code=code, at=utcnow(), window_seconds=get_settings().camera_merge_window_seconds)
-        if linked is not None:
-            hints["link_case_id"] = linked.id  # the camera already reported this: one case
         try:
             result = accept(
                 s,

@@ -15,11 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from cases.db import session_scope
-from cases.models import Case, Report, utcnow
+from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
 from cases.settings import get_settings
 from intake.core import accept
-from intake.dedupe import camera_case_for_resident
 from intake.ratelimit import get_limiter
 from intake.schemas import LocationIn, ReportIn
 from intake.storage import AttachmentRejected, clean_image, save_image
@@ -169,13 +168,6 @@ def _submit(request: Request, form: FormData) -> Response:
             except AttachmentRejected as exc:
                 raise FormError(422, f"照片“{photo.filename}”：{exc.message}", values) from None
         with session_scope() as s:
-            linked = camera_case_for_resident(
-                s, channel="web", text=values["description"], lat=location.lat if location else None,
-                lon=location.lon if location else None, address=location.address if location else None,
-                category_code=hints.get("category_code"), at=utcnow(),
-                window_seconds=get_settings().camera_merge_window_seconds)
-            if linked is not None:
-                hints["link_case_id"] = linked.id  # the camera already reported this: one case
             ids = [save_image(s, img, channel="web").id for img in cleaned]
             result = accept(
                 s,
