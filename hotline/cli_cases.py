@@ -8,14 +8,24 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Column, Table
+from sqlmodel import Session
 
 from cases.db import session_scope
 from cases.lifecycle import LABELS_ZH, CaseStatus, IllegalTransition
+from cases.models import Case
 from cases.service import apply_action, get_case_by_number
 from routing.review import ReviewError, confirm_case, review_queue
 
 app = typer.Typer(help="Cases: the confirmation queue, confirm/correct, lifecycle actions.", no_args_is_help=True)
 console = Console()
+
+
+def _case(session: Session, number: str) -> Case:
+    case = get_case_by_number(session, number)
+    if case is None:
+        console.print(f"[red]no case {number}")
+        raise typer.Exit(1)
+    return case
 
 
 @app.command("review")
@@ -50,10 +60,7 @@ def confirm(
 ) -> None:
     """Confirm or correct a held case and dispatch it (the decision becomes a labelled example)."""
     with session_scope() as s:
-        case = get_case_by_number(s, number)
-        if case is None:
-            console.print(f"[red]no case {number}")
-            raise typer.Exit(1)
+        case = _case(s, number)
         try:
             confirm_case(
                 s,
@@ -86,10 +93,7 @@ def act(
 ) -> None:
     """Apply one lifecycle action to a case; an action the table does not allow changes nothing."""
     with session_scope() as s:
-        case = get_case_by_number(s, number)
-        if case is None:
-            console.print(f"[red]no case {number}")
-            raise typer.Exit(1)
+        case = _case(s, number)
         try:
             apply_action(s, case, action, actor, reason=reason, data=json.loads(data) if data else None)
         except (IllegalTransition, ValueError) as exc:

@@ -7,10 +7,17 @@ use the real PostgreSQL and Redis; see tests/integration/conftest.py.
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -83,3 +90,48 @@ def client(sync_queue: object) -> Iterator[TestClient]:
     assert get_settings().redis_url is None
     with TestClient(create_app(configure_jobs=False)) as c:
         yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base: str
+    db_url: str
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, template_db: Path) -> Iterator[LiveServer]:
+    """A real uvicorn process on 127.0.0.1, embedded default (SQLite copy of the template, in-process jobs)."""
+    db = tmp_path / "live.db"
+    shutil.copy(template_db, db)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "HOTLINE_DATABASE_URL": f"sqlite:///{db}", "HOTLINE_VAR_DIR": str(tmp_path / "var"),
+           "HOTLINE_MIGRATE_ON_START": "false", "HOTLINE_PUBLIC_BASE_URL": base, "HOTLINE_LOG_LEVEL": "WARNING"}
+    env.pop("HOTLINE_REDIS_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"server did not start:\n{out}")
+            time.sleep(0.1)
+        yield LiveServer(base, f"sqlite:///{db}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

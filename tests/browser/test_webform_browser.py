@@ -8,18 +8,13 @@ Screenshots go to docs/screenshots/webform.png, submitted.png and track.png.
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
+
+from tests.conftest import LiveServer
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "docs" / "screenshots"
@@ -31,41 +26,9 @@ GRID = "421102001001001"  # 东门社区第1网格, whose places include 东门�
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(tmp_path: Path, template_db: Path) -> Iterator[str]:
-    db = tmp_path / "live.db"
-    shutil.copy(template_db, db)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HOTLINE_DATABASE_URL": f"sqlite:///{db}", "HOTLINE_VAR_DIR": str(tmp_path / "var"),
-           "HOTLINE_MIGRATE_ON_START": "false", "HOTLINE_PUBLIC_BASE_URL": base, "HOTLINE_LOG_LEVEL": "WARNING"}
-    env.pop("HOTLINE_REDIS_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start: " + (proc.stdout.read().decode() if proc.stdout else ""))
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def server(live_server: LiveServer) -> str:
+    return live_server.base
 
 
 @pytest.fixture

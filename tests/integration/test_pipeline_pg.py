@@ -17,7 +17,8 @@ from sqlmodel import select
 
 from cases.db import session_scope
 from cases.models import Case, Report
-from tests.integration.conftest import Procs, free_port, wait_until
+from tests.conftest import free_port
+from tests.integration.conftest import Procs, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -7,61 +7,17 @@ intends, before reading the request.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from civicbot.http import HttpTransport, RateLimiter
 from civicbot.open311 import Open311Client
 from civicbot.registry import Endpoint
 
+from tests.conftest import LiveServer
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def live_server(tmp_path: Path, template_db: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, database URL) of a uvicorn server on a copy of the seeded template database."""
-    db = tmp_path / "live.db"
-    shutil.copy(template_db, db)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HOTLINE_DATABASE_URL": f"sqlite:///{db}", "HOTLINE_VAR_DIR": str(tmp_path / "var"),
-           "HOTLINE_MIGRATE_ON_START": "false", "HOTLINE_PUBLIC_BASE_URL": base, "HOTLINE_LOG_LEVEL": "WARNING"}
-    env.pop("HOTLINE_REDIS_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"server did not start:\n{out}")
-            time.sleep(0.1)
-        yield base, f"sqlite:///{db}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _make_key(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -82,9 +38,9 @@ def _make_key(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_third_party_client_lists_creates_and_reads_back(
-    live_server: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    base, db_url = live_server
+    base, db_url = live_server.base, live_server.db_url
     key = _make_key(db_url, monkeypatch)
     endpoint = Endpoint(id="hotline-12319", name="12319", base_url=f"{base}/open311/v2", write=True)
     client = Open311Client(endpoint, transport=HttpTransport(rate_limiter=RateLimiter(min_interval=0.0)),
