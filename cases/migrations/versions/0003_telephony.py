@@ -1,7 +1,7 @@
 """telephony
 
-Revision ID: 0005_telephony
-Revises: 0006_channels
+Revision ID: 0003_telephony
+Revises: 0002_channels
 Create Date: 2026-11-25 07:46:01.998171
 """
 from typing import Sequence, Union
@@ -12,8 +12,8 @@ import sqlmodel
 import cases.models
 
 
-revision: str = '0005_telephony'
-down_revision: Union[str, None] = '0006_channels'
+revision: str = '0003_telephony'
+down_revision: Union[str, None] = '0002_channels'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,7 +1,7 @@
 """labelled examples and model versions
 
-Revision ID: 0007_classifier
-Revises: 0005_telephony
+Revision ID: 0004_classifier
+Revises: 0003_telephony
 Create Date: 2026-11-25 07:49:11.871387
 """
 from typing import Sequence, Union
@@ -12,8 +12,8 @@ import sqlmodel
 import cases.models
 
 
-revision: str = '0007_classifier'
-down_revision: Union[str, None] = '0005_telephony'
+revision: str = '0004_classifier'
+down_revision: Union[str, None] = '0003_telephony'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

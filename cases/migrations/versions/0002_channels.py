@@ -1,6 +1,6 @@
 """web camera open311
 
-Revision ID: 0006_channels
+Revision ID: 0002_channels
 Revises: 0001
 Create Date: 2026-11-25 07:14:28.221600
 """
@@ -12,7 +12,7 @@ import sqlmodel
 import cases.models
 
 
-revision: str = '0006_channels'
+revision: str = '0002_channels'
 down_revision: Union[str, None] = '0001'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
