@@ -37,9 +37,24 @@ class _Part:
         # token → global column + 1, so that `filter(None, ...)` drops unknown tokens (None) in C and
         # column 0 survives.
         self.ids: dict[str, int] = {str(k): int(v) + offset + 1 for k, v in vec.vocabulary_.items()}
+        # token → (column, idf) for one message at a time: one lookup per token, no array work.
+        self.vocabulary: dict[str, tuple[int, float]] = {
+            str(k): (int(v) + offset, float(self.idf[int(v)])) for k, v in vec.vocabulary_.items()
+        }
 
     def ids_of(self, text: str) -> list[int]:
         return list(filter(None, map(self.ids.get, self.analyze(text))))
+
+    def add(self, text: str, idx: list[int], weights: list[float]) -> None:
+        """One message's entries of this block, in plain Python: a few dozen numbers do not pay for numpy
+        calls. Lookup and counting both run in C (map, filter, Counter); Python only touches the hits."""
+        hits = Counter(filter(None, map(self.vocabulary.get, self.analyze(text))))
+        if not hits:
+            return
+        w = [(1.0 + math.log(n)) * idf if n > 1 else idf for (_, idf), n in hits.items()]
+        norm = math.sqrt(sum(x * x for x in w))
+        idx.extend(col for col, _ in hits)
+        weights.extend(x / norm for x in w)
 
 
 def _char_ngrams(preprocess: Callable[[str], str], ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
@@ -74,7 +89,6 @@ class FastScorer:
             offset += len(vec.vocabulary_)
         self.n_features = offset
         self.idf = np.concatenate([p.idf for p in self.parts])
-        self.idf_list: list[float] = self.idf.tolist()
         svm = calibrated.estimator
         # Feature-major, sparse: the pruned weights are ~10 % non-zero, so one message touches ~20 weights
         # per feature instead of one per category.
@@ -122,16 +136,8 @@ class FastScorer:
     def _one(self, text: str) -> np.ndarray:
         idx: list[int] = []
         weights: list[float] = []
-        idf = self.idf_list
         for part in self.parts:
-            hits = Counter(part.ids_of(text))
-            if not hits:
-                continue
-            # Same sums as `features`, in plain Python: a few dozen numbers do not pay for numpy calls.
-            w = [(1.0 + math.log(n)) * idf[col - 1] if n > 1 else idf[col - 1] for col, n in hits.items()]
-            norm = math.sqrt(sum(x * x for x in w))
-            idx.extend(col - 1 for col in hits)
-            weights.extend(x / norm for x in w)
+            part.add(text, idx, weights)
         if not idx:
             return self.intercept.copy()
         s: np.ndarray = self.intercept + np.asarray(weights, dtype=np.float32) @ self.coef_dense[idx]

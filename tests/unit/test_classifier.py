@@ -217,3 +217,20 @@ def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     # Batches take the sparse-product path, single messages the gather-and-bincount path.
     np.testing.assert_allclose(fast.predict_proba(texts), expected, atol=1e-6)
     np.testing.assert_allclose(np.vstack([fast.predict_proba([t]) for t in texts]), expected, atol=1e-6)
+
+
+def test_segmenter_dictionary_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifiers import tokenizer
+
+    monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path))
+    saved = tokenizer._jieba
+    try:
+        tokenizer._jieba = None
+        built = tokenizer.segmenter().lcut("东门菜场那边有人摆摊的占道经营")
+        cached = list((tmp_path / "cache").glob("jieba-*.marshal"))
+        assert len(cached) == 1
+        tokenizer._jieba = None
+        assert tokenizer.segmenter().lcut("东门菜场那边有人摆摊的占道经营") == built
+        assert "占道经营" in built and "摆摊的" in built
+    finally:
+        tokenizer._jieba = saved
