@@ -60,8 +60,11 @@ def _vectorisers(pipe: Any) -> list[Any]:
     get_params = getattr(pipe, "get_params", None)
     if get_params is None:
         return []
-    return [v for v in get_params(deep=True).values() if isinstance(getattr(v, "vocabulary_", None), dict)
-            or hasattr(v, _TERMS)]
+    found: dict[int, Any] = {}
+    for v in get_params(deep=True).values():
+        if isinstance(getattr(v, "vocabulary_", None), dict) or hasattr(v, _TERMS):
+            found.setdefault(id(v), v)
+    return list(found.values())
 
 
 def _pack(pipe: Any) -> list[tuple[Any, dict[str, int]]]:

@@ -234,3 +234,17 @@ def test_segmenter_dictionary_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert "占道经营" in built and "摆摊的" in built
     finally:
         tokenizer._jieba = saved
+
+
+def test_vocabularies_survive_the_array_storage(tiny_model: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    pipe = store.load(tiny_model)
+    vocabs = [dict(vec.vocabulary_) for _, vec in pipe.named_steps["features"].transformer_list]
+    store.save(pipe, tmp_path, {"version": "x"})
+    # Saving leaves the fitted object as it was.
+    assert [vec.vocabulary_ for _, vec in pipe.named_steps["features"].transformer_list] == vocabs
+    again = store.load(tmp_path)
+    assert [vec.vocabulary_ for _, vec in again.named_steps["features"].transformer_list] == vocabs
+    texts = ["路边有人摆摊 ", "  ", "井盖坏了"]
+    np.testing.assert_array_equal(again.predict_proba(texts), pipe.predict_proba(texts))
