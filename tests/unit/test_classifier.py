@@ -248,3 +248,16 @@ def test_vocabularies_survive_the_array_storage(tiny_model: Path, tmp_path: Path
     assert [vec.vocabulary_ for _, vec in again.named_steps["features"].transformer_list] == vocabs
     texts = ["路边有人摆摊 ", "  ", "井盖坏了"]
     np.testing.assert_array_equal(again.predict_proba(texts), pipe.predict_proba(texts))
+
+
+def test_cross_validation_on_training_data_only() -> None:
+    from collections import Counter
+
+    from classifiers.crossval import cross_validate
+
+    corpus = training.read_corpus(SEED)
+    common = {lab for lab, n in Counter(corpus.labels).items() if n >= 20}
+    rows = [(t, lab) for t, lab in zip(corpus.texts, corpus.labels, strict=True) if lab in common][:300]
+    result = cross_validate([t for t, _ in rows], [lab for _, lab in rows], c_grid=(1.0,), folds=3)
+    assert result["best"] == 1.0 and len(result["C"]["1.0"]) == 3
+    assert 0.0 < result["mean"] <= 1.0
