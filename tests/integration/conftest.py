@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -71,7 +72,7 @@ def prod_env(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     from cases.db import get_engine
 
     with get_engine().begin() as conn:
-        conn.execute(text("TRUNCATE report, case_event, \"case\", case_counter RESTART IDENTITY CASCADE"))
+        conn.execute(text('TRUNCATE report, case_event, "case", case_counter RESTART IDENTITY CASCADE'))
     redis_lib.Redis.from_url(REDIS_URL).delete("hotline:sweeper:lock")
     yield {**os.environ, **env}
     reset_caches()
@@ -83,19 +84,31 @@ class Procs:
 
     def start(self, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         f = log.open("ab")
-        p = subprocess.Popen([str(BIN / "hotline"), *args], env=env, stdout=f, stderr=subprocess.STDOUT)
+        # A session of its own: an RQ worker forks a scheduler process, and killing the worker must take
+        # the whole group (as a machine or container dying would), or the scheduler lives on orphaned.
+        p = subprocess.Popen(
+            [str(BIN / "hotline"), *args], env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append(p)
         return p
 
+    @staticmethod
+    def kill(p: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+
     def stop_all(self) -> None:
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
+            self.kill(p, signal.SIGTERM)
         for p in self.procs:
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:
-                p.kill()
+                pass
+            self.kill(p)  # and whatever the group still holds
+            p.wait(10)
 
 
 @pytest.fixture

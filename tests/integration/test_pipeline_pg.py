@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -67,9 +66,7 @@ def test_concurrent_duplicate_posts_make_one_report_and_one_case(
         assert len(s.exec(select(Case)).all()) == 1
 
 
-def test_redis_down_at_intake_then_sweeper_recovers(
-    prod_env: dict[str, str], procs: Procs, tmp_path: Path
-) -> None:
+def test_redis_down_at_intake_then_sweeper_recovers(prod_env: dict[str, str], procs: Procs, tmp_path: Path) -> None:
     # A Redis of our own, so it can be stopped without disturbing anyone else.
     rport = free_port()
     redis_cmd = ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -120,7 +117,7 @@ def test_worker_killed_mid_job_still_one_case(
 
         wait_until(attempt_started, 30, "worker to start the job")
         time.sleep(1)  # well inside the job by now, waiting on the counter
-        w1.send_signal(signal.SIGKILL)
+        Procs.kill(w1)  # SIGKILL to the worker and its scheduler: no clean shutdown
         w1.wait(10)
         blocker.rollback()
     assert case_of(server, rid) is None
