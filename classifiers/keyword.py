@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +49,6 @@ class KeywordClassifier:
                         tuple(p for p in row["places"].split("|") if p),
                     )
                 )
-        _ = json  # geometry is not needed for the interim box test
         return cls(names, grids)
 
     def classify(self, facts: ReportFacts) -> Classification:

@@ -23,6 +23,7 @@ from cases.models import Case, Report, utcnow
 from cases.service import apply_action, open_case, record_event
 from cases.settings import get_settings
 from classifiers.base import Classification, ReportFacts
+from classifiers.gate import needs_review as confidence_too_low
 from classifiers.registry import get_classifier
 from routing.rules import DEFAULT_RULES, RoutingTable, load_rules, route
 
@@ -84,13 +85,9 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
         reasons.append("no department for the category")
     if not auto:
         reasons.append("routing rule holds it for an agent")
-    try:
-        from classifiers.gate import needs_review as gate  # the confidence gate (issue #4)
-    except ImportError:
-        pass
-    else:
-        if not report.hints.get("category_code") and gate(c, get_settings()):
-            reasons.append("classifier confidence below the threshold")
+    # A category the channel supplied (the resident's choice, a camera's map) is not the model's guess.
+    if not report.hints.get("category_code") and confidence_too_low(c, get_settings()):
+        reasons.append("classifier confidence below the threshold")
     return reasons
 
 
