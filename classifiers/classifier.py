@@ -30,20 +30,21 @@ class ModelClassifier:
         keep = [i for i, c in enumerate(classes) if c not in disabled_codes]
         self._classes = [classes[i] for i in keep]
         self._keep = np.asarray(keep, dtype=np.intp)
-        self._proba = scorer_for(pipe)
+        self._filter = len(keep) < len(classes)
+        self._scorer = scorer_for(pipe)
 
     def categories(self, texts: list[str]) -> list[list[tuple[str, float]]]:
-        proba = self._proba(texts)
-        if len(self._keep) < proba.shape[1]:
-            proba = proba[:, self._keep]
-            proba = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
-        k = min(3, proba.shape[1])
-        out = []
-        for row in proba:
-            top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
-            top = top[np.argsort(-row[top])]
-            out.append([(self._classes[j], float(row[j])) for j in top])
-        return out
+        if len(texts) == 1:  # the IVR and the pipeline classify one report at a time
+            return [self._top(self._scorer.proba_one(texts[0]))]
+        return [self._top(row) for row in self._scorer.predict_proba(texts)]
+
+    def _top(self, row: np.ndarray) -> list[tuple[str, float]]:
+        if self._filter:
+            row = row[self._keep]
+            row = row / max(float(row.sum()), 1e-12)
+        k = min(3, len(row))
+        top = row.argsort()[: -k - 1 : -1]
+        return list(zip(map(self._classes.__getitem__, top.tolist()), row[top].tolist(), strict=True))
 
     def classify(self, facts: ReportFacts) -> Classification:
         return self.classify_many([facts])[0]

@@ -8,10 +8,11 @@ scikit-learn; `tests/unit/test_classifier.py` checks both paths agree."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,9 +27,10 @@ class _Part:
     def __init__(self, vec: TfidfVectorizer, offset: int) -> None:
         if not (vec.sublinear_tf and vec.norm == "l2" and vec.use_idf and not vec.binary):
             raise ValueError("unsupported TF-IDF settings")
-        self.analyze: Callable[[str], list[str]] = vec.build_analyzer()
-        if vec.analyzer == "char" and not vec.lowercase and vec.preprocessor is not None:
-            # sklearn's char analyzer adds a whitespace regex and generator plumbing on top of this.
+        self.analyze: Callable[[str], Iterable[str]] = vec.build_analyzer()
+        if vec.analyzer == "char" and vec.preprocessor is not None and vec.input == "content":
+            # sklearn's char analyzer is this plus generator plumbing; with a preprocessor set, sklearn
+            # ignores `lowercase` (build_preprocessor returns the preprocessor as it is).
             self.analyze = _char_ngrams(vec.preprocessor, vec.ngram_range)
         elif vec.analyzer == "word" and vec.ngram_range == (1, 1) and vec.tokenizer is not None:
             if not vec.lowercase and vec.preprocessor is None and vec.stop_words is None:
@@ -37,37 +39,37 @@ class _Part:
         # token → global column + 1, so that `filter(None, ...)` drops unknown tokens (None) in C and
         # column 0 survives.
         self.ids: dict[str, int] = {str(k): int(v) + offset + 1 for k, v in vec.vocabulary_.items()}
-        # token → (column, idf) for one message at a time: one lookup per token, no array work.
-        self.vocabulary: dict[str, tuple[int, float]] = {
-            str(k): (int(v) + offset, float(self.idf[int(v)])) for k, v in vec.vocabulary_.items()
-        }
 
     def ids_of(self, text: str) -> list[int]:
         return list(filter(None, map(self.ids.get, self.analyze(text))))
 
-    def add(self, text: str, idx: list[int], weights: list[float]) -> None:
-        """One message's entries of this block, in plain Python: a few dozen numbers do not pay for numpy
-        calls. Lookup and counting both run in C (map, filter, Counter); Python only touches the hits."""
-        hits = Counter(filter(None, map(self.vocabulary.get, self.analyze(text))))
+    def add(self, text: str, idf: list[float], ids: list[int], weights: list[float]) -> None:
+        """One message's entries of this block (global column + 1, l2-normalised sublinear tf × idf), in
+        plain Python: a few dozen numbers do not pay for numpy calls. Lookup and counting run in C (map,
+        filter, Counter over ints); Python only touches the hits."""
+        hits = Counter(filter(None, map(self.ids.get, self.analyze(text))))
         if not hits:
             return
-        w = [(1.0 + math.log(n)) * idf if n > 1 else idf for (_, idf), n in hits.items()]
-        norm = math.sqrt(sum(x * x for x in w))
-        idx.extend(col for col, _ in hits)
-        weights.extend(x / norm for x in w)
+        w = [idf[k] * (1.0 + math.log(n)) if n > 1 else idf[k] for k, n in hits.items()]
+        ids.extend(hits)
+        weights.extend(map((1.0 / math.hypot(*w)).__mul__, w))
 
 
-def _char_ngrams(preprocess: Callable[[str], str], ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
+def _char_ngrams(preprocess: Callable[[str], str], ngram_range: tuple[int, int]) -> Callable[[str], Iterable[str]]:
+    """sklearn's char analyzer (whitespace runs folded, then every n-gram), with the n-grams cut by `map`
+    over precomputed slices: the loop runs in C instead of one Python step per n-gram."""
     lo, hi = ngram_range
     spaces = re.compile(r"\s\s+")
 
-    def analyze(text: str) -> list[str]:
+    @functools.lru_cache(maxsize=256)
+    def slices(n_chars: int) -> tuple[slice, ...]:
+        return tuple(slice(i, i + n) for n in range(lo, min(hi, n_chars) + 1) for i in range(n_chars - n + 1))
+
+    def analyze(text: str) -> Iterable[str]:
         doc = spaces.sub(" ", preprocess(text))
-        n_chars = len(doc)
-        out: list[str] = []
-        for n in range(lo, min(hi, n_chars) + 1):
-            out.extend(doc[i : i + n] for i in range(n_chars - n + 1))
-        return out
+        if len(doc) > 1024:  # an essay: not worth a cache entry of thousands of slices
+            return [doc[i : i + n] for n in range(lo, min(hi, len(doc)) + 1) for i in range(len(doc) - n + 1)]
+        return map(doc.__getitem__, slices(len(doc)))
 
     return analyze
 
@@ -89,13 +91,17 @@ class FastScorer:
             offset += len(vec.vocabulary_)
         self.n_features = offset
         self.idf = np.concatenate([p.idf for p in self.parts])
+        self.idf_by_id: list[float] = [0.0, *self.idf.tolist()]  # indexed by column + 1, as `_Part.ids`
         svm = calibrated.estimator
         # Feature-major, sparse: the pruned weights are ~10 % non-zero, so one message touches ~20 weights
         # per feature instead of one per category.
         coef_t = sp.csr_matrix(svm.coef_.T if sp.issparse(svm.coef_) else np.asarray(svm.coef_).T)
         coef_t.eliminate_zeros()
         self.coef_csr = coef_t.astype(np.float64)
-        self.coef_dense = np.ascontiguousarray(coef_t.toarray(), dtype=np.float32)
+        # Row 0 is zeros so the single-message path indexes by column + 1 without a subtraction.
+        dense = np.zeros((coef_t.shape[0] + 1, coef_t.shape[1]), dtype=np.float32)
+        dense[1:] = coef_t.toarray()
+        self.coef_dense = dense
         self.intercept = np.asarray(svm.intercept_, dtype=np.float64)
         self.a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
         self.b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
@@ -134,25 +140,41 @@ class FastScorer:
         return s
 
     def _one(self, text: str) -> np.ndarray:
-        idx: list[int] = []
+        ids: list[int] = []
         weights: list[float] = []
         for part in self.parts:
-            part.add(text, idx, weights)
-        if not idx:
+            part.add(text, self.idf_by_id, ids, weights)
+        if not ids:
             return self.intercept.copy()
-        s: np.ndarray = self.intercept + np.asarray(weights, dtype=np.float32) @ self.coef_dense[idx]
+        s: np.ndarray = self.intercept + np.asarray(weights, dtype=np.float32) @ self.coef_dense.take(ids, 0)
         return s
 
-    def scores(self, text: str) -> np.ndarray:
-        return self._one(text)
+    def proba_one(self, text: str) -> np.ndarray:
+        """`predict_proba([text])[0]` in as few numpy calls as the arithmetic allows: at one message the
+        calls, not the sums over 250 categories, are the cost."""
+        p = self._one(text) * self.a
+        p += self.b
+        np.exp(p, out=p)
+        p += 1.0
+        np.reciprocal(p, out=p)
+        total = float(p.sum())
+        if total > 0:
+            p /= total
+        else:
+            p[:] = 1.0 / len(p)
+        return p
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.classes)))
-        scores = self.decision(texts)
         # sklearn's _SigmoidCalibration: expit(-(a*f + b)); then each row normalised to sum to one
-        # (a row of underflowed zeros becomes uniform, as in sklearn).
-        p: np.ndarray = 1.0 / (1.0 + np.exp(self.a * scores + self.b))
+        # (a row of underflowed zeros becomes uniform, as in sklearn). In place: for one message the
+        # numpy calls, not the arithmetic, are the cost.
+        p = self.decision(texts) * self.a
+        p += self.b
+        np.exp(p, out=p)
+        p += 1.0
+        np.reciprocal(p, out=p)
         total = p.sum(axis=1, keepdims=True)
         if (total > 0).all():
             p /= total
@@ -163,13 +185,23 @@ class FastScorer:
         return p
 
 
-def scorer_for(pipe: Any) -> Callable[[Sequence[str]], np.ndarray]:
+class SklearnScorer:
+    """scikit-learn's own `predict_proba`, for pipelines `FastScorer` does not understand."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.pipe.predict_proba(list(texts)))
+
+    def proba_one(self, text: str) -> np.ndarray:
+        row: np.ndarray = self.predict_proba([text])[0]
+        return row
+
+
+def scorer_for(pipe: Any) -> FastScorer | SklearnScorer:
     """The fast path when the pipeline has the expected shape, else scikit-learn's own."""
     try:
-        return FastScorer(pipe).predict_proba
+        return FastScorer(pipe)
     except (ValueError, AttributeError, KeyError):
-
-        def slow(texts: Sequence[str]) -> np.ndarray:
-            return np.asarray(pipe.predict_proba(list(texts)))
-
-        return slow
+        return SklearnScorer(pipe)
