@@ -7,6 +7,7 @@ that community, never a grid guessed inside it."""
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -72,6 +73,19 @@ def spoken_variants(name: str) -> set[str]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _pair_slices(n_chars: int) -> tuple[slice, ...]:
+    return tuple(slice(i, i + 2) for i in range(n_chars - 1))
+
+
+def _pairs(text: str) -> set[str]:
+    """Every two-character window of `text`, cut in C by map over cached slices (this runs for every
+    report); an essay gets its slices made on the spot instead of a cache entry."""
+    n = len(text)
+    cuts = _pair_slices(n) if n <= 1024 else [slice(i, i + 2) for i in range(n - 1)]
+    return set(map(text.__getitem__, cuts))
+
+
 class Gazetteer:
     """Place names (and their spoken variants) → grid or community. Longest name wins, so 东门菜市场 is
     not read as 东门路's 东门."""
@@ -99,8 +113,8 @@ class Gazetteer:
 
     def find(self, text: str) -> list[Place]:
         """Places named in `text`, longest first, each span used once."""
-        seen = {text[i : i + 2] for i in range(len(text) - 1)}
-        candidates = [p for key in seen for p in self._by_prefix.get(key, ())] + self._short
+        groups = filter(None, map(self._by_prefix.get, _pairs(text)))
+        candidates = [p for group in groups for p in group] + self._short
         candidates.sort(key=lambda p: (-len(p.name), p.name))  # same answer whatever the set order
         found: list[Place] = []
         taken: list[tuple[int, int]] = []
