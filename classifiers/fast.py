@@ -24,7 +24,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 class _Part:
     """One TF-IDF block of the feature union: how it cuts a text, its vocabulary and IDF, column offset."""
 
-    def __init__(self, vec: TfidfVectorizer, offset: int) -> None:
+    def __init__(self, vec: TfidfVectorizer, offset: int, scale: float = 1.0) -> None:
+        self.scale = scale  # the FeatureUnion's transformer weight for this block
         if not (vec.sublinear_tf and vec.norm == "l2" and vec.use_idf and not vec.binary):
             raise ValueError("unsupported TF-IDF settings")
         self.analyze: Callable[[str], Iterable[str]] = vec.build_analyzer()
@@ -52,7 +53,7 @@ class _Part:
             return
         w = [idf[k] * (1.0 + math.log(n)) if n > 1 else idf[k] for k, n in hits.items()]
         ids.extend(hits)
-        weights.extend(map((1.0 / math.hypot(*w)).__mul__, w))
+        weights.extend(map((self.scale / math.hypot(*w)).__mul__, w))
 
 
 def _char_ngrams(preprocess: Callable[[str], str], ngram_range: tuple[int, int]) -> Callable[[str], Iterable[str]]:
@@ -86,9 +87,13 @@ class FastScorer:
             raise ValueError("needs sigmoid calibration over three or more classes")
         self.parts: list[_Part] = []
         offset = 0
-        for _, vec in union.transformer_list:
-            self.parts.append(_Part(vec, offset))
+        scales = union.transformer_weights or {}
+        for name, vec in union.transformer_list:
+            if vec == "drop" or vec == "passthrough":
+                raise ValueError("feature union with a dropped or passthrough block")
+            self.parts.append(_Part(vec, offset, float(scales.get(name, 1.0))))
             offset += len(vec.vocabulary_)
+        self.scales = np.array([p.scale for p in self.parts])
         self.n_features = offset
         self.idf = np.concatenate([p.idf for p in self.parts])
         self.idf_by_id: list[float] = [0.0, *self.idf.tolist()]  # indexed by column + 1, as `_Part.ids`
@@ -126,6 +131,8 @@ class FastScorer:
         w = self.idf[cols] * (1.0 + np.log(counts))
         norm = np.sqrt(np.bincount(block, weights=w * w, minlength=len(lens)))
         w /= norm[block]
+        if (self.scales != 1.0).any():
+            w *= self.scales[block % n_parts]
         return block // n_parts, cols, w
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:

@@ -217,6 +217,15 @@ def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     # Batches take the sparse-product path, single messages the gather-and-bincount path.
     np.testing.assert_allclose(fast.predict_proba(texts), expected, atol=1e-6)
     np.testing.assert_allclose(np.vstack([fast.predict_proba([t]) for t in texts]), expected, atol=1e-6)
+    np.testing.assert_allclose(np.vstack([fast.proba_one(t) for t in texts]), expected, atol=1e-6)
+
+    # Blocks weighted inside the union (a recipe may weigh one block less) are weighted the same way.
+    union = pipe.named_steps["features"]
+    union.set_params(transformer_weights={union.transformer_list[0][0]: 0.5, union.transformer_list[1][0]: 1.7})
+    weighted = FastScorer(pipe)
+    expected = pipe.predict_proba(texts)
+    np.testing.assert_allclose(weighted.predict_proba(texts), expected, atol=1e-6)
+    np.testing.assert_allclose(np.vstack([weighted.proba_one(t) for t in texts]), expected, atol=1e-6)
 
 
 def test_segmenter_dictionary_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
