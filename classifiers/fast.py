@@ -98,14 +98,11 @@ class FastScorer:
         self.idf = np.concatenate([p.idf for p in self.parts])
         self.idf_by_id: list[float] = [0.0, *self.idf.tolist()]  # indexed by column + 1, as `_Part.ids`
         svm = calibrated.estimator
-        # Feature-major, sparse: the pruned weights are ~10 % non-zero, so one message touches ~20 weights
-        # per feature instead of one per category.
-        coef_t = sp.csr_matrix(svm.coef_.T if sp.issparse(svm.coef_) else np.asarray(svm.coef_).T)
-        coef_t.eliminate_zeros()
-        self.coef_csr = coef_t.astype(np.float64)
+        # Feature-major dense float32 weights (pruned ones are zeros): a message's features pick rows.
         # Row 0 is zeros so the single-message path indexes by column + 1 without a subtraction.
-        dense = np.zeros((coef_t.shape[0] + 1, coef_t.shape[1]), dtype=np.float32)
-        dense[1:] = coef_t.toarray()
+        coef = svm.coef_.toarray() if sp.issparse(svm.coef_) else np.asarray(svm.coef_)
+        dense = np.zeros((coef.shape[1] + 1, coef.shape[0]), dtype=np.float32)
+        dense[1:] = coef.T
         self.coef_dense = dense
         self.intercept = np.asarray(svm.intercept_, dtype=np.float64)
         self.a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
@@ -136,14 +133,14 @@ class FastScorer:
         return block // n_parts, cols, w
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """SVM scores. A batch: one sparse product with the pruned, feature-major weights (~10 % dense).
-        One message: scipy's fixed cost per call would dominate, so the rows of its features are gathered
-        from a dense copy of the weights and summed with one vector product."""
+        """SVM scores: the batch's sparse TF-IDF rows times the dense weights (scipy adds one weight row
+        per non-zero feature, in C). One message goes through `_one`, which skips scipy's fixed cost."""
         if len(texts) == 1:
             return self._one(texts[0])[None, :]
         rows, cols, w = self.features(texts)
-        x = sp.csr_matrix((w, (rows, cols)), shape=(len(texts), self.n_features))
-        s: np.ndarray = (x @ self.coef_csr).toarray() + self.intercept
+        # Columns + 1: row 0 of the dense weights is the zero row `_one` relies on.
+        x = sp.csr_matrix((w.astype(np.float32), (rows, cols + 1)), shape=(len(texts), self.coef_dense.shape[0]))
+        s: np.ndarray = np.asarray(x @ self.coef_dense, dtype=np.float64) + self.intercept
         return s
 
     def _one(self, text: str) -> np.ndarray:
