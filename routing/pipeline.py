@@ -48,7 +48,8 @@ def _lock_report(session: Session, report_id: int) -> Report | None:
 
 
 def _mark_attempt(report_id: int) -> Report | None:
-    with session_scope() as s:
+    # Bookkeeping only (losing it in a power cut loses an attempt count): no wait for the disk.
+    with session_scope(durable=False) as s:
         report = s.get(Report, report_id)
         if report is None or report.case_id is not None or report.processing_status == "failed":
             return report

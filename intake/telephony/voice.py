@@ -41,10 +41,20 @@ _warm_lock = threading.Lock()
 _warmed = False
 
 
-def warm_up() -> None:
-    """Load the category model, flows and speech hints in the background when the first call of this
-    process rings: loading takes seconds, and a caller would otherwise hear them as silence after speaking.
-    The greeting and menu leave more than enough time."""
+def _load_for_calls() -> None:
+    flows()
+    reference.speech_hints()
+    from classifiers import registry
+    from classifiers.base import ReportFacts
+
+    registry.get_classifier().classify(ReportFacts(text="东门菜市场附近有暴露垃圾"))
+
+
+def warm_up(background: bool = True) -> None:
+    """Load the category model, flows and speech hints once per process: loading takes seconds, and a
+    caller would otherwise hear them as silence after speaking. The app calls this at start-up, before it
+    accepts requests (`HOTLINE_WARM_UP_ON_START`); as a fallback the first call of a process that skipped
+    it starts the load in the background (the greeting and menu leave enough time)."""
     global _warmed
     with _warm_lock:
         if _warmed or not WARM_UP:
@@ -53,16 +63,14 @@ def warm_up() -> None:
 
     def work() -> None:
         try:
-            flows()
-            reference.speech_hints()
-            from classifiers import registry
-            from classifiers.base import ReportFacts
-
-            registry.get_classifier().classify(ReportFacts(text="东门菜市场附近有暴露垃圾"))
+            _load_for_calls()
         except Exception:
             log.exception("IVR warm-up failed; the first call will load on demand")
 
-    threading.Thread(target=work, name="ivr-warm-up", daemon=True).start()
+    if background:
+        threading.Thread(target=work, name="ivr-warm-up", daemon=True).start()
+    else:
+        work()
 
 
 @lru_cache(maxsize=1)
@@ -121,7 +129,8 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
         prior = s.exec(select(CallStep).where(CallStep.request_key == request_key)).first()
         if prior is not None:
             return _twiml(prior.response)  # Twilio retried: same answer, no second side effect
-        cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first() or _new_session(params, flow)
+        known = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first()
+        cs = known or _new_session(params, flow)
         ctx: dict[str, Any] = copy.deepcopy(cs.context)
         turn_no = cs.turn + 1
     if flow == "survey" and "case_id" not in ctx.get("vars", {}) and request.query_params.get("case_id"):
@@ -148,8 +157,14 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
         verbs = _apology(flow)
     xml = TwimlRenderer().render(verbs)
 
-    with session_scope() as s:
-        cs = _load_session(s, params, flow)
+    # Call state and the replay record: a power cut losing the last of these only makes Twilio's retry run
+    # the turn again (the handlers are idempotent), so this commit does not wait for the disk.
+    with session_scope(durable=False) as s:
+        if known is not None:
+            s.add(known)  # the row read above, detached: an UPDATE of what this turn changed, no second read
+            cs = known
+        else:
+            cs = _load_session(s, params, flow)
         cs.context = ctx
         cs.turn = turn_no
         cs.updated_at = utcnow()
@@ -196,7 +211,7 @@ def status_callback(params: dict[str, str] = Depends(twilio_form), om: int | Non
     sid = params.get("CallSid")
     status = params.get("CallStatus", "")
     if sid:
-        with session_scope() as s:
+        with session_scope(durable=False) as s:  # call bookkeeping (see _run_turn)
             cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first()
             if cs is None:
                 cs = CallSession(call_sid=sid, flow="", from_phone=params.get("From"), to_phone=params.get("To"),
