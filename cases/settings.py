@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(
         default=True, description="Upgrade the schema and seed reference data when the web app starts."
     )
+    warm_up_on_start: bool = Field(
+        default=True,
+        description="Load the category model, call flows and speech hints when the web app starts, before "
+        "it accepts requests (not during a caller's first sentence).",
+    )
     log_level: str = Field(default="INFO", description="Log level.")
 
     # --- web form, cameras, Open311, attachments (issue 6) ----------------------------------------

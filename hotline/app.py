@@ -23,6 +23,7 @@ from intake.camera import api as camera_api
 from intake.open311 import api as open311_api
 from intake.problems import problem
 from intake.telephony import router as telephony_router
+from intake.telephony import voice
 
 
 def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -42,6 +43,10 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             prepare_database()
+        if settings.warm_up_on_start:
+            # The category model, call flows and speech hints load before the first request, not
+            # during a caller's first sentence.
+            voice.warm_up(background=False)
         stop = None
         if configure_jobs:
             q = configure_queue(settings)

@@ -65,6 +65,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path) -> I
     monkeypatch.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{db}")
     monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("HOTLINE_MIGRATE_ON_START", "false")
+    monkeypatch.setenv("HOTLINE_WARM_UP_ON_START", "false")  # tests that need the model load it on demand
     monkeypatch.delenv("HOTLINE_REDIS_URL", raising=False)
     reset_caches()
     yield tmp_path
@@ -120,7 +121,7 @@ def live_server(tmp_path: Path, template_db: Path) -> Iterator[LiveServer]:
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # loads the category model before answering; slow on a busy machine
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -128,7 +129,8 @@ def live_server(tmp_path: Path, template_db: Path) -> Iterator[LiveServer]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
+                proc.kill()  # first: reading the pipe of a live server would block until it exits
+                out = proc.communicate(timeout=10)[0].decode()
                 raise RuntimeError(f"server did not start:\n{out}")
             time.sleep(0.1)
         yield LiveServer(base, f"sqlite:///{db}")
