@@ -54,6 +54,9 @@ def serve(
         port=port or settings.port,
         workers=n,
         log_level=settings.log_level.lower(),
+        # A worker process answers uvicorn's health check only once it has imported this CLI (seconds: the
+        # model libraries); at uvicorn's default of 5 s a busy machine restarted workers in a loop.
+        timeout_worker_healthcheck=60,
     )
 
 
