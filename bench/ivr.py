@@ -18,8 +18,11 @@ Loopback only; every loop is bounded (calls × rounds × steps); the server is s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
+import shlex
+import signal
 import socket
 import statistics
 import subprocess
@@ -65,11 +68,17 @@ def _pct(values: list[float], p: float) -> float:
     return v[k]
 
 
-def serve(port: int, classifier: str) -> None:
+def serve(port: int, classifier: str, web_workers: int = 1) -> None:
     """Server entry (`bench/ivr.py --serve PORT`): the app under uvicorn, optionally with the keyword
-    classifier pinned so the IVR's own cost can be told apart from the category model's."""
+    classifier pinned so the IVR's own cost can be told apart from the category model's. Several web
+    workers: uvicorn's own worker processes, as `hotline serve --workers N` runs them."""
     import uvicorn
 
+    if web_workers > 1:
+        assert classifier == "active", "the keyword classifier is pinned in one process only"
+        uvicorn.run("hotline.app:create_app", factory=True, host="127.0.0.1", port=port, workers=web_workers,
+                    log_level="warning", access_log=False)
+        return
     if classifier == "keyword":
         import routing.pipeline
         from classifiers import registry
@@ -87,8 +96,13 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def start_server(workdir: Path, port: int, classifier: str, db_url: str | None = None,
-                 workers: int = 0) -> list[subprocess.Popen[bytes]]:
-    """The web process, plus `workers` RQ workers when a PostgreSQL URL is given (Redis on 127.0.0.1)."""
+                 workers: int = 0, web_workers: int = 1) -> list[subprocess.Popen[bytes]]:
+    """The web tier, plus `workers` RQ workers when a PostgreSQL URL is given (Redis on 127.0.0.1).
+
+    The web tier and the workers each run in a session of their own, as services do in production (a
+    systemd unit, a container): Linux's scheduler (autogroup) then shares the CPU between them and the
+    load generator as between separate services, instead of counting the bench's client threads and the
+    web server as one job. Both are stopped as process groups."""
     env = dict(os.environ)
     env.update(
         HOTLINE_DATABASE_URL=db_url or f"sqlite:///{workdir / 'bench.db'}",
@@ -106,13 +120,17 @@ def start_server(workdir: Path, port: int, classifier: str, db_url: str | None =
         subprocess.run([sys.executable, "-c", "from hotline.bootstrap import prepare_database as p; p()"],
                        cwd=str(REPO), env=env, check=True)
     log = (workdir / "server.log").open("wb")
+    if web_workers > 1:
+        env["HOTLINE_MIGRATE_ON_START"] = "false"  # migrated above, once, as `hotline serve` does
     procs = [subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--classifier", classifier],
-        cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--classifier", classifier,
+         "--web-workers", str(web_workers)],
+        cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )]
-    for _ in range(workers if db_url else 0):
-        procs.append(subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], cwd=str(REPO), env=env,
-                                      stdout=log, stderr=subprocess.STDOUT))
+    if db_url and workers:
+        worker = f"{shlex.quote(sys.executable)} -m hotline.cli worker"
+        procs.append(subprocess.Popen(["sh", "-c", " & ".join([worker] * workers) + " & wait"], cwd=str(REPO),
+                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     proc = procs[0]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -124,9 +142,22 @@ def start_server(workdir: Path, port: int, classifier: str, db_url: str | None =
         if proc.poll() is not None:
             raise SystemExit(f"server exited; see {workdir / 'server.log'}")
         time.sleep(0.2)
-    for p in procs:
-        p.terminate()
+    stop(procs)
     raise SystemExit("server did not start in 60 s")
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Each process was started in its own session: stop its whole group (uvicorn's and RQ's children)."""
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
 
 
 def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str, list[float]],
@@ -246,12 +277,15 @@ def main() -> None:
                     help="comma list of: active (whatever get_classifier() serves), keyword (interim classifier)")
     ap.add_argument("--backend", default="sqlite", help="comma list of: sqlite (embedded), postgres (+ Redis/RQ)")
     ap.add_argument("--workers", type=int, default=2, help="RQ worker processes for the postgres backend")
+    ap.add_argument("--web-workers", type=int, default=1,
+                    help="uvicorn worker processes for the postgres backend (sqlite: always 1, its job thread "
+                         "lives in the web process)")
     ap.add_argument("--client-procs", type=int, default=1, help="client processes the calls are spread over")
     ap.add_argument("--append-docs", action="store_true", help="write the table to docs/benchmarks.md")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(args.serve, args.classifier)
+        serve(args.serve, args.classifier, args.web_workers)
         return
     assert 1 <= args.calls <= 200 and 1 <= args.rounds <= 20
 
@@ -278,20 +312,24 @@ def measure(args: argparse.Namespace, backend: str, classifier: str, mode: str) 
     with tempfile.TemporaryDirectory(prefix="bench-ivr-") as tmp:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        procs = start_server(Path(tmp), port, classifier, db_url, args.workers)
+        web_workers = args.web_workers if db_url else 1
+        procs = start_server(Path(tmp), port, classifier, db_url, args.workers, web_workers)
         steps = StepTimes(Path(tmp) / "bench.db", db_url)
         try:
             run(base, 2, 1, 0.0, 0, 1)  # warm-up: classifier, flows and hints loaded once
             skip = steps.count()
             hz = healthz(base)
+            load_before = os.getloadavg()[0]
             think = args.think if mode == "paced" else 0.0
             t0 = time.monotonic()
             out, errors = run(base, args.calls, args.rounds, think, args.seed, args.client_procs)
             wall = time.monotonic() - t0
             row: dict[str, float | str | int] = {
-                "backend": backend if backend == "sqlite" else f"postgres + {args.workers} rq workers",
+                "backend": backend if backend == "sqlite"
+                else f"postgres, {web_workers} web + {args.workers} rq workers",
                 "mode": mode, "classifier": classifier, "calls": args.calls * args.rounds,
                 "webhooks": len(out.get("all", [])), "errors": len(errors), "wall": wall, "healthz": hz,
+                "load_before": load_before, "load_after": os.getloadavg()[0],
             }
             for kind in ("all", "classify", "submit"):
                 row[f"{kind}_p50"] = _pct(out.get(kind, []), 50)
@@ -302,18 +340,13 @@ def measure(args: argparse.Namespace, backend: str, classifier: str, mode: str) 
                   f"{row['errors']} errors, all p50 {row['all_p50']:.1f} / p99 {row['all_p99']:.1f} ms, "
                   f"classify p50 {row['classify_p50']:.1f} / p99 {row['classify_p99']:.1f} ms, "
                   f"submit p50 {row['submit_p50']:.1f} / p99 {row['submit_p99']:.1f} ms, "
-                  f"max {row['max']:.1f} ms, healthz p50 {hz:.2f} ms")
+                  f"max {row['max']:.1f} ms, healthz p50 {hz:.2f} ms, "
+                  f"load average {row['load_before']:.1f} → {row['load_after']:.1f}")
             for e in errors[:5]:
                 print("  error:", e)
             return row
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop(procs)
             if db_url:
                 import psycopg
 
@@ -329,7 +362,9 @@ def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespa
         "## Voice webhooks (issue #5)",
         "",
         "`bench/ivr.py` starts the app under uvicorn on 127.0.0.1 — *sqlite*: one process, SQLite file, in-process",
-        "job thread; *postgres*: the web process plus RQ workers on PostgreSQL + Redis, as in production — with a",
+        f"job thread; *postgres*: {args.web_workers} uvicorn worker process(es) plus {args.workers} RQ workers on "
+        "PostgreSQL + Redis, as in production; the web tier and the workers each in a session of their own, as",
+        "services are (see `start_server`) — with a",
         f"fresh server and database per row, and plays {args.calls} concurrent reporting calls × {args.rounds}",
         "rounds with signed webhooks (`CallSimulator`): greeting/menu → press 1 → speech, classified during the call",
         "and read back (*classify*) → press 1: report stored, pipeline job queued (*submit*) → poll step reads the",
@@ -344,22 +379,22 @@ def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespa
         "",
         "```",
         f".venv/bin/python bench/ivr.py --calls {args.calls} --rounds {args.rounds} --think {args.think} "
-        f"--client-procs {args.client_procs} --backend {args.backend} --classifier {args.classifier} "
-        f"--modes {args.modes} --append-docs",
+        f"--client-procs {args.client_procs} --backend {args.backend} --workers {args.workers} "
+        f"--web-workers {args.web_workers} --classifier {args.classifier} --modes {args.modes} --append-docs",
         "```",
         "",
         f"{when}, machine load average when written {os.getloadavg()[0]:.1f} (2 shared cores):",
         "",
         "| backend | classifier | mode | calls | webhooks | errors | all p50 / p99 ms | classify p50 / p99 ms "
-        "| submit p50 / p99 ms | max ms | /healthz p50 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| submit p50 / p99 ms | max ms | /healthz p50 ms | load avg (1 min) before → after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['backend']} | {r['classifier']} | {r['mode']} | {r['calls']} | {r['webhooks']} | {r['errors']} "
             f"| {r['all_p50']:.1f} / {r['all_p99']:.1f} "
             f"| {r['classify_p50']:.1f} / {r['classify_p99']:.1f} | {r['submit_p50']:.1f} / {r['submit_p99']:.1f} "
-            f"| {r['max']:.1f} | {r['healthz']:.2f} |"
+            f"| {r['max']:.1f} | {r['healthz']:.2f} | {r['load_before']:.1f} → {r['load_after']:.1f} |"
         )
     lines.append("")
     lines.append("Server-side time in the handler per step, p50/p99 ms:")

@@ -1,7 +1,8 @@
 """The category model: word and character TF-IDF, a linear SVM, calibrated probabilities.
 
 Word features (jieba + the domain dictionary) carry the terms of the trade (占道经营, 渣土车); character
-n-grams carry what segmentation breaks: recogniser slips, unseen place names, run-together SMS."""
+n-grams carry what segmentation breaks: recogniser slips, unseen place names, run-together SMS. A third block,
+character n-grams of the subject line alone, lets the words a resident chose for the subject count again."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from classifiers.tokenizer import normalise, tokenize
+from classifiers.tokenizer import normalise, subject, tokenize
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Params:
     word_ngrams: tuple[int, int] = (1, 1)
     char_ngrams: tuple[int, int] = (1, 3)
     min_df: int = 2
+    # Weight of the subject block (character n-grams of `subject`) against the whole-text blocks (1.0 each).
+    subject_weight: float = 0.7
     calibration: str = "sigmoid"
     folds: int = 5
     # Upper bound on stored SVM weights: 250 categories × every n-gram would make a 30 MB artifact that
@@ -54,6 +58,17 @@ def build_pipeline(params: Params = Params(), n_samples: int | None = None) -> P
                 TfidfVectorizer(
                     analyzer="char",
                     preprocessor=normalise,
+                    ngram_range=params.char_ngrams,
+                    sublinear_tf=True,
+                    min_df=min_df,
+                    dtype=np.float32,
+                ),
+            ),
+            (
+                "subject",
+                TfidfVectorizer(
+                    analyzer="char",
+                    preprocessor=subject,
                     ngram_range=params.char_ngrams,
                     sublinear_tf=True,
                     min_df=min_df,
@@ -120,6 +135,11 @@ def fit(
         # The n-grams min_df dropped: kept by sklearn for introspection only, and most of the artifact.
         if hasattr(vec, "stop_words_"):
             del vec.stop_words_
+    # The subject block's weight is applied to the columns here and folded into the SVM weights after
+    # fitting (below), not set as a FeatureUnion transformer weight: the fitted pipeline stays plain
+    # l2-normalised TF-IDF blocks and one linear model, which is what `classifiers.fast` reads.
+    scale = block_scale(features, {"subject": params.subject_weight})
+    x = sp.csr_matrix(x.multiply(scale[None, :]), dtype=np.float32) if (scale != 1.0).any() else x
     info: dict[str, Any] = {"C": params.c, "calibration": params.calibration, "folds": folds}
     if len(c_grid) > 1:
         step("choose C")
@@ -129,8 +149,20 @@ def fit(
     step("fit and calibrate")
     clf.fit(x, list(labels))
     for calibrated in clf.calibrated_classifiers_:
-        info["weights_kept"] = prune(calibrated.estimator, params.max_weights)
+        svm = calibrated.estimator
+        # Same decision values on the unscaled features: w · (s ⊙ x) = (w ⊙ s) · x.
+        svm.coef_ = np.asarray(svm.coef_) * scale[None, :]
+        info["weights_kept"] = prune(svm, params.max_weights)
     return pipe, info
+
+
+def block_scale(features: FeatureUnion, weights: dict[str, float]) -> np.ndarray:
+    """One factor per column of the fitted union: `weights[block]` for that block's columns, else 1."""
+    parts = [
+        np.full(len(vec.vocabulary_), weights.get(name, 1.0), dtype=np.float64)
+        for name, vec in features.transformer_list
+    ]
+    return np.concatenate(parts)
 
 
 def prune(svm: LinearSVC, max_weights: int) -> float:

@@ -26,6 +26,7 @@ CARD_FILE = "card.json"
 # SVM weights), and sklearn's private calibration helpers, which hold only arrays and fitted estimators.
 TRUSTED_TYPES: tuple[str, ...] = (
     "classifiers.tokenizer.normalise",
+    "classifiers.tokenizer.subject",
     "classifiers.tokenizer.tokenize",
     "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier",

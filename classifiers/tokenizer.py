@@ -109,6 +109,17 @@ def normalise(text: str) -> str:
     return _DIGITS.sub("0", _CODED_PLACE.sub("X", text))
 
 
+# Messages without a subject line (most of them; all phoned or texted ones) use their opening instead.
+SUBJECT_CHARS = 30
+
+
+def subject(text: str) -> str:
+    """What the model's subject block sees: the first line of a "subject\nbody" message, else the first
+    `SUBJECT_CHARS` characters, normalised like the whole text."""
+    head, newline, _ = text.partition("\n")
+    return normalise(head if newline else text[:SUBJECT_CHARS])
+
+
 def cutter() -> Callable[[str], list[str]]:
     """`segmenter().lcut` as the model uses it, through the faster equivalent in `classifiers.segment`."""
     global _cut
@@ -116,7 +127,10 @@ def cutter() -> Callable[[str], list[str]]:
         t = segmenter()
         with _lock:
             if _cut is None:
-                _cut = compile_cut(t, hmm=True)
+                # hmm=False: jieba's HMM guesses at unknown words, which the character n-grams already
+                # cover; without it segmentation is faster (Teddy Cup 5-fold CV macro-F1 0.9067 vs 0.9078,
+                # inside the fold-to-fold noise of ±0.007).
+                _cut = compile_cut(t, hmm=False)
     return _cut
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -35,7 +36,9 @@ def read_corpus(path: Path) -> Corpus:
     """Columns text,label (others ignored); rows without either are skipped."""
     raw = path.read_bytes()
     texts, labels = [], []
-    reader = csv.DictReader(raw.decode("utf-8-sig").splitlines())
+    # A file object with newline="", not splitlines(): the csv module then keeps the newline inside a quoted
+    # field ("subject\nbody"); given lines it silently glued the subject to the body.
+    reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
     if not reader.fieldnames or not {"text", "label"} <= set(reader.fieldnames):
         raise ValueError(f"{path}: needs columns text,label (has {reader.fieldnames})")
     for row in reader:
