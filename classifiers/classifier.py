@@ -3,34 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import Any
 
 import numpy as np
 
 from classifiers.base import Classification, ReportFacts
-from classifiers.fast import scorer_for
+from classifiers.fast import Scorer
 from classifiers.grids import GridLocator, RecentGrids
 
 
 class ModelClassifier:
     def __init__(
         self,
-        pipe: Any,
+        scorer: Scorer,
         locator: GridLocator,
         version: str = "unknown",
         disabled_codes: Set[str] = frozenset(),
         recent_grids: RecentGrids | None = None,
     ) -> None:
-        self.pipe = pipe
         self.locator = locator
         self.version = version
         self.recent_grids = recent_grids
-        classes = [str(c) for c in pipe.classes_]
+        classes = scorer.classes
         keep = [i for i, c in enumerate(classes) if c not in disabled_codes]
         self._classes = [classes[i] for i in keep]
         self._keep = np.asarray(keep, dtype=np.intp)
         self._filter = len(keep) < len(classes)
-        self._scorer = scorer_for(pipe)
+        self._scorer = scorer
 
     def categories(self, texts: list[str]) -> list[list[tuple[str, float]]]:
         classes = self._classes

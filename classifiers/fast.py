@@ -9,37 +9,87 @@ scikit-learn; `tests/unit/test_classifier.py` checks both paths agree."""
 from __future__ import annotations
 
 import functools
+import importlib
+import json
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.calibration import _SigmoidCalibration
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+SERVING_FILE = "serving.npz"
+_FORMAT = 1
+
+# The text functions a serving file may name (it names them; it cannot carry code). Reviewed, like
+# `classifiers.store.TRUSTED_TYPES`.
+SERVING_FUNCTIONS: frozenset[str] = frozenset(
+    {"classifiers.tokenizer.tokenize", "classifiers.tokenizer.normalise", "classifiers.tokenizer.subject"}
+)
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def _function(name: str) -> Callable[..., Any]:
+    if name not in SERVING_FUNCTIONS:
+        raise ValueError(f"serving file names an unreviewed function: {name}")
+    module, _, attr = name.rpartition(".")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return fn
 
 
 class _Part:
-    """One TF-IDF block of the feature union: how it cuts a text, its vocabulary and IDF, column offset."""
+    """One TF-IDF block of the feature union: how it cuts a text (`spec` says so by name when it can be
+    stored), its vocabulary (token → global column + 1) and IDF, and its weight in the union."""
 
-    def __init__(self, vec: TfidfVectorizer, offset: int, scale: float = 1.0) -> None:
-        self.scale = scale  # the FeatureUnion's transformer weight for this block
+    def __init__(
+        self,
+        spec: list[Any],
+        analyze: Callable[[str], Iterable[str]],
+        ids: dict[str, int],
+        idf: np.ndarray,
+        scale: float,
+    ) -> None:
+        self.spec, self.analyze, self.ids, self.idf, self.scale = spec, analyze, ids, idf, scale
+
+    @classmethod
+    def from_vectorizer(cls, vec: Any, offset: int, scale: float) -> _Part:
         if not (vec.sublinear_tf and vec.norm == "l2" and vec.use_idf and not vec.binary):
             raise ValueError("unsupported TF-IDF settings")
-        self.analyze: Callable[[str], Iterable[str]] = vec.build_analyzer()
+        analyze: Callable[[str], Iterable[str]] = vec.build_analyzer()
+        spec: list[Any] = []  # empty: sklearn's own analyzer, which a serving file cannot name
         if vec.analyzer == "char" and vec.preprocessor is not None and vec.input == "content":
             # sklearn's char analyzer is this plus generator plumbing; with a preprocessor set, sklearn
             # ignores `lowercase` (build_preprocessor returns the preprocessor as it is).
-            self.analyze = _char_ngrams(vec.preprocessor, vec.ngram_range)
+            lo, hi = vec.ngram_range
+            spec = ["char", _name(vec.preprocessor), int(lo), int(hi)]
+            analyze = _char_ngrams(vec.preprocessor, (lo, hi))
         elif vec.analyzer == "word" and vec.ngram_range == (1, 1) and vec.tokenizer is not None:
             if not vec.lowercase and vec.preprocessor is None and vec.stop_words is None:
-                self.analyze = vec.tokenizer
-        self.idf = np.asarray(vec.idf_, dtype=np.float64)
+                spec = ["word", _name(vec.tokenizer)]
+                analyze = vec.tokenizer
         # token → global column + 1, so that `filter(None, ...)` drops unknown tokens (None) in C and
         # column 0 survives.
-        self.ids: dict[str, int] = {str(k): int(v) + offset + 1 for k, v in vec.vocabulary_.items()}
+        ids = {str(k): int(v) + offset + 1 for k, v in vec.vocabulary_.items()}
+        return cls(spec, analyze, ids, np.asarray(vec.idf_, dtype=np.float64), scale)
+
+    @classmethod
+    def from_spec(cls, spec: list[Any], terms: list[str], offset: int, idf: np.ndarray, scale: float) -> _Part:
+        if spec and spec[0] == "char":
+            analyze = _char_ngrams(_function(spec[1]), (int(spec[2]), int(spec[3])))
+        elif spec and spec[0] == "word":
+            analyze = _function(spec[1])
+        else:
+            raise ValueError(f"unknown analyzer in serving file: {spec!r}")
+        return cls(spec, analyze, dict(zip(terms, range(offset + 1, offset + 1 + len(terms)), strict=True)), idf, scale)
+
+    def terms(self) -> list[str]:
+        """The vocabulary in column order."""
+        return sorted(self.ids, key=self.ids.__getitem__)
 
     def ids_of(self, text: str) -> list[int]:
         return list(filter(None, map(self.ids.get, self.analyze(text))))
@@ -76,37 +126,104 @@ def _char_ngrams(preprocess: Callable[[str], str], ngram_range: tuple[int, int])
 
 
 class FastScorer:
-    def __init__(self, pipe: Any) -> None:
+    """Everything inference needs from a fitted pipeline, as plain tables: built from the pipeline
+    (`from_pipeline`, needs scikit-learn) or read back from the serving file it wrote (`load`, needs only
+    numpy: a web or worker process then starts without importing scikit-learn and skops, ~3 s)."""
+
+    def __init__(
+        self,
+        classes: list[str],
+        parts: list[_Part],
+        coef_dense: np.ndarray,
+        intercept: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+    ) -> None:
+        self.classes, self.parts = classes, parts
+        # Feature-major dense float32 weights (pruned ones are zeros): a message's features pick rows.
+        # Row 0 is zeros so the single-message path indexes by column + 1 without a subtraction.
+        self.coef_dense = coef_dense
+        self.intercept, self.a, self.b = intercept, a, b
+        self.scales = np.array([p.scale for p in parts])
+        self.idf = np.concatenate([p.idf for p in parts])
+        self.n_features = len(self.idf)
+        self.idf_by_id: list[float] = [0.0, *self.idf.tolist()]  # indexed by column + 1, as `_Part.ids`
+
+    @classmethod
+    def from_pipeline(cls, pipe: Any) -> FastScorer:
+        from sklearn.calibration import _SigmoidCalibration
+
         union = pipe.named_steps["features"]
         clf = pipe.named_steps["clf"]
         if len(clf.calibrated_classifiers_) != 1:
             raise ValueError("ensemble calibration")
         calibrated = clf.calibrated_classifiers_[0]
-        self.classes = [str(c) for c in clf.classes_]
-        if len(self.classes) < 3 or not all(isinstance(c, _SigmoidCalibration) for c in calibrated.calibrators):
+        classes = [str(c) for c in clf.classes_]
+        if len(classes) < 3 or not all(isinstance(c, _SigmoidCalibration) for c in calibrated.calibrators):
             raise ValueError("needs sigmoid calibration over three or more classes")
-        self.parts: list[_Part] = []
+        parts: list[_Part] = []
         offset = 0
         scales = union.transformer_weights or {}
         for name, vec in union.transformer_list:
             if vec == "drop" or vec == "passthrough":
                 raise ValueError("feature union with a dropped or passthrough block")
-            self.parts.append(_Part(vec, offset, float(scales.get(name, 1.0))))
+            parts.append(_Part.from_vectorizer(vec, offset, float(scales.get(name, 1.0))))
             offset += len(vec.vocabulary_)
-        self.scales = np.array([p.scale for p in self.parts])
-        self.n_features = offset
-        self.idf = np.concatenate([p.idf for p in self.parts])
-        self.idf_by_id: list[float] = [0.0, *self.idf.tolist()]  # indexed by column + 1, as `_Part.ids`
         svm = calibrated.estimator
-        # Feature-major dense float32 weights (pruned ones are zeros): a message's features pick rows.
-        # Row 0 is zeros so the single-message path indexes by column + 1 without a subtraction.
-        coef = svm.coef_.toarray() if sp.issparse(svm.coef_) else np.asarray(svm.coef_)
+        coef = svm.coef_.toarray() if hasattr(svm.coef_, "toarray") else np.asarray(svm.coef_)
         dense = np.zeros((coef.shape[1] + 1, coef.shape[0]), dtype=np.float32)
         dense[1:] = coef.T
-        self.coef_dense = dense
-        self.intercept = np.asarray(svm.intercept_, dtype=np.float64)
-        self.a = np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64)
-        self.b = np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64)
+        return cls(
+            classes,
+            parts,
+            dense,
+            np.asarray(svm.intercept_, dtype=np.float64),
+            np.array([c.a_ for c in calibrated.calibrators], dtype=np.float64),
+            np.array([c.b_ for c in calibrated.calibrators], dtype=np.float64),
+        )
+
+    def save(self, path: Path) -> None:
+        """The tables as one .npz (no pickled objects; the weights stored sparse, as the pruned SVM has
+        them). Raises ValueError when a block's analyzer cannot be named."""
+        if not all(p.spec and p.spec[1] in SERVING_FUNCTIONS for p in self.parts):
+            raise ValueError("a block uses an analyzer a serving file cannot name")
+        import scipy.sparse as sp
+
+        weights = sp.csr_matrix(self.coef_dense[1:])
+        meta = {"format": _FORMAT, "classes": self.classes, "parts": [[p.spec, p.scale] for p in self.parts]}
+        arrays: dict[str, Any] = {
+            "meta": np.asarray(json.dumps(meta, ensure_ascii=False)),
+            "w_data": weights.data.astype(np.float32),
+            "w_indices": weights.indices.astype(np.int32),
+            "w_indptr": weights.indptr.astype(np.int64),
+            "intercept": self.intercept,
+            "a": self.a,
+            "b": self.b,
+        }
+        for i, p in enumerate(self.parts):
+            arrays[f"terms_{i}"] = np.asarray(p.terms(), dtype=str)
+            arrays[f"idf_{i}"] = p.idf
+        with path.open("wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> FastScorer:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("format") != _FORMAT:
+                raise ValueError(f"{path}: serving format {meta.get('format')!r}, expected {_FORMAT}")
+            parts: list[_Part] = []
+            offset = 0
+            for i, (spec, scale) in enumerate(meta["parts"]):
+                terms = z[f"terms_{i}"].tolist()
+                parts.append(_Part.from_spec(spec, terms, offset, z[f"idf_{i}"], float(scale)))
+                offset += len(terms)
+            # CSR → dense with numpy alone: scipy's import (~0.3 s) is left to the batch path.
+            indptr = z["w_indptr"]
+            dense = np.zeros((offset + 1, len(meta["classes"])), dtype=np.float32)
+            rows = np.repeat(np.arange(1, offset + 1), np.diff(indptr))
+            dense[rows, z["w_indices"]] = z["w_data"]
+            return cls(list(meta["classes"]), parts, dense, z["intercept"], z["a"], z["b"])
 
     def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The non-zero TF-IDF entries of `texts` (message, column, value), as the fitted feature union
@@ -137,6 +254,9 @@ class FastScorer:
         per non-zero feature, in C). One message goes through `_one`, which skips scipy's fixed cost."""
         if len(texts) == 1:
             return self._one(texts[0])[None, :]
+        # Imported here: a web process that classifies one report at a time never pays for scipy.
+        import scipy.sparse as sp
+
         rows, cols, w = self.features(texts)
         # Columns + 1: row 0 of the dense weights is the zero row `_one` relies on.
         x = sp.csr_matrix((w.astype(np.float32), (rows, cols + 1)), shape=(len(texts), self.coef_dense.shape[0]))
@@ -156,7 +276,7 @@ class FastScorer:
     def proba_one(self, text: str) -> np.ndarray:
         """`predict_proba([text])[0]` in as few numpy calls as the arithmetic allows: at one message the
         calls, not the sums over 250 categories, are the cost."""
-        p = self._one(text) * self.a
+        p: np.ndarray = self._one(text) * self.a
         p += self.b
         np.exp(p, out=p)
         p += 1.0
@@ -174,7 +294,7 @@ class FastScorer:
         # sklearn's _SigmoidCalibration: expit(-(a*f + b)); then each row normalised to sum to one
         # (a row of underflowed zeros becomes uniform, as in sklearn). In place: for one message the
         # numpy calls, not the arithmetic, are the cost.
-        p = self.decision(texts) * self.a
+        p: np.ndarray = self.decision(texts) * self.a
         p += self.b
         np.exp(p, out=p)
         p += 1.0
@@ -194,6 +314,7 @@ class SklearnScorer:
 
     def __init__(self, pipe: Any) -> None:
         self.pipe = pipe
+        self.classes = [str(c) for c in pipe.classes_]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self.pipe.predict_proba(list(texts)))
@@ -203,9 +324,12 @@ class SklearnScorer:
         return row
 
 
-def scorer_for(pipe: Any) -> FastScorer | SklearnScorer:
+Scorer = FastScorer | SklearnScorer
+
+
+def scorer_for(pipe: Any) -> Scorer:
     """The fast path when the pipeline has the expected shape, else scikit-learn's own."""
     try:
-        return FastScorer(pipe)
+        return FastScorer.from_pipeline(pipe)
     except (ValueError, AttributeError, KeyError):
         return SklearnScorer(pipe)

@@ -18,6 +18,7 @@ from cases.settings import Settings, get_settings
 from classifiers import store, taxonomy
 from classifiers.base import Classifier
 from classifiers.classifier import ModelClassifier
+from classifiers.fast import Scorer, scorer_for
 from classifiers.grids import GridLocator, grid_rows_from_db, grid_rows_from_files
 from classifiers.history import recent_grids_from_db
 from classifiers.versions import SHIPPED, active_version
@@ -49,6 +50,12 @@ def model_location(settings: Settings, db_path: Path | None, db_version: str | N
     return SHIPPED, str(store.read_card(SHIPPED).get("version") or "default")
 
 
+def load_scorer(path: Path) -> Scorer:
+    """The model's serving tables when it has them (numpy only), else the skops pipeline."""
+    serving = store.load_serving(path)
+    return serving if serving is not None else scorer_for(store.load(path))
+
+
 def build_classifier(settings: Settings) -> ModelClassifier:
     db_path, db_version, grid_rows, db_cats = _from_db(settings)
     path, version = model_location(settings, db_path, db_version)
@@ -57,7 +64,7 @@ def build_classifier(settings: Settings) -> ModelClassifier:
         grid_rows = grid_rows_from_files(ref / "grids.csv", ref / "grids.geojson")
     cats = taxonomy.merge(taxonomy.load_categories(ref / "taxonomy.csv"), db_cats)
     return ModelClassifier(
-        store.load(path),
+        load_scorer(path),
         GridLocator.from_rows(grid_rows),
         version=version,
         disabled_codes=taxonomy.disabled_codes(cats),

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import skops.io as sio
-from skops.io.exceptions import UntrustedTypesFoundException
+
+from classifiers.fast import SERVING_FILE, FastScorer
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
@@ -91,8 +91,20 @@ def _unpack(pipe: Any) -> Any:
 
 
 def save(pipe: Any, out_dir: Path, card: dict[str, Any]) -> Path:
+    """The pipeline as skops, its serving tables (`classifiers.fast`) when it has the shape they cover,
+    and the card naming both by sha256."""
+    import skops.io as sio  # here, not at module level: serving never needs skops (~3 s to import)
+
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
+    serving_path = out_dir / SERVING_FILE
+    serving_path.unlink(missing_ok=True)
+    serving: dict[str, str] = {}
+    try:
+        FastScorer.from_pipeline(pipe).save(serving_path)
+        serving = {"serving_sha256": file_sha256(serving_path)}
+    except (ValueError, AttributeError, KeyError):
+        serving_path.unlink(missing_ok=True)  # the registry then serves through scikit-learn
     packed = _pack(pipe)
     try:
         sio.dump(pipe, model_path, compression=8)  # ZIP_DEFLATED: vocabularies compress well
@@ -104,6 +116,7 @@ def save(pipe: Any, out_dir: Path, card: dict[str, Any]) -> Path:
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "libraries": library_versions(),
         "artifact_sha256": file_sha256(model_path),
+        **serving,
         **card,
     }
     (out_dir / CARD_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -115,11 +128,25 @@ def load(path: Path) -> Any:
 
     skops itself refuses a file that needs any type beyond its defaults and our list; its exception is
     turned into ours so callers need not know skops."""
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     model_path = path / MODEL_FILE if path.is_dir() else path
     try:
         return _unpack(sio.loads(model_path.read_bytes(), trusted=list(TRUSTED_TYPES)))
     except UntrustedTypesFoundException as exc:
         raise UntrustedModelError(f"{model_path} needs types outside the trusted list: {exc}") from exc
+
+
+def load_serving(path: Path) -> FastScorer | None:
+    """The serving tables saved with the model in `path`, if they are there and are the ones its card
+    names (a file copied in from another model, or edited, is ignored); else None."""
+    model_dir = path if path.is_dir() else path.parent
+    serving_path = model_dir / SERVING_FILE
+    expected = read_card(model_dir).get("serving_sha256")
+    if not expected or not serving_path.exists() or file_sha256(serving_path) != expected:
+        return None
+    return FastScorer.load(serving_path)
 
 
 def read_card(path: Path) -> dict[str, Any]:

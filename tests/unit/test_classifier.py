@@ -92,8 +92,10 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_skops_round_trip_with_the_trusted_list(tiny_model: Path) -> None:
+    import skops.io as sio
+
     pipe = store.load(tiny_model)
-    assert set(store.TRUSTED_TYPES) >= set(pipe and store.sio.get_untrusted_types(file=tiny_model / "model.skops"))
+    assert set(store.TRUSTED_TYPES) >= set(sio.get_untrusted_types(file=tiny_model / "model.skops"))
     proba = pipe.predict_proba(["垃圾堆在路边好几天没人清"])
     assert proba.shape == (1, 5) and abs(float(proba.sum()) - 1) < 1e-6
     card = store.read_card(tiny_model)
@@ -104,7 +106,9 @@ def test_skops_round_trip_with_the_trusted_list(tiny_model: Path) -> None:
 def test_a_file_needing_other_types_is_refused(tmp_path: Path) -> None:
     import os
 
-    store.sio.dump({"f": os.system}, tmp_path / "model.skops")
+    import skops.io as sio
+
+    sio.dump({"f": os.system}, tmp_path / "model.skops")
     with pytest.raises(store.UntrustedModelError, match="system"):
         store.load(tmp_path)
 
@@ -212,7 +216,7 @@ def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     pipe = store.load(tiny_model)
     with SEED.open(encoding="utf-8") as f:
         texts = [*[r["text"] for r in csv.DictReader(f)][:200], "", "   ", "完全无关的话"]
-    fast = FastScorer(pipe)
+    fast = FastScorer.from_pipeline(pipe)
     expected = pipe.predict_proba(texts)
     # Batches take the sparse-product path, single messages the gather-and-bincount path.
     np.testing.assert_allclose(fast.predict_proba(texts), expected, atol=1e-6)
@@ -222,7 +226,7 @@ def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     # Blocks weighted inside the union (a recipe may weigh one block less) are weighted the same way.
     union = pipe.named_steps["features"]
     union.set_params(transformer_weights={union.transformer_list[0][0]: 0.5, union.transformer_list[1][0]: 1.7})
-    weighted = FastScorer(pipe)
+    weighted = FastScorer.from_pipeline(pipe)
     expected = pipe.predict_proba(texts)
     np.testing.assert_allclose(weighted.predict_proba(texts), expected, atol=1e-6)
     np.testing.assert_allclose(np.vstack([weighted.proba_one(t) for t in texts]), expected, atol=1e-6)
@@ -257,6 +261,63 @@ def test_vocabularies_survive_the_array_storage(tiny_model: Path, tmp_path: Path
     assert [vec.vocabulary_ for _, vec in again.named_steps["features"].transformer_list] == vocabs
     texts = ["路边有人摆摊 ", "  ", "井盖坏了"]
     np.testing.assert_array_equal(again.predict_proba(texts), pipe.predict_proba(texts))
+
+
+def test_serving_tables_give_the_pipelines_probabilities(tiny_model: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from classifiers.fast import SERVING_FILE, FastScorer
+
+    pipe = store.load(tiny_model)
+    store.save(pipe, tmp_path, {"version": "x"})
+    assert (tmp_path / SERVING_FILE).exists() and store.read_card(tmp_path)["serving_sha256"]
+    served = store.load_serving(tmp_path)
+    assert isinstance(served, FastScorer)
+    with SEED.open(encoding="utf-8") as f:
+        texts = [*[r["text"] for r in csv.DictReader(f)][:100], "", "完全无关的话"]
+    expected = pipe.predict_proba(texts)
+    np.testing.assert_allclose(served.predict_proba(texts), expected, atol=1e-6)
+    np.testing.assert_allclose(np.vstack([served.proba_one(t) for t in texts]), expected, atol=1e-6)
+    assert served.classes == [str(c) for c in pipe.classes_]
+
+    # Tables that are not the ones the card names are not served; the skops model is.
+    with (tmp_path / SERVING_FILE).open("ab") as f:
+        f.write(b"\0")
+    assert store.load_serving(tmp_path) is None
+
+
+def test_serving_file_cannot_name_an_arbitrary_function(tiny_model: Path, tmp_path: Path) -> None:
+    import json as _json
+
+    import numpy as np
+
+    from classifiers.fast import SERVING_FILE, FastScorer
+
+    store.save(store.load(tiny_model), tmp_path, {"version": "x"})
+    with np.load(tmp_path / SERVING_FILE, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = _json.loads(str(arrays["meta"]))
+    meta["parts"][0][0] = ["word", "os.system"]
+    arrays["meta"] = np.asarray(_json.dumps(meta))
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="unreviewed function"):
+        FastScorer.load(bad)
+
+
+def test_serving_process_does_not_import_scikit_learn(tiny_model: Path, tmp_path: Path) -> None:
+    """A web or worker process classifies from the serving tables: no scikit-learn or skops import."""
+    import subprocess
+    import sys
+
+    store.save(store.load(tiny_model), tmp_path, {"version": "x"})
+    code = (
+        "import sys; from pathlib import Path; from classifiers.registry import load_scorer; "
+        f"s = load_scorer(Path({str(tmp_path)!r})); print(s.proba_one('井盖坏了').shape); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'skops')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
 
 
 def test_cross_validation_on_training_data_only() -> None:
