@@ -51,8 +51,13 @@ def gate_table(pipe: Any, held_out: training.Corpus) -> list[dict[str, float]]:
     rows = []
     for t in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         above = conf >= t
-        rows.append({"threshold": t, "coverage": round(float(above.mean()), 4),
-                     "accuracy": round(float(correct[above].mean()), 4) if above.any() else 0.0})
+        rows.append(
+            {
+                "threshold": t,
+                "coverage": round(float(above.mean()), 4),
+                "accuracy": round(float(correct[above].mean()), 4) if above.any() else 0.0,
+            }
+        )
     return rows
 
 
@@ -74,8 +79,11 @@ def build(seed: Path = SEED_CORPUS, out: Path = SHIPPED) -> dict[str, Any]:
         "note": "same recipe trained on a stratified 80% (seed 0), scored on the other 20%",
         "train_rows": tr.size,
         "metrics": scored["metrics"],
-        "common_categories": {"labels": len(common), "holdout_rows": sum(lab in common for lab in te.labels),
-                              "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else None},
+        "common_categories": {
+            "labels": len(common),
+            "holdout_rows": sum(lab in common for lab in te.labels),
+            "macro_f1": round(sum(f1s) / len(f1s), 4) if f1s else None,
+        },
     }
     card["metrics"] = scored["metrics"]
     card["grid_accuracy"] = grid_accuracy()

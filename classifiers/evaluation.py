@@ -35,8 +35,12 @@ def evaluate_predictions(
         "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
         "macro_f1": round(float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), 4),
         "per_class": {
-            lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
-                  "f1": round(float(f[i]), 4), "support": int(n[i])}
+            lab: {
+                "precision": round(float(p[i]), 4),
+                "recall": round(float(r[i]), 4),
+                "f1": round(float(f[i]), 4),
+                "support": int(n[i]),
+            }
             for i, lab in enumerate(labels)
         },
         "confusion": {"labels": labels, "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist()},

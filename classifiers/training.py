@@ -62,9 +62,7 @@ def holdout(corpus: Corpus, fraction: float = 0.2, seed: int = 0) -> tuple[Corpu
     idx = list(range(corpus.size))
     solo = [i for i in idx if counts[corpus.labels[i]] < 2]
     rest = [i for i in idx if counts[corpus.labels[i]] >= 2]
-    tr, te = train_test_split(
-        rest, test_size=fraction, random_state=seed, stratify=[corpus.labels[i] for i in rest]
-    )
+    tr, te = train_test_split(rest, test_size=fraction, random_state=seed, stratify=[corpus.labels[i] for i in rest])
 
     def pick(ids: Sequence[int], tag: str) -> Corpus:
         return Corpus([corpus.texts[i] for i in ids], [corpus.labels[i] for i in ids], corpus.sha256, tag)
@@ -90,16 +88,19 @@ def train(
     card: dict[str, Any] = {
         "version": version or new_version(),
         "kind": "category",
-        "training_data": {"source": corpus.source, "sha256": corpus.sha256, "rows": corpus.size,
-                          "labels": len(set(corpus.labels))},
+        "training_data": {
+            "source": corpus.source,
+            "sha256": corpus.sha256,
+            "rows": corpus.size,
+            "labels": len(set(corpus.labels)),
+        },
         "params": {**asdict(params), **info},
         "classes": [str(c) for c in pipe.classes_],
     }
     if evaluation is not None and evaluation.size:
         step("evaluate")
         metrics = evaluate(pipe, evaluation.texts, evaluation.labels)
-        card["evaluation_data"] = {"source": evaluation.source, "sha256": evaluation.sha256,
-                                   "rows": evaluation.size}
+        card["evaluation_data"] = {"source": evaluation.source, "sha256": evaluation.sha256, "rows": evaluation.size}
         card["metrics"] = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "ece")}
     step("save")
     store.save(pipe, out_dir, card)
