@@ -207,5 +207,6 @@ def test_old_signatures_are_forgotten(client: TestClient, camera: Camera) -> Non
         s.commit()
     _post(client, camera, _body())
     with session_scope() as s:
-        kept = {row.signature[0] for row in s.exec(select(CameraAlertSignature)).all()}
-    assert "a" not in kept and "b" in kept and len(kept) == 2
+        kept = {row.signature for row in s.exec(select(CameraAlertSignature)).all()}
+    # The hour-old signature is gone; the recent one and the new alert's stay.
+    assert "a" * 64 not in kept and "b" * 64 in kept and len(kept) == 2
