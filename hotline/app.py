@@ -14,7 +14,7 @@ from sqlalchemy import text
 from cases import jobs
 from cases.db import get_engine
 from cases.settings import get_settings
-from hotline.bootstrap import configure_logging, prepare_database
+from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
 from hotline.queues import InProcessQueue, configure_queue, redis_connection
 from hotline.sweeper import start_sweeper
 from intake import api as intake_api
@@ -47,6 +47,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
             # The category model, call flows and speech hints load before the first request, not
             # during a caller's first sentence.
             voice.warm_up(background=False)
+            freeze_startup_objects()
         stop = None
         if configure_jobs:
             q = configure_queue(settings)

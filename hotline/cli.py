@@ -90,8 +90,10 @@ def worker(
 
 def _warm_up() -> None:
     from classifiers.registry import get_classifier
+    from hotline.bootstrap import freeze_startup_objects
 
     get_classifier()
+    freeze_startup_objects()
 
 
 @db_app.command("upgrade")
