@@ -22,7 +22,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from classifiers.model import Params
+from classifiers.model import Params, char_block
 from classifiers.tokenizer import normalise, subject, tokenize
 from classifiers.training import read_corpus
 
@@ -54,27 +54,11 @@ def cross_validate(
             min_df=params.min_df,
             dtype=np.float32,
         )
-        cv = TfidfVectorizer(
-            analyzer="char",
-            preprocessor=normalise,
-            lowercase=False,
-            ngram_range=params.char_ngrams,
-            sublinear_tf=True,
-            min_df=params.min_df,
-            dtype=np.float32,
-        )
+        cv = char_block(normalise, params.char_ngrams, params.min_df)
         blocks_tr = [wv.fit_transform([words[i] for i in tr]) * word_scale, cv.fit_transform([texts[i] for i in tr])]
         blocks_te = [wv.transform([words[i] for i in te]) * word_scale, cv.transform([texts[i] for i in te])]
         if params.subject_weight:
-            sv = TfidfVectorizer(
-                analyzer="char",
-                preprocessor=subject,
-                lowercase=False,
-                ngram_range=params.char_ngrams,
-                sublinear_tf=True,
-                min_df=params.min_df,
-                dtype=np.float32,
-            )
+            sv = char_block(subject, params.char_ngrams, params.min_df)
             blocks_tr.append(sv.fit_transform([texts[i] for i in tr]) * params.subject_weight)
             blocks_te.append(sv.transform([texts[i] for i in te]) * params.subject_weight)
         x_tr, x_te = sp.hstack(blocks_tr).tocsr(), sp.hstack(blocks_te).tocsr()

@@ -36,6 +36,19 @@ class Params:
     max_weights: int = 400_000
 
 
+def char_block(preprocessor: Callable[[str], str], ngrams: tuple[int, int], min_df: int) -> TfidfVectorizer:
+    """Character n-gram TF-IDF of what `preprocessor` makes of a text (the whole text, or its subject)."""
+    return TfidfVectorizer(
+        analyzer="char",
+        preprocessor=preprocessor,
+        lowercase=False,  # ignored with a preprocessor; said so the fast path need not know that
+        ngram_range=ngrams,
+        sublinear_tf=True,
+        min_df=min_df,
+        dtype=np.float32,
+    )
+
+
 def build_pipeline(params: Params = Params(), n_samples: int | None = None) -> Pipeline:
     # Tiny corpora (a city's first corrections, test fixtures) cannot afford min_df=2 or 5 folds.
     min_df = params.min_df if n_samples is None or n_samples >= 500 else 1
@@ -53,28 +66,8 @@ def build_pipeline(params: Params = Params(), n_samples: int | None = None) -> P
                     dtype=np.float32,
                 ),
             ),
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char",
-                    preprocessor=normalise,
-                    ngram_range=params.char_ngrams,
-                    sublinear_tf=True,
-                    min_df=min_df,
-                    dtype=np.float32,
-                ),
-            ),
-            (
-                "subject",
-                TfidfVectorizer(
-                    analyzer="char",
-                    preprocessor=subject,
-                    ngram_range=params.char_ngrams,
-                    sublinear_tf=True,
-                    min_df=min_df,
-                    dtype=np.float32,
-                ),
-            ),
+            ("char", char_block(normalise, params.char_ngrams, min_df)),
+            ("subject", char_block(subject, params.char_ngrams, min_df)),
         ]
     )
     # Balanced weights: macro-F1 counts the rare categories as much as 暴露垃圾.
