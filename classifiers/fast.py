@@ -4,7 +4,10 @@
 ~250 small calls per message, 50 ms where the arithmetic needs well under one. This reads the fitted
 vocabularies, IDF weights, SVM weights and calibration parameters once and does the same sums with numpy.
 A pipeline of another shape (isotonic calibration, two classes, a different feature layout) is left to
-scikit-learn; `tests/unit/test_classifier.py` checks both paths agree."""
+scikit-learn; `tests/unit/test_classifier.py` checks both paths agree.
+
+The same tables are saved beside the skops model as `serving.npz` (arrays and a JSON header, no pickles),
+so a web or worker process builds a `FastScorer` from them without importing scikit-learn at all."""
 
 from __future__ import annotations
 
