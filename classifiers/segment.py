@@ -64,26 +64,8 @@ def compile_cut(t: jieba.Tokenizer, hmm: bool) -> Callable[[str], list[str]]:
             end[k] = best_x
         return end
 
-    def block_no_hmm(s: str, out: list[str]) -> None:
-        end = route(s)
-        n = len(s)
-        x = 0
-        buf = ""
-        while x < n:
-            y = end[x]
-            w = s[x:y]
-            if y - x == 1 and is_eng(w):
-                buf += w
-            else:
-                if buf:
-                    out.append(buf)
-                    buf = ""
-                out.append(w)
-            x = y
-        if buf:
-            out.append(buf)
-
-    def flush(buf: str, out: list[str]) -> None:
+    def emit_hmm(buf: str, out: list[str]) -> None:
+        """A run of one-character words: jieba's HMM guesses its words unless the run is a known word."""
         if len(buf) == 1:
             out.append(buf)
         elif not freq.get(buf):
@@ -91,25 +73,34 @@ def compile_cut(t: jieba.Tokenizer, hmm: bool) -> Callable[[str], list[str]]:
         else:
             out.extend(buf)
 
-    def block_hmm(s: str, out: list[str]) -> None:
+    def emit_plain(buf: str, out: list[str]) -> None:
+        out.append(buf)
+
+    # Which one-character words are buffered into a run, and what becomes of the run: with the HMM every
+    # single character (the run goes to `emit_hmm`); without it, Latin letters and digits, joined as one
+    # word — jieba's `__cut_DAG` and `__cut_DAG_NO_HMM`.
+    joins: Callable[[str], object] = (lambda w: True) if hmm else is_eng
+    emit = emit_hmm if hmm else emit_plain
+
+    def block(s: str, out: list[str]) -> None:
         end = route(s)
         n = len(s)
         x = 0
         buf = ""
         while x < n:
             y = end[x]
-            if y - x == 1:
-                buf += s[x]
+            w = s[x:y]
+            if y - x == 1 and joins(w):
+                buf += w
             else:
                 if buf:
-                    flush(buf, out)
+                    emit(buf, out)
                     buf = ""
-                out.append(s[x:y])
+                out.append(w)
             x = y
         if buf:
-            flush(buf, out)
+            emit(buf, out)
 
-    block = block_hmm if hmm else block_no_hmm
     han_match = _HAN.match
     skip_match = _SKIP.match
 
