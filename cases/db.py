@@ -58,19 +58,22 @@ class _SerialisedWriter(sqlite3.Connection):
             self.holds_write_lock = False
             self.write_lock.release()
 
+    def _ended(self) -> None:
+        """After a commit or rollback, successful or not: the next writer may go once no transaction is open."""
+        if not self.in_transaction:
+            self._release_write_lock()
+
     def commit(self) -> None:
         try:
             super().commit()
         finally:
-            if not self.in_transaction:
-                self._release_write_lock()
+            self._ended()
 
     def rollback(self) -> None:
         try:
             super().rollback()
         finally:
-            if not self.in_transaction:
-                self._release_write_lock()
+            self._ended()
 
     def close(self) -> None:
         try:
