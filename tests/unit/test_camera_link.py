@@ -6,13 +6,14 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
-from cases.models import Case, Report, utcnow
+from cases.models import Camera, Case, Report, utcnow
 from cases.service import apply_action, open_case
 from intake.camera.registry import add_camera
 from intake.camera.signing import signed_headers
@@ -34,6 +35,12 @@ def _find(s: Session, channel: str, category: str = "06010", grid: str = GRID) -
     return find_case_to_link(
         s, channel=channel, category_code=category, grid_code=grid, at=utcnow(), window_seconds=1800
     )
+
+
+def _post_garbage_alert(client: TestClient, cam: Camera) -> httpx.Response:
+    body = b'{"event_type": "garbage_exposed", "confidence": 0.9}'
+    headers = {**signed_headers(cam.id, cam.secret, body), "Content-Type": "application/json"}
+    return client.post("/api/v1/camera-alerts", content=body, headers=headers)
 
 
 def test_resident_report_joins_recent_camera_case(env: Path) -> None:
@@ -79,12 +86,7 @@ def test_camera_alert_joins_the_residents_case_end_to_end(client: TestClient) ->
         resident_case = s.exec(select(Case)).one()
         assert resident_case.grid_code == GRID
         cam = add_camera(s, "CAM-L", grid_code=GRID, event_map={"garbage_exposed": "06010"}, auto_dispatch=True)
-    body = b'{"event_type": "garbage_exposed", "confidence": 0.9}'
-    r = client.post(
-        "/api/v1/camera-alerts",
-        content=body,
-        headers={**signed_headers(cam.id, cam.secret, body), "Content-Type": "application/json"},
-    )
+    r = _post_garbage_alert(client, cam)
     assert r.status_code == 202, r.text
     with session_scope() as s:
         report = s.get(Report, r.json()["report_id"])
@@ -105,12 +107,7 @@ def test_resident_report_joins_the_cameras_case_end_to_end(client: TestClient) -
             event_map={"garbage_exposed": "06010"},
             auto_dispatch=True,
         )
-    body = b'{"event_type": "garbage_exposed", "confidence": 0.9}'
-    r = client.post(
-        "/api/v1/camera-alerts",
-        content=body,
-        headers={**signed_headers(cam.id, cam.secret, body), "Content-Type": "application/json"},
-    )
+    r = _post_garbage_alert(client, cam)
     assert r.status_code == 202, r.text
     # Through the web form: the resident picks 暴露垃圾 and types an address in the camera's grid.
     page = client.get("/h5/")
