@@ -216,6 +216,9 @@ def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     pipe = store.load(tiny_model)
     with SEED.open(encoding="utf-8") as f:
         texts = [*[r["text"] for r in csv.DictReader(f)][:200], "", "   ", "完全无关的话"]
+    # What the integer n-gram keys of the batch path must get right: whitespace runs, characters beyond
+    # the BMP, one- and two-character texts, texts ending where the next begins.
+    texts += ["垃圾 \t\n  没人收", "井盖😀丢了", "𠀀𠀁𠀂", "垃", "垃圾", "\n", "路灯不亮\n\n晚上很黑", "A5区3号楼 噪音"]
     fast = FastScorer.from_pipeline(pipe)
     expected = pipe.predict_proba(texts)
     # Batches take the sparse-product path, single messages the gather-and-bincount path.
@@ -331,3 +334,22 @@ def test_cross_validation_on_training_data_only() -> None:
     result = cross_validate([t for t, _ in rows], [lab for _, lab in rows], c_grid=(1.0,), folds=3)
     assert result["best"] == 1.0 and len(result["C"]["1.0"]) == 3
     assert 0.0 < result["mean"] <= 1.0
+
+
+def test_batch_ngram_keys_find_what_the_string_lookup_finds(tiny_model: Path) -> None:
+    """The batch path looks character n-grams up as integer keys; per text it must find exactly the
+    columns the per-message string lookup finds, whatever the characters."""
+    import random
+
+    from classifiers.fast import FastScorer
+
+    fast = FastScorer.from_pipeline(store.load(tiny_model))
+    char_parts = [p for p in fast.parts if p.grams is not None]
+    assert char_parts, "the recipe's character blocks should take the integer-key path"
+    rng = random.Random(7)
+    pool = [*"垃圾桶井盖路灯占道经营东门菜市场噪音 \t\n0123AXZ区县😀𠀀", chr(0x10FFFF), "\ud800"]
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(300)]
+    for part in char_parts:
+        owner, cols = part.batch_ids(texts)
+        for i, text in enumerate(texts):
+            assert sorted(cols[owner == i].tolist()) == sorted(part.ids_of(text)), repr(text)
