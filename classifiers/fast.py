@@ -147,8 +147,8 @@ class _GramTable:
     a handful of numpy calls instead of one string slice and one dict lookup per n-gram. Each n-gram of up
     to three characters is one int64 (three 21-bit code points); longer ranges keep the string path."""
 
-    def __init__(self, preprocess: Callable[[str], str], lo: int, hi: int, keys: np.ndarray, ids: np.ndarray) -> None:
-        self.preprocess, self.lo, self.hi, self.keys, self.ids = preprocess, lo, hi, keys, ids
+    def __init__(self, preprocess: Callable[[str], str], lo: int, hi: int, ids: _IntMap) -> None:
+        self.preprocess, self.lo, self.hi, self.ids = preprocess, lo, hi, ids
         self.spaces = re.compile(r"\s\s+")
 
     @classmethod
@@ -159,9 +159,8 @@ class _GramTable:
         keys = _keys_of_terms(terms)
         if keys is None:
             return None
-        order = np.argsort(keys)
         cols = np.fromiter(ids.values(), dtype=np.int64, count=len(ids))
-        return cls(_function(spec[1]), int(spec[2]), int(spec[3]), keys[order], cols[order])
+        return cls(_function(spec[1]), int(spec[2]), int(spec[3]), _IntMap(keys, cols))
 
     def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(text index, global column + 1) of every n-gram of `texts` that is in the vocabulary."""
@@ -183,11 +182,50 @@ class _GramTable:
                 fits = left[: n_chars - n + 1] >= n  # the n-gram does not run into the next text
                 keys.append(k[fits])
                 owners.append(owner[: n_chars - n + 1][fits])
-        all_keys = np.concatenate(keys)
-        at = np.searchsorted(self.keys, all_keys)
-        at[at == len(self.keys)] = 0
-        hit = self.keys[at] == all_keys
-        return np.concatenate(owners)[hit], self.ids[at[hit]]
+        found = self.ids.get(np.concatenate(keys))
+        hit = found > 0
+        return np.concatenate(owners)[hit], found[hit]
+
+
+class _IntMap:
+    """Positive int64 keys → positive values, as an open-addressing hash table (multiplicative hash,
+    linear probing, at most a quarter full) probed for a whole array of keys at once: ~3x faster than a
+    binary search (`np.searchsorted`) over the sorted keys, whose branches the CPU cannot predict."""
+
+    _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads consecutive keys apart
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        bits = max(4, (4 * len(keys) - 1).bit_length())
+        self.shift, self.mask = np.uint64(64 - bits), (1 << bits) - 1
+        self.keys = np.zeros(1 << bits, dtype=np.int64)  # 0: an empty slot
+        self.values = np.zeros(1 << bits, dtype=np.int64)
+        slot = self._slot(keys)
+        pending = np.arange(len(keys))
+        while pending.size:  # each round places, per free slot, the first key that wants it
+            want = slot[pending]
+            free = self.keys[want] == 0
+            taken, first = np.unique(want[free], return_index=True)
+            placed = pending[free][first]
+            self.keys[taken], self.values[taken] = keys[placed], values[placed]
+            pending = np.setdiff1d(pending, placed, assume_unique=True)
+            slot[pending] = (slot[pending] + 1) & self.mask
+
+    def _slot(self, keys: np.ndarray) -> np.ndarray:
+        h: np.ndarray = ((keys.view(np.uint64) * self._GOLDEN) >> self.shift).astype(np.int64)
+        return h
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, 0 for a key not in the map."""
+        out = np.zeros(len(keys), dtype=np.int64)
+        where = np.arange(len(keys))
+        slot = self._slot(keys)
+        while where.size:  # each round: the keys still looking, one slot further on
+            seen = self.keys[slot]
+            hit = seen == keys
+            out[where[hit]] = self.values[slot[hit]]
+            on = ~hit & (seen != 0)
+            where, keys, slot = where[on], keys[on], (slot[on] + 1) & self.mask
+        return out
 
 
 def _keys_of_terms(terms: list[str]) -> np.ndarray | None:
