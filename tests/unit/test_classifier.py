@@ -353,3 +353,18 @@ def test_batch_ngram_keys_find_what_the_string_lookup_finds(tiny_model: Path) ->
         owner, cols = part.batch_ids(texts)
         for i, text in enumerate(texts):
             assert sorted(cols[owner == i].tolist()) == sorted(part.ids_of(text)), repr(text)
+
+
+def test_int_map_finds_every_key_and_nothing_else() -> None:
+    import numpy as np
+
+    from classifiers.fast import _IntMap
+
+    rng = np.random.default_rng(3)
+    # Consecutive keys (as n-grams sharing a prefix are) and random 63-bit ones, probed with misses mixed in.
+    keys = np.unique(np.concatenate([np.arange(1, 3000), rng.integers(1, 2**63 - 1, 20_000)]))
+    values = rng.integers(1, 10**9, len(keys))
+    table = _IntMap(keys, values)
+    probe = np.concatenate([keys, rng.integers(1, 2**63 - 1, 20_000), np.arange(3000, 6000)])
+    expected = dict(zip(keys.tolist(), values.tolist(), strict=True))
+    assert table.get(probe).tolist() == [expected.get(k, 0) for k in probe.tolist()]
