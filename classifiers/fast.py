@@ -241,6 +241,12 @@ def _keys_of_terms(terms: list[str]) -> np.ndarray | None:
     return keys
 
 
+# Above this many characters one message is cheaper through a batch's array path than through per-n-gram
+# Python (Teddy Cup texts, shipped model: level at ~130 characters, 0.60 vs 0.73 ms at 200–400, 1.6 vs
+# 2.2 ms beyond).
+_LONG_TEXT = 128
+
+
 class FastScorer:
     """Everything inference needs from a fitted pipeline, as plain tables: built from the pipeline
     (`from_pipeline`, needs scikit-learn) or read back from the serving file it wrote (`load`, needs only
@@ -380,6 +386,10 @@ class FastScorer:
         return s
 
     def _one(self, text: str) -> np.ndarray:
+        if len(text) > _LONG_TEXT:
+            _, cols, w = self.features([text])
+            long: np.ndarray = self.intercept + w.astype(np.float32) @ self.coef_dense.take(cols + 1, 0)
+            return long
         ids: list[int] = []
         weights: list[float] = []
         for part in self.parts:

@@ -219,6 +219,7 @@ def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     # What the integer n-gram keys of the batch path must get right: whitespace runs, characters beyond
     # the BMP, one- and two-character texts, texts ending where the next begins.
     texts += ["垃圾 \t\n  没人收", "井盖😀丢了", "𠀀𠀁𠀂", "垃", "垃圾", "\n", "路灯不亮\n\n晚上很黑", "A5区3号楼 噪音"]
+    texts += ["。".join(texts[:12]), "\n".join(texts[20:40])]  # long enough for one message's array path
     fast = FastScorer.from_pipeline(pipe)
     expected = pipe.predict_proba(texts)
     # Batches take the sparse-product path, single messages the gather-and-bincount path.
