@@ -76,8 +76,15 @@ def serve(port: int, classifier: str, web_workers: int = 1) -> None:
 
     if web_workers > 1:
         assert classifier == "active", "the keyword classifier is pinned in one process only"
-        uvicorn.run("hotline.app:create_app", factory=True, host="127.0.0.1", port=port, workers=web_workers,
-                    log_level="warning", access_log=False)
+        uvicorn.run(
+            "hotline.app:create_app",
+            factory=True,
+            host="127.0.0.1",
+            port=port,
+            workers=web_workers,
+            log_level="warning",
+            access_log=False,
+        )
         return
     if classifier == "keyword":
         import routing.pipeline
@@ -95,8 +102,9 @@ def serve(port: int, classifier: str, web_workers: int = 1) -> None:
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def start_server(workdir: Path, port: int, classifier: str, db_url: str | None = None,
-                 workers: int = 0, web_workers: int = 1) -> list[subprocess.Popen[bytes]]:
+def start_server(
+    workdir: Path, port: int, classifier: str, db_url: str | None = None, workers: int = 0, web_workers: int = 1
+) -> list[subprocess.Popen[bytes]]:
     """The web tier, plus `workers` RQ workers when a PostgreSQL URL is given (Redis on 127.0.0.1).
 
     The web tier and the workers each run in a session of their own, as services do in production (a
@@ -117,20 +125,46 @@ def start_server(workdir: Path, port: int, classifier: str, db_url: str | None =
     env.pop("HOTLINE_REDIS_URL", None)
     if db_url:
         env.update(HOTLINE_REDIS_URL="redis://127.0.0.1:6379/0", HOTLINE_QUEUE_NAME=f"bench-ivr-{port}")
-        subprocess.run([sys.executable, "-c", "from hotline.bootstrap import prepare_database as p; p()"],
-                       cwd=str(REPO), env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-c", "from hotline.bootstrap import prepare_database as p; p()"],
+            cwd=str(REPO),
+            env=env,
+            check=True,
+        )
     log = (workdir / "server.log").open("wb")
     if web_workers > 1:
         env["HOTLINE_MIGRATE_ON_START"] = "false"  # migrated above, once, as `hotline serve` does
-    procs = [subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--classifier", classifier,
-         "--web-workers", str(web_workers)],
-        cwd=str(REPO), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--serve",
+                str(port),
+                "--classifier",
+                classifier,
+                "--web-workers",
+                str(web_workers),
+            ],
+            cwd=str(REPO),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    ]
     if db_url and workers:
         worker = f"{shlex.quote(sys.executable)} -m hotline.cli worker"
-        procs.append(subprocess.Popen(["sh", "-c", " & ".join([worker] * workers) + " & wait"], cwd=str(REPO),
-                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                ["sh", "-c", " & ".join([worker] * workers) + " & wait"],
+                cwd=str(REPO),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     proc = procs[0]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -160,8 +194,15 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait(timeout=10)
 
 
-def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str, list[float]],
-             lock: threading.Lock, errors: list[str]) -> None:
+def one_call(
+    base: str,
+    i: int,
+    think: float,
+    rng: random.Random,
+    out: dict[str, list[float]],
+    lock: threading.Lock,
+    errors: list[str],
+) -> None:
     script = ["1", SAYINGS[i % len(SAYINGS)], "1"]
     if think:
         time.sleep(rng.uniform(0, 4 * think))  # calls start over about one call's length, as they arrive
@@ -171,8 +212,16 @@ def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str,
             time.sleep(think * rng.uniform(0.5, 1.5))
         return script.pop(0) if script else None
 
-    sim = CallSimulator(http_transport(base), base, TOKEN, from_number=f"+86139{i:08d}", account_sid=ACCOUNT,
-                        out=lambda _: None, max_requests=20, pause_scale=1.0 if think else 0.0)
+    sim = CallSimulator(
+        http_transport(base),
+        base,
+        TOKEN,
+        from_number=f"+86139{i:08d}",
+        account_sid=ACCOUNT,
+        out=lambda _: None,
+        max_requests=20,
+        pause_scale=1.0 if think else 0.0,
+    )
     try:
         sim.run(answer)
     except Exception as exc:
@@ -180,9 +229,17 @@ def one_call(base: str, i: int, think: float, rng: random.Random, out: dict[str,
             errors.append(f"call {i}: {exc}")
     with lock:
         for (path, _params, _body), ms in zip(sim.requests, sim.latencies_ms, strict=True):
-            kind = ("classify" if "/report/input" in path else "submit" if "/confirm/input" in path
-                    else "poll" if "/registering/" in path
-                    else "status" if path.endswith("/status") else "other")
+            kind = (
+                "classify"
+                if "/report/input" in path
+                else "submit"
+                if "/confirm/input" in path
+                else "poll"
+                if "/registering/" in path
+                else "status"
+                if path.endswith("/status")
+                else "other"
+            )
             out.setdefault(kind, []).append(ms)
             out.setdefault("all", []).append(ms)
 
@@ -203,8 +260,9 @@ def _run_slice(base: str, ids: list[int], think: float, seed: int) -> tuple[dict
     return out, errors
 
 
-def run(base: str, calls: int, rounds: int, think: float, seed: int,
-        client_procs: int = 1) -> tuple[dict[str, list[float]], list[str]]:
+def run(
+    base: str, calls: int, rounds: int, think: float, seed: int, client_procs: int = 1
+) -> tuple[dict[str, list[float]], list[str]]:
     """`calls` concurrent calls per round, spread over `client_procs` processes so the clients' own Python
     (signing, XML parsing) does not queue behind one GIL and inflate what they measure."""
     from concurrent.futures import ProcessPoolExecutor
@@ -273,13 +331,20 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=1.5, help="paced mode: mean seconds between webhooks")
     ap.add_argument("--modes", default="paced,burst")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--classifier", default="active",
-                    help="comma list of: active (whatever get_classifier() serves), keyword (interim classifier)")
+    ap.add_argument(
+        "--classifier",
+        default="active",
+        help="comma list of: active (whatever get_classifier() serves), keyword (interim classifier)",
+    )
     ap.add_argument("--backend", default="sqlite", help="comma list of: sqlite (embedded), postgres (+ Redis/RQ)")
     ap.add_argument("--workers", type=int, default=2, help="RQ worker processes for the postgres backend")
-    ap.add_argument("--web-workers", type=int, default=1,
-                    help="uvicorn worker processes for the postgres backend (sqlite: always 1, its job thread "
-                         "lives in the web process)")
+    ap.add_argument(
+        "--web-workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes for the postgres backend (sqlite: always 1, its job thread "
+        "lives in the web process)",
+    )
     ap.add_argument("--client-procs", type=int, default=1, help="client processes the calls are spread over")
     ap.add_argument("--append-docs", action="store_true", help="write the table to docs/benchmarks.md")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
@@ -325,23 +390,32 @@ def measure(args: argparse.Namespace, backend: str, classifier: str, mode: str) 
             out, errors = run(base, args.calls, args.rounds, think, args.seed, args.client_procs)
             wall = time.monotonic() - t0
             row: dict[str, float | str | int] = {
-                "backend": backend if backend == "sqlite"
+                "backend": backend
+                if backend == "sqlite"
                 else f"postgres, {web_workers} web + {args.workers} rq workers",
-                "mode": mode, "classifier": classifier, "calls": args.calls * args.rounds,
-                "webhooks": len(out.get("all", [])), "errors": len(errors), "wall": wall, "healthz": hz,
-                "load_before": load_before, "load_after": os.getloadavg()[0],
+                "mode": mode,
+                "classifier": classifier,
+                "calls": args.calls * args.rounds,
+                "webhooks": len(out.get("all", [])),
+                "errors": len(errors),
+                "wall": wall,
+                "healthz": hz,
+                "load_before": load_before,
+                "load_after": os.getloadavg()[0],
             }
             for kind in ("all", "classify", "submit"):
                 row[f"{kind}_p50"] = _pct(out.get(kind, []), 50)
                 row[f"{kind}_p99"] = _pct(out.get(kind, []), 99)
             row["max"] = max(out.get("all", [0.0]))
             row["server"] = steps.summary(skip)
-            print(f"{backend} · {mode} ({classifier} classifier): {row['calls']} calls, {row['webhooks']} webhooks, "
-                  f"{row['errors']} errors, all p50 {row['all_p50']:.1f} / p99 {row['all_p99']:.1f} ms, "
-                  f"classify p50 {row['classify_p50']:.1f} / p99 {row['classify_p99']:.1f} ms, "
-                  f"submit p50 {row['submit_p50']:.1f} / p99 {row['submit_p99']:.1f} ms, "
-                  f"max {row['max']:.1f} ms, healthz p50 {hz:.2f} ms, "
-                  f"load average {row['load_before']:.1f} → {row['load_after']:.1f}")
+            print(
+                f"{backend} · {mode} ({classifier} classifier): {row['calls']} calls, {row['webhooks']} webhooks, "
+                f"{row['errors']} errors, all p50 {row['all_p50']:.1f} / p99 {row['all_p99']:.1f} ms, "
+                f"classify p50 {row['classify_p50']:.1f} / p99 {row['classify_p99']:.1f} ms, "
+                f"submit p50 {row['submit_p50']:.1f} / p99 {row['submit_p99']:.1f} ms, "
+                f"max {row['max']:.1f} ms, healthz p50 {hz:.2f} ms, "
+                f"load average {row['load_before']:.1f} → {row['load_after']:.1f}"
+            )
             for e in errors[:5]:
                 print("  error:", e)
             return row
@@ -407,7 +481,7 @@ def append_docs(rows: list[dict[str, float | str | int]], args: argparse.Namespa
     if marker in text:
         start = text.index(marker)
         nxt = text.find("\n## ", start + len(marker))
-        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt != -1 else "")
+        text = text[:start] + section + ("\n" + text[nxt + 1 :] if nxt != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
