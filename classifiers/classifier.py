@@ -6,6 +6,7 @@ from collections.abc import Set
 
 import numpy as np
 
+from classifiers import kernels
 from classifiers.base import Classification, ReportFacts
 from classifiers.fast import Scorer
 from classifiers.grids import GridLocator, RecentGrids
@@ -34,7 +35,7 @@ class ModelClassifier:
         classes = self._classes
         if len(texts) == 1:  # the IVR and the pipeline classify one report at a time
             row = self._without_disabled(self._scorer.proba_one(texts[0]))
-            top = row.argsort()[: -min(3, len(row)) - 1 : -1]
+            top = kernels.top_k(row, 3)
             return [list(zip(map(classes.__getitem__, top.tolist()), row[top].tolist(), strict=True))]
         proba = self._without_disabled(self._scorer.predict_proba(texts))
         # Top 3 of every row with a handful of array calls for the whole batch.
@@ -60,7 +61,7 @@ class ModelClassifier:
         return self.classify_many([facts])[0]
 
     def classify_many(self, batch: list[ReportFacts]) -> list[Classification]:
-        """One vectoriser and one matrix product for the whole batch."""
+        """Every report of the batch, categories first (one scorer call), then each grid."""
         texts = [f"{f.text}\n{f.address}" if f.address else f.text for f in batch]
         tops = self.categories(texts) if self._classes else [[] for _ in batch]
         out = []

@@ -2,9 +2,11 @@
 
 `Pipeline.predict_proba` validates its input at every step and calls one sigmoid calibrator per category:
 ~250 small calls per message, 50 ms where the arithmetic needs well under one. This reads the fitted
-vocabularies, IDF weights, SVM weights and calibration parameters once and does the same sums with numpy.
-A pipeline of another shape (isotonic calibration, two classes, a different feature layout) is left to
-scikit-learn; `tests/unit/test_classifier.py` checks both paths agree.
+vocabularies, IDF weights, SVM weights and calibration parameters once and does the same sums in a few
+compiled loops (`classifiers.kernels`): character n-grams are looked up as packed integer keys in an
+open-addressing table, words through a dict; the calls per message are a handful. A pipeline of another
+shape (isotonic calibration, two classes, a different feature layout) is left to scikit-learn;
+`tests/unit/test_classifier.py` checks both paths agree.
 
 The same tables are saved beside the skops model as `serving.npz` (arrays and a JSON header, no pickles),
 so a web or worker process builds a `FastScorer` from them without importing scikit-learn at all."""
@@ -13,16 +15,15 @@ from __future__ import annotations
 
 import functools
 import importlib
-import itertools
 import json
-import math
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from classifiers import kernels
 
 SERVING_FILE = "serving.npz"
 _FORMAT = 1
@@ -99,26 +100,6 @@ class _Part:
     def ids_of(self, text: str) -> list[int]:
         return list(filter(None, map(self.ids.get, self.analyze(text))))
 
-    def batch_ids(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Every known token of every text, as (text index, global column + 1), for a batch."""
-        if self.grams is not None:
-            return self.grams.lookup(texts)
-        found = [self.ids_of(t) for t in texts]
-        lens = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
-        owner = np.repeat(np.arange(len(found), dtype=np.int64), lens)
-        return owner, np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=int(lens.sum()))
-
-    def add(self, text: str, idf: list[float], ids: list[int], weights: list[float]) -> None:
-        """One message's entries of this block (global column + 1, l2-normalised sublinear tf × idf), in
-        plain Python: a few dozen numbers do not pay for numpy calls. Lookup and counting run in C (map,
-        filter, Counter over ints); Python only touches the hits."""
-        hits = Counter(filter(None, map(self.ids.get, self.analyze(text))))
-        if not hits:
-            return
-        w = [idf[k] * (1.0 + math.log(n)) if n > 1 else idf[k] for k, n in hits.items()]
-        ids.extend(hits)
-        weights.extend(map((self.scale / math.hypot(*w)).__mul__, w))
-
 
 def _char_ngrams(preprocess: Callable[[str], str], ngram_range: tuple[int, int]) -> Callable[[str], Iterable[str]]:
     """sklearn's char analyzer (whitespace runs folded, then every n-gram), with the n-grams cut by `map`
@@ -139,16 +120,13 @@ def _char_ngrams(preprocess: Callable[[str], str], ngram_range: tuple[int, int])
     return analyze
 
 
-_BITS = 21  # a Unicode code point (+1, so that no n-gram's key is a shorter n-gram's) fits in 21 bits
-
-
 class _GramTable:
-    """A character block's vocabulary as sorted integer keys, so a whole batch's n-grams are looked up with
-    a handful of numpy calls instead of one string slice and one dict lookup per n-gram. Each n-gram of up
-    to three characters is one int64 (three 21-bit code points); longer ranges keep the string path."""
+    """A character block's vocabulary as integer keys, so compiled code looks a text's n-grams up instead
+    of Python cutting one string and doing one dict lookup per n-gram. Each n-gram of up to three
+    characters is one int64 (three 21-bit code points); longer ranges keep the string path."""
 
-    def __init__(self, preprocess: Callable[[str], str], lo: int, hi: int, ids: _IntMap) -> None:
-        self.preprocess, self.lo, self.hi, self.ids = preprocess, lo, hi, ids
+    def __init__(self, preprocess: Callable[[str], str], lo: int, hi: int, table: _IntMap) -> None:
+        self.preprocess, self.lo, self.hi, self.table = preprocess, lo, hi, table
         self.spaces = re.compile(r"\s\s+")
 
     @classmethod
@@ -162,37 +140,25 @@ class _GramTable:
         cols = np.fromiter(ids.values(), dtype=np.int64, count=len(ids))
         return cls(_function(spec[1]), int(spec[2]), int(spec[3]), _IntMap(keys, cols))
 
-    def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(text index, global column + 1) of every n-gram of `texts` that is in the vocabulary."""
-        spaces, preprocess = self.spaces, self.preprocess
-        docs = [spaces.sub(" ", preprocess(t)) for t in texts]
-        lens = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        cp = np.frombuffer("".join(docs).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
-        cp += 1
-        n_chars = len(cp)
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64), lens)
-        left = np.repeat(np.cumsum(lens), lens) - np.arange(n_chars)  # characters from here to its text's end
-        keys: list[np.ndarray] = []
-        owners: list[np.ndarray] = []
-        k = cp
-        for n in range(1, self.hi + 1):
-            if n > 1:
-                k = (k[:-1] << _BITS) | cp[n - 1 :]
-            if n >= self.lo:
-                fits = left[: n_chars - n + 1] >= n  # the n-gram does not run into the next text
-                keys.append(k[fits])
-                owners.append(owner[: n_chars - n + 1][fits])
-        found = self.ids.get(np.concatenate(keys))
-        hit = found > 0
-        return np.concatenate(owners)[hit], found[hit]
+    def _codepoints(self, text: str) -> np.ndarray:
+        doc = self.spaces.sub(" ", self.preprocess(text))
+        return np.frombuffer(doc.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+    def ids_in(self, text: str) -> np.ndarray:
+        """The ids (global column + 1) of `text`'s n-grams in the vocabulary, repeats included."""
+        t = self.table
+        ids: np.ndarray = kernels.char_ids(self._codepoints(text), self.lo, self.hi, t.keys, t.values, t.shift, t.mask)
+        return ids
+
+    def add_to(self, text: str, idf_by_id: np.ndarray, scale: float, weights: np.ndarray, scores: np.ndarray) -> None:
+        """scores += this block's contribution for `text` (`kernels.add_chars`)."""
+        t, cps = self.table, self._codepoints(text)
+        kernels.add_chars(cps, self.lo, self.hi, t.keys, t.values, t.shift, t.mask, idf_by_id, scale, weights, scores)
 
 
 class _IntMap:
-    """Positive int64 keys → positive values, as an open-addressing hash table (multiplicative hash,
-    linear probing, at most a quarter full) probed for a whole array of keys at once: ~3x faster than a
-    binary search (`np.searchsorted`) over the sorted keys, whose branches the CPU cannot predict."""
-
-    _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads consecutive keys apart
+    """Positive int64 keys → positive values as an open-addressing hash table (multiplicative hash, linear
+    probing, at most a quarter full), built here with numpy and probed by `kernels.char_ids`."""
 
     def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
         bits = max(4, (4 * len(keys) - 1).bit_length())
@@ -211,21 +177,8 @@ class _IntMap:
             slot[pending] = (slot[pending] + 1) & self.mask
 
     def _slot(self, keys: np.ndarray) -> np.ndarray:
-        h: np.ndarray = ((keys.view(np.uint64) * self._GOLDEN) >> self.shift).astype(np.int64)
+        h: np.ndarray = ((keys.view(np.uint64) * kernels.GOLDEN) >> self.shift).astype(np.int64)
         return h
-
-    def get(self, keys: np.ndarray) -> np.ndarray:
-        """The value of each key, 0 for a key not in the map."""
-        out = np.zeros(len(keys), dtype=np.int64)
-        where = np.arange(len(keys))
-        slot = self._slot(keys)
-        while where.size:  # each round: the keys still looking, one slot further on
-            seen = self.keys[slot]
-            hit = seen == keys
-            out[where[hit]] = self.values[slot[hit]]
-            on = ~hit & (seen != 0)
-            where, keys, slot = where[on], keys[on], (slot[on] + 1) & self.mask
-        return out
 
 
 def _keys_of_terms(terms: list[str]) -> np.ndarray | None:
@@ -237,14 +190,8 @@ def _keys_of_terms(terms: list[str]) -> np.ndarray | None:
     keys = cp[:, 0].copy()
     for i in (1, 2):
         longer = lens > i
-        keys[longer] = (keys[longer] << _BITS) | cp[longer, i]
+        keys[longer] = (keys[longer] << kernels.BITS) | cp[longer, i]
     return keys
-
-
-# Above this many characters one message is cheaper through a batch's array path than through per-n-gram
-# Python (Teddy Cup texts, shipped model: level at ~130 characters, 0.60 vs 0.73 ms at 200–400, 1.6 vs
-# 2.2 ms beyond).
-_LONG_TEXT = 128
 
 
 class FastScorer:
@@ -267,10 +214,7 @@ class FastScorer:
         # Row 0 is zeros so the single-message path indexes by column + 1 without a subtraction.
         self.coef_dense = coef_dense
         self.intercept, self.a, self.b = intercept, a, b
-        self.block_scale = np.array([p.scale for p in parts])
-        self.n_features = len(self.idf)
-        self.part_of = np.repeat(np.arange(len(parts)), [len(p.idf) for p in parts])
-        self.idf_by_id: list[float] = [0.0, *self.idf.tolist()]  # indexed by column + 1, as `_Part.ids`
+        self.idf_by_id = np.concatenate(([0.0], self.idf))  # indexed by column + 1, as `_Part.ids`
 
     @classmethod
     def from_pipeline(cls, pipe: Any) -> FastScorer:
@@ -348,91 +292,31 @@ class FastScorer:
             dense[rows, z["w_indices"]] = z["w_data"]
             return cls(list(meta["classes"]), parts, dense, z["intercept"], z["a"], z["b"])
 
-    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The non-zero TF-IDF entries of `texts` as CSR arrays (indptr, column, value), as the fitted feature
-        union computes them, with one set of array operations for the whole batch: Python only cuts texts
-        into words; character n-grams are looked up as integer keys (`_GramTable`)."""
-        found = [p.batch_ids(texts) for p in self.parts]
-        n_feat = self.n_features
-        # Global columns are disjoint per block, so (text, column) says which block an entry is in.
-        keys, counts = np.unique(
-            np.concatenate([owner * n_feat + (ids - 1) for owner, ids in found]), return_counts=True
-        )
-        rows = keys // n_feat
-        cols = keys - rows * n_feat
-        # sublinear tf × idf, then each block l2-normalised on its own (TfidfVectorizer inside FeatureUnion).
-        w = self.idf[cols] * (1.0 + np.log(counts))
-        block = rows * len(self.parts) + self.part_of[cols]
-        norm = np.sqrt(np.bincount(block, weights=w * w, minlength=len(texts) * len(self.parts)))
-        w *= self.block_scale[block % len(self.parts)] / norm[block]
-        # Keys were sorted, so rows come in order and columns ascend within each: CSR as it is.
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=len(texts)))))
-        return indptr, cols, w
-
-    def decision(self, texts: Sequence[str]) -> np.ndarray:
-        """SVM scores: the batch's sparse TF-IDF rows times the dense weights (scipy adds one weight row per
-        non-zero feature, in C; measured faster than a sparse-times-sparse product with the pruned weights).
-        One message goes through `_one`, which skips scipy's fixed cost."""
-        if len(texts) == 1:
-            return self._one(texts[0])[None, :]
-        # Imported here: a web process that classifies one report at a time never pays for scipy.
-        import scipy.sparse as sp
-
-        indptr, cols, w = self.features(texts)
-        x = sp.csr_matrix((w.astype(np.float32), cols, indptr), shape=(len(texts), self.n_features))
-        # Row 0 of the dense weights is the zero row `_one` relies on; the product skips it.
-        s: np.ndarray = np.asarray(x @ self.coef_dense[1:], dtype=np.float64)
-        s += self.intercept
-        return s
-
     def _one(self, text: str) -> np.ndarray:
-        if len(text) > _LONG_TEXT:
-            _, cols, w = self.features([text])
-            long: np.ndarray = self.intercept + w.astype(np.float32) @ self.coef_dense.take(cols + 1, 0)
-            return long
-        ids: list[int] = []
-        weights: list[float] = []
+        scores = self.intercept.copy()
         for part in self.parts:
-            part.add(text, self.idf_by_id, ids, weights)
-        if not ids:
-            return self.intercept.copy()
-        s: np.ndarray = self.intercept + np.asarray(weights, dtype=np.float32) @ self.coef_dense.take(ids, 0)
-        return s
+            if part.grams is not None:
+                part.grams.add_to(text, self.idf_by_id, part.scale, self.coef_dense, scores)
+            else:
+                ids = np.array(part.ids_of(text), dtype=np.int64)
+                kernels.add_block(ids, self.idf_by_id, part.scale, self.coef_dense, scores)
+        return scores
+
+    def warm_up(self) -> None:
+        """Compile (or load from the cache) the kernels now, not on the first report."""
+        self.proba_one("井盖 warm-up")
 
     def proba_one(self, text: str) -> np.ndarray:
-        """`predict_proba([text])[0]` in as few numpy calls as the arithmetic allows: at one message the
-        calls, not the sums over 250 categories, are the cost."""
-        p: np.ndarray = self._one(text) * self.a
-        p += self.b
-        np.exp(p, out=p)
-        p += 1.0
-        np.reciprocal(p, out=p)
-        total = float(p.sum())
-        if total > 0:
-            p /= total
-        else:
-            p[:] = 1.0 / len(p)
+        """`predict_proba([text])[0]`: the scores, then scikit-learn's sigmoid calibration (compiled)."""
+        p = self._one(text)
+        kernels.calibrate(p, self.a, self.b)
         return p
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, len(self.classes)))
-        # sklearn's _SigmoidCalibration: expit(-(a*f + b)); then each row normalised to sum to one
-        # (a row of underflowed zeros becomes uniform, as in sklearn). In place: for one message the
-        # numpy calls, not the arithmetic, are the cost.
-        p: np.ndarray = self.decision(texts) * self.a
-        p += self.b
-        np.exp(p, out=p)
-        p += 1.0
-        np.reciprocal(p, out=p)
-        total = p.sum(axis=1, keepdims=True)
-        if (total > 0).all():
-            p /= total
-            return p
-        zero = total[:, 0] <= 0
-        p[zero] = 1.0 / p.shape[1]
-        p[~zero] /= total[~zero]
-        return p
+        out = np.empty((len(texts), len(self.classes)))
+        for i, text in enumerate(texts):
+            out[i] = self.proba_one(text)
+        return out
 
 
 class SklearnScorer:
@@ -448,6 +332,9 @@ class SklearnScorer:
     def proba_one(self, text: str) -> np.ndarray:
         row: np.ndarray = self.predict_proba([text])[0]
         return row
+
+    def warm_up(self) -> None:
+        """Nothing to compile: scikit-learn's code is ready as imported."""
 
 
 Scorer = FastScorer | SklearnScorer

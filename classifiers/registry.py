@@ -53,7 +53,9 @@ def model_location(settings: Settings, db_path: Path | None, db_version: str | N
 def load_scorer(path: Path) -> Scorer:
     """The model's serving tables when it has them (numpy only), else the skops pipeline."""
     serving = store.load_serving(path)
-    return serving if serving is not None else scorer_for(store.load(path))
+    scorer = serving if serving is not None else scorer_for(store.load(path))
+    scorer.warm_up()  # compiled kernels ready (or read from their cache) before the first report
+    return scorer
 
 
 def build_classifier(settings: Settings) -> ModelClassifier:

@@ -222,7 +222,7 @@ def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     texts += ["。".join(texts[:12]), "\n".join(texts[20:40])]  # long enough for one message's array path
     fast = FastScorer.from_pipeline(pipe)
     expected = pipe.predict_proba(texts)
-    # Batches take the sparse-product path, single messages the gather-and-bincount path.
+    # Batches and single messages, through the compiled kernels.
     np.testing.assert_allclose(fast.predict_proba(texts), expected, atol=1e-6)
     np.testing.assert_allclose(np.vstack([fast.predict_proba([t]) for t in texts]), expected, atol=1e-6)
     np.testing.assert_allclose(np.vstack([fast.proba_one(t) for t in texts]), expected, atol=1e-6)
@@ -337,9 +337,9 @@ def test_cross_validation_on_training_data_only() -> None:
     assert 0.0 < result["mean"] <= 1.0
 
 
-def test_batch_ngram_keys_find_what_the_string_lookup_finds(tiny_model: Path) -> None:
-    """The batch path looks character n-grams up as integer keys; per text it must find exactly the
-    columns the per-message string lookup finds, whatever the characters."""
+def test_compiled_ngram_lookup_finds_what_the_string_lookup_finds(tiny_model: Path) -> None:
+    """Character n-grams are looked up as packed integer keys in compiled code; per text they must find
+    exactly the columns the string lookup finds, whatever the characters."""
     import random
 
     from classifiers.fast import FastScorer
@@ -351,21 +351,40 @@ def test_batch_ngram_keys_find_what_the_string_lookup_finds(tiny_model: Path) ->
     pool = [*"垃圾桶井盖路灯占道经营东门菜市场噪音 \t\n0123AXZ区县😀𠀀", chr(0x10FFFF), "\ud800"]
     texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(300)]
     for part in char_parts:
-        owner, cols = part.batch_ids(texts)
-        for i, text in enumerate(texts):
-            assert sorted(cols[owner == i].tolist()) == sorted(part.ids_of(text)), repr(text)
+        for text in texts:
+            assert sorted(part.grams.ids_in(text).tolist()) == sorted(part.ids_of(text)), repr(text)
 
 
-def test_int_map_finds_every_key_and_nothing_else() -> None:
+def test_ngram_table_under_collisions() -> None:
+    """A large random vocabulary (long probe chains in the open-addressing table), random texts, misses
+    and hits: the compiled lookup against a dict of strings."""
+    import random
+
+    from classifiers.fast import _char_ngrams, _GramTable
+    from classifiers.tokenizer import normalise
+
+    rng = random.Random(11)
+    alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 60)] + ["😀", "a", " "]
+    terms = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3))) for _ in range(6000)}
+    ids = {t: i + 1 for i, t in enumerate(sorted(terms))}
+    table = _GramTable.build(["char", "classifiers.tokenizer.normalise", 1, 3], ids)
+    assert table is not None
+    analyze = _char_ngrams(normalise, (1, 3))
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 50)))
+        expected = sorted(filter(None, map(ids.get, analyze(text))))
+        assert sorted(table.ids_in(text).tolist()) == expected, repr(text)
+
+
+def test_top_k_is_a_stable_descending_sort_cut_short() -> None:
     import numpy as np
 
-    from classifiers.fast import _IntMap
+    from classifiers import kernels
 
-    rng = np.random.default_rng(3)
-    # Consecutive keys (as n-grams sharing a prefix are) and random 63-bit ones, probed with misses mixed in.
-    keys = np.unique(np.concatenate([np.arange(1, 3000), rng.integers(1, 2**63 - 1, 20_000)]))
-    values = rng.integers(1, 10**9, len(keys))
-    table = _IntMap(keys, values)
-    probe = np.concatenate([keys, rng.integers(1, 2**63 - 1, 20_000), np.arange(3000, 6000)])
-    expected = dict(zip(keys.tolist(), values.tolist(), strict=True))
-    assert table.get(probe).tolist() == [expected.get(k, 0) for k in probe.tolist()]
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 5, 236):
+        for _ in range(100):
+            p = rng.random(n)
+            if rng.random() < 0.3:
+                p = np.round(p, 1)  # ties: the earlier category first
+            assert kernels.top_k(p, 3).tolist() == np.argsort(-p, kind="stable")[:3].tolist()
