@@ -196,8 +196,9 @@ def _keys_of_terms(terms: list[str]) -> np.ndarray | None:
 
 class FastScorer:
     """Everything inference needs from a fitted pipeline, as plain tables: built from the pipeline
-    (`from_pipeline`, needs scikit-learn) or read back from the serving file it wrote (`load`, needs only
-    numpy: a web or worker process then starts without importing scikit-learn and skops, ~3 s)."""
+    (`from_pipeline`, needs scikit-learn) or read back from the serving file it wrote (`load`, needs numpy
+    and the compiled kernels: a web or worker process then starts without importing scikit-learn and
+    skops, ~3 s)."""
 
     def __init__(
         self,
