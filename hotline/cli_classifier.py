@@ -142,7 +142,7 @@ def predict(
         for r, c in zip(rows, results, strict=True):
             w.writerow({**r, "category": c.category_code or "",
                         "category_confidence": f"{c.category_confidence:.4f}",
-                        "category_top3": json.dumps([[k, round(p, 4)] for k, p in c.category_top3]),
+                        "category_top3": json.dumps([[k, round(p, 4)] for k, p in c.category_top3], ensure_ascii=False),
                         "grid_code": c.grid_code or "", "grid_confidence": f"{c.grid_confidence:.4f}",
                         "grid_source": c.grid_source, "community_code": c.community_code or ""})
     console.print(f"[green]{len(rows)} rows → {out}")
