@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         description="A .skops category model to use. Unset: the active version in the database, else the "
         "shipped default (classifiers/models/default).",
     )
+    classifier_refresh_seconds: float = Field(
+        default=30.0,
+        description="How often a running process looks in the database for a newly activated model, a "
+        "category a city disabled or an edited grid layer, and reloads the classifier when one changed. "
+        "0: never (restart to pick changes up).",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -2,18 +2,29 @@
 
 The category model is, in order: the file named by HOTLINE_CLASSIFIER_MODEL_PATH, the version activated
 in the database (`hotline classifier activate`), the default shipped in classifiers/models/default.
-Grids and categories come from the database when it has them (a city's edits), else the data files."""
+Grids and categories come from the database when it has them (a city's edits), else the data files.
+
+A running process (web node, worker) looks at what its classifier was built from every
+`classifier_refresh_seconds` and rebuilds it when that changed: activating a model, disabling a category
+or importing a grid layer reaches every node without a restart. The thread that notices rebuilds; the
+others keep classifying with the classifier they have until the new one is ready."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from functools import lru_cache
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
 
 from cases.db import session_scope
+from cases.models import Category, Grid, ModelVersion
 from cases.settings import Settings, get_settings
 from classifiers import store, taxonomy
 from classifiers.base import Classifier
@@ -74,10 +85,69 @@ def build_classifier(settings: Settings) -> ModelClassifier:
     )
 
 
-@lru_cache(maxsize=1)
+def serving_state(session: Session) -> str:
+    """A digest of what `build_classifier` reads from the database; equal digests, same classifier.
+
+    Three small queries: the active version, the disabled categories, and the gazetteer of every grid with
+    the size of its geometry (a re-imported layer changes it; reading whole polygons every few seconds on
+    every node would not be cheap)."""
+    active = session.exec(select(ModelVersion.version).where(col(ModelVersion.active))).first()
+    disabled = session.exec(
+        select(Category.code).where(Category.kind == taxonomy.MATTER, col(Category.active).is_(False))
+    ).all()
+    geometry_size = sa.func.length(sa.cast(col(Grid.geometry), sa.String))
+    query = sa.select(col(Grid.code), col(Grid.community_code), col(Grid.community), col(Grid.places), geometry_size)
+    grids = session.connection().execute(query).all()
+    parts = [repr(active), repr(sorted(disabled)), repr(sorted(tuple(map(str, g)) for g in grids))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _current_state() -> str | None:
+    try:
+        with session_scope() as s:
+            return serving_state(s)
+    except SQLAlchemyError:
+        return None  # no database (yet): keep what is loaded
+
+
+@dataclass
+class _Live:
+    classifier: ModelClassifier | None = None
+    state: str | None = None
+    checked: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_live = _Live()
+
+
 def get_classifier() -> Classifier:
-    return build_classifier(get_settings())
+    """The process's classifier, rebuilt when the database says it is out of date (see the module doc)."""
+    every = get_settings().classifier_refresh_seconds
+    current = _live.classifier
+    if current is not None and (every <= 0 or time.monotonic() - _live.checked < every):
+        return current
+    # Only the first load makes a caller wait; a refresh is done by one thread while the rest go on.
+    if not _live.lock.acquire(blocking=current is None):
+        assert current is not None
+        return current
+    try:
+        loaded = _live.classifier
+        if loaded is not None and (every <= 0 or time.monotonic() - _live.checked < every):
+            return loaded  # another thread loaded or checked it while this one waited
+        state = _current_state()
+        if loaded is None or (state is not None and state != _live.state):
+            loaded = build_classifier(get_settings())
+            if _live.classifier is not None:
+                log.info("classifier: reloaded, model %s", loaded.version)
+            _live.classifier, _live.state = loaded, state
+        _live.checked = time.monotonic()
+        return loaded
+    finally:
+        _live.lock.release()
 
 
 def reset_classifier() -> None:
-    get_classifier.cache_clear()
+    """Forget the loaded classifier; the next `get_classifier()` builds it again."""
+    with _live.lock:
+        _live.classifier, _live.state, _live.checked = None, None, 0.0

@@ -20,6 +20,9 @@ from classifiers.fast import SERVING_FILE, FastScorer
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
+# One short digest per training example: what a model has seen, so that `retrain` scores it only on
+# examples it has not (digests, not the texts: a model folder may be shared where its data may not).
+TRAINED_ON_FILE = "trained_on.txt"
 
 # What a fitted `classifiers.model.build_pipeline` needs beyond the types skops trusts by default
 # (sklearn estimators, numpy). Each was reviewed: our own text functions, a scipy sparse matrix (the pruned
@@ -147,6 +150,24 @@ def load_serving(path: Path) -> FastScorer | None:
     if not expected or not serving_path.exists() or file_sha256(serving_path) != expected:
         return None
     return FastScorer.load(serving_path)
+
+
+def example_digest(text: str, label: str) -> str:
+    """Of the text and its label: a text an agent relabelled is a new example for a model that saw it."""
+    return hashlib.sha256(f"{text.strip()}\t{label}".encode()).hexdigest()[:16]
+
+
+def write_trained_on(out_dir: Path, texts: list[str], labels: list[str]) -> None:
+    digests = sorted({example_digest(t, lab) for t, lab in zip(texts, labels, strict=True)})
+    (out_dir / TRAINED_ON_FILE).write_text("".join(d + "\n" for d in digests), encoding="ascii")
+
+
+def read_trained_on(path: Path) -> set[str] | None:
+    """Digests of the examples the model in `path` was trained on; None for a model saved without them."""
+    file = (path if path.is_dir() else path.parent) / TRAINED_ON_FILE
+    if not file.exists():
+        return None
+    return set(file.read_text(encoding="ascii").split())
 
 
 def read_card(path: Path) -> dict[str, Any]:

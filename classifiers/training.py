@@ -63,11 +63,28 @@ def holdout(corpus: Corpus, fraction: float = 0.2, seed: int = 0) -> tuple[Corpu
     solo = [i for i in idx if counts[corpus.labels[i]] < 2]
     rest = [i for i in idx if counts[corpus.labels[i]] >= 2]
     tr, te = train_test_split(rest, test_size=fraction, random_state=seed, stratify=[corpus.labels[i] for i in rest])
+    return _rows(corpus, [*tr, *solo], "train"), _rows(corpus, te, "holdout")
 
-    def pick(ids: Sequence[int], tag: str) -> Corpus:
-        return Corpus([corpus.texts[i] for i in ids], [corpus.labels[i] for i in ids], corpus.sha256, tag)
 
-    return pick([*tr, *solo], f"{corpus.source}[train]"), pick(te, f"{corpus.source}[holdout]")
+def unseen_holdout(corpus: Corpus, seen: set[str], fraction: float = 0.2, seed: int = 0) -> tuple[Corpus, Corpus]:
+    """Hold out a share of the rows not in `seen` (`store.example_digest`s of what the active model trained
+    on); every seen row trains. A model and its challenger can then be compared on rows neither has seen.
+    Not stratified: new rows are mostly agents' corrections, spread one or two over many labels."""
+    fresh = [
+        i for i in range(corpus.size) if store.example_digest(corpus.texts[i], corpus.labels[i]) not in seen
+    ]
+    held: set[int] = set()
+    if len(fresh) >= 2:
+        _, te = train_test_split(fresh, test_size=fraction, random_state=seed)
+        held = set(te)
+    rest = [i for i in range(corpus.size) if i not in held]
+    return _rows(corpus, rest, "train"), _rows(corpus, sorted(held), "unseen holdout")
+
+
+def _rows(corpus: Corpus, ids: Sequence[int], part: str) -> Corpus:
+    return Corpus(
+        [corpus.texts[i] for i in ids], [corpus.labels[i] for i in ids], corpus.sha256, f"{corpus.source}[{part}]"
+    )
 
 
 def new_version() -> str:
@@ -104,4 +121,5 @@ def train(
         card["metrics"] = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "ece")}
     step("save")
     store.save(pipe, out_dir, card)
+    store.write_trained_on(out_dir, corpus.texts, corpus.labels)
     return pipe, store.read_card(out_dir)

@@ -150,10 +150,15 @@ def predict(
 
 @app.command()
 def retrain(
-    holdout: Annotated[float, typer.Option(help="Share of examples held out to compare the models.")] = 0.2,
+    holdout: Annotated[float, typer.Option(help="Share of the new examples held out to compare the models.")] = 0.2,
+    min_new: Annotated[int, typer.Option(help="Fewest held-out examples to decide on; fewer: not activated.")] = 20,
     seed_corpus: Annotated[Path, typer.Option(help="The seed corpus.")] = SEED_CORPUS,
 ) -> None:
-    """Train on the seed corpus plus agents' corrections; activate only if macro-F1 does not drop."""
+    """Train on the seed corpus plus agents' corrections; activate only if macro-F1 does not drop.
+
+    Both models are scored on the same held-out examples, drawn from those the active model was not trained
+    on (in practice, corrections made since): scored on its own training rows the active model would look
+    perfect and no retrained model could ever replace it."""
     from classifiers import store, training
     from classifiers.corrections import labelled_examples
     from classifiers.evaluation import evaluate
@@ -167,22 +172,36 @@ def retrain(
     corrected = {t for t, _ in corrections}
     pairs = [(t, lab) for t, lab in zip(seed.texts, seed.labels, strict=True) if t not in corrected]
     corpus = training.corpus_from_pairs([*pairs, *corrections], f"seed+{len(corrections)} corrections")
-    tr, te = training.holdout(corpus, holdout)
+    old_path = Path(current.path) if current else SHIPPED
+    seen = store.read_trained_on(old_path)
+    if seen is None:  # saved before models listed what they were trained on: the seed corpus, at least
+        seen = {store.example_digest(t, lab) for t, lab in zip(seed.texts, seed.labels, strict=True)}
+    tr, te = training.unseen_holdout(corpus, seen, holdout)
     version = training.new_version()
     out = get_settings().var_dir / "models" / version
-    console.print(f"retraining on {tr.size} rows ({len(corrections)} corrections), held out {te.size}")
-    _, card = _train_with_bar(tr, out, te, version)
+    console.print(f"retraining on {tr.size} rows ({len(corrections)} corrections), held out {te.size} "
+                  "that the active model has not seen")
+    enough = te.size >= min_new
+    _, card = _train_with_bar(tr, out, te if enough else None, version)
+    name = current.version if current else "shipped default"
+    if not enough:
+        with session_scope() as s:
+            register(s, version, out, card, activate=False)
+            s.commit()
+        console.print(f"[yellow]kept {name}[/]: {te.size} held-out examples it has not seen, fewer than "
+                      f"--min-new {min_new}, are too few to compare on. {version} is listed; "
+                      f"`hotline classifier activate {version}` to use it anyway.")
+        return
     new_f1 = float(card["metrics"]["macro_f1"])
-    old_path = Path(current.path) if current else SHIPPED
     old_f1 = float(evaluate(store.load(old_path), te.texts, te.labels)["macro_f1"])
     better = new_f1 >= old_f1
     with session_scope() as s:
         register(s, version, out, card, activate=better)
         s.commit()
     reset_classifier()
-    name = current.version if current else "shipped default"
     verdict = "[green]activated" if better else "[yellow]kept the current model (macro-F1 would drop)"
-    console.print(f"{verdict}[/]: new {version} macro-F1 {new_f1:.4f} vs {name} {old_f1:.4f} on the same held-out rows")
+    console.print(f"{verdict}[/]: new {version} macro-F1 {new_f1:.4f} vs {name} {old_f1:.4f} on the same "
+                  f"{te.size} held-out rows")
 
 
 @app.command()
@@ -218,4 +237,6 @@ def activate(version: Annotated[str, typer.Argument(help="A version listed by `m
             raise typer.Exit(1) from None
         s.commit()
     reset_classifier()
-    console.print(f"[green]{version} is active (running servers pick it up on restart)")
+    every = get_settings().classifier_refresh_seconds
+    when = f"within {every:g} s" if every > 0 else "on restart (HOTLINE_CLASSIFIER_REFRESH_SECONDS=0)"
+    console.print(f"[green]{version} is active (running servers pick it up {when})")

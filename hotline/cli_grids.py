@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from cases.db import session_scope
 from cases.models import Grid
+from cases.settings import get_settings
 
 app = typer.Typer(help="The grid layer: import a city's GeoJSON, list grids.", no_args_is_help=True)
 console = Console()
@@ -30,7 +31,8 @@ def import_layer(geojson: Annotated[Path, typer.Argument(help="The city's grid l
         s.commit()
     reset_classifier()
     console.print(
-        f"[green]{n} grids imported in {time.perf_counter() - started:.2f}s (running servers pick them up on restart)"
+        f"[green]{n} grids imported in {time.perf_counter() - started:.2f}s (running servers pick them up within "
+        f"{get_settings().classifier_refresh_seconds:g} s)"
     )
 
 

@@ -196,16 +196,77 @@ def test_cli_retrain_models_activate(env: Path) -> None:
         s.commit()
     r = runner.invoke(app, ["retrain", "--seed-corpus", str(seed)])
     assert r.exit_code == 0, r.output
-    assert "macro-F1" in r.output
+    # One correction is too little to tell two models apart: listed, not activated.
+    assert "kept shipped default" in r.output and "--min-new" in r.output
     with session_scope() as s:
         versions = s.exec(select(ModelVersion)).all()
-    assert len(versions) == 1 and versions[0].card["training_data"]["rows"] > 0
+    assert len(versions) == 1 and versions[0].card["training_data"]["rows"] > 0 and not versions[0].active
     r = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
     assert r.exit_code == 0 and versions[0].version in r.output
     r = runner.invoke(app, ["activate", versions[0].version])
     assert r.exit_code == 0
     r = runner.invoke(app, ["activate", "nope"])
     assert r.exit_code == 1
+
+
+def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -> None:
+    """The shipped default was trained on every seed row; scored on them it would be perfect and never
+    replaced. The comparison rows are drawn from the corrections it has not seen."""
+    import re
+
+    from cases.db import session_scope
+    from classifiers.corrections import record_correction
+    from classifiers.versions import SHIPPED
+    from hotline.cli_classifier import app
+
+    seed = small_corpus(env / "seed.csv", per_label=10, labels=4)
+    seed_rows = training.read_corpus(seed)
+    new = [
+        (f"{place}{what}", label)
+        for place in ("东门菜场", "青砖湖路", "考棚街", "安国寺门口", "黄州古城")
+        for what, label in (("一堆垃圾好几天没人收", "06010"), ("有人摆摊卖菜占了半条路", "09006"),
+                            ("井盖不见了很危险", "01001"))
+    ]
+    with session_scope() as s:
+        for text, label in new:
+            record_correction(s, text, label, who="agent7")
+        # An agent relabelled a seed text: a new example, though the model has seen the text.
+        other = next(lab for lab in seed_rows.labels if lab != seed_rows.labels[0])
+        record_correction(s, seed_rows.texts[0], other, who="agent8")
+        s.commit()
+    seen = store.read_trained_on(SHIPPED)
+    assert seen is not None and store.example_digest(seed_rows.texts[0], seed_rows.labels[0]) in seen
+    r = runner.invoke(app, ["retrain", "--seed-corpus", str(seed), "--min-new", "3"])
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "held out 4 that the active model has not seen" in out, out
+    m = re.search(r"macro-F1 ([\d.]+) vs shipped default ([\d.]+) on the same 4 held-out rows", out)
+    assert m is not None, out
+    new_f1, old_f1 = float(m.group(1)), float(m.group(2))
+    assert old_f1 < 1.0  # not scored on its own training rows
+    with session_scope() as s:
+        (version,) = s.exec(select(ModelVersion)).all()
+    assert version.active == (new_f1 >= old_f1)
+    trained = store.read_trained_on(Path(version.path))
+    assert trained is not None and len(trained) == version.card["training_data"]["rows"]
+    rest = zip(seed_rows.texts[1:], seed_rows.labels[1:], strict=True)
+    assert {store.example_digest(t, lab) for t, lab in rest} <= trained
+
+
+def test_unseen_holdout_holds_out_only_new_examples() -> None:
+    corpus = training.corpus_from_pairs(
+        [(f"旧的第{i}条", "06010") for i in range(50)] + [(f"新的第{i}条", "09006") for i in range(20)]
+        + [("旧的第0条", "99000")],  # relabelled
+        "t",
+    )
+    seen = {store.example_digest(f"旧的第{i}条", "06010") for i in range(50)}
+    tr, te = training.unseen_holdout(corpus, seen, 0.2)
+    assert te.size == 5
+    assert all(t.startswith("新的") or lab == "99000" for t, lab in zip(te.texts, te.labels, strict=True))
+    assert sum(t.startswith("旧的") and lab == "06010" for t, lab in zip(tr.texts, tr.labels, strict=True)) == 50
+    assert tr.size + te.size == corpus.size
+    everything = {store.example_digest(t, lab) for t, lab in zip(corpus.texts, corpus.labels, strict=True)}
+    assert training.unseen_holdout(corpus, seen | everything)[1].size == 0
 
 
 def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
@@ -388,3 +449,69 @@ def test_top_k_is_a_stable_descending_sort_cut_short() -> None:
             if rng.random() < 0.3:
                 p = np.round(p, 1)  # ties: the earlier category first
             assert kernels.top_k(p, 3).tolist() == np.argsort(-p, kind="stable")[:3].tolist()
+
+
+def test_running_process_picks_up_an_activated_model_and_city_edits(
+    env: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A web node or worker is not restarted when a supervisor activates a model, disables a category or
+    edits the grid layer: it sees the change at its next check, and only rebuilds when something changed."""
+    import time
+
+    from cases.db import session_scope
+    from cases.models import Category, Grid
+    from cases.settings import reset_settings
+    from classifiers.registry import get_classifier, reset_classifier
+    from classifiers.versions import register
+
+    text = "东门菜场那边有人占道经营摆摊卖菜"
+    monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "3600")
+    reset_settings()
+    reset_classifier()
+    first = get_classifier()
+    assert first.classify(ReportFacts(text=text)).category_code == "09006"
+    with session_scope() as s:
+        row = s.get(Category, ("事件", "09006"))
+        assert row is not None
+        row.active = False
+        s.add(row)
+        s.commit()
+    assert get_classifier() is first  # not yet time to look
+
+    monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "0.01")
+    reset_settings()
+    time.sleep(0.02)
+    second = get_classifier()
+    assert second is not first
+    assert all(code != "09006" for code, _ in second.classify(ReportFacts(text=text)).category_top3)
+    time.sleep(0.02)
+    assert get_classifier() is second  # looked again, nothing changed: no rebuild
+
+    with session_scope() as s:
+        grid = s.get(Grid, "421102001001002")
+        assert grid is not None
+        grid.places = [*grid.places, "红旗渠纪念广场"]
+        s.add(grid)
+        s.commit()
+    time.sleep(0.02)
+    located = get_classifier().classify(ReportFacts(text="红旗渠纪念广场的垃圾桶满了"))
+    assert located.grid_code == "421102001001002" and located.grid_source == "text"
+
+    with session_scope() as s:
+        register(s, "tiny-v2", tiny_model, store.read_card(tiny_model), activate=True)
+        s.commit()
+    time.sleep(0.02)
+    assert get_classifier().classify(ReportFacts(text=text)).model_version == "tiny-v2"
+
+
+def test_a_refresh_in_progress_does_not_hold_up_other_threads(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cases.settings import reset_settings
+    from classifiers import registry
+
+    monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "0.01")
+    reset_settings()
+    registry.reset_classifier()
+    current = registry.get_classifier()
+    registry._live.checked = 0.0  # due for a check
+    with registry._live.lock:  # as if another thread were checking or rebuilding right now
+        assert registry.get_classifier() is current
