@@ -125,17 +125,22 @@ def test_shipped_default_loads_and_classifies(env: Path) -> None:
     assert c.model_version.startswith("default-")
 
 
-def test_disabled_category_is_never_proposed(env: Path) -> None:
+def disable_category(code: str) -> None:
     from cases.db import session_scope
     from cases.models import Category
-    from classifiers.registry import get_classifier, reset_classifier
 
     with session_scope() as s:
-        row = s.get(Category, ("事件", "09006"))
+        row = s.get(Category, ("事件", code))
         assert row is not None
         row.active = False
         s.add(row)
         s.commit()
+
+
+def test_disabled_category_is_never_proposed(env: Path) -> None:
+    from classifiers.registry import get_classifier, reset_classifier
+
+    disable_category("09006")
     reset_classifier()
     c = get_classifier().classify(ReportFacts(text="东门菜场那边有人占道经营摆摊卖菜"))
     assert c.category_code != "09006" and all(code != "09006" for code, _ in c.category_top3)
@@ -459,7 +464,7 @@ def test_running_process_picks_up_an_activated_model_and_city_edits(
     import time
 
     from cases.db import session_scope
-    from cases.models import Category, Grid
+    from cases.models import Grid
     from cases.settings import reset_settings
     from classifiers.registry import get_classifier, reset_classifier
     from classifiers.versions import register
@@ -470,12 +475,7 @@ def test_running_process_picks_up_an_activated_model_and_city_edits(
     reset_classifier()
     first = get_classifier()
     assert first.classify(ReportFacts(text=text)).category_code == "09006"
-    with session_scope() as s:
-        row = s.get(Category, ("事件", "09006"))
-        assert row is not None
-        row.active = False
-        s.add(row)
-        s.commit()
+    disable_category("09006")
     assert get_classifier() is first  # not yet time to look
 
     monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "0.01")
