@@ -184,25 +184,22 @@ def retrain(
     enough = te.size >= min_new
     _, card = _train_with_bar(tr, out, te if enough else None, version)
     name = current.version if current else "shipped default"
+    if enough:
+        new_f1 = float(card["metrics"]["macro_f1"])
+        old_f1 = float(evaluate(store.load(old_path), te.texts, te.labels)["macro_f1"])
+        better = new_f1 >= old_f1
+    with session_scope() as s:
+        register(s, version, out, card, activate=enough and better)
+        s.commit()
+    reset_classifier()
     if not enough:
-        with session_scope() as s:
-            register(s, version, out, card, activate=False)
-            s.commit()
         console.print(f"[yellow]kept {name}[/]: {te.size} held-out examples it has not seen, fewer than "
                       f"--min-new {min_new}, are too few to compare on. {version} is listed; "
                       f"`hotline classifier activate {version}` to use it anyway.")
         return
-    new_f1 = float(card["metrics"]["macro_f1"])
-    old_f1 = float(evaluate(store.load(old_path), te.texts, te.labels)["macro_f1"])
-    better = new_f1 >= old_f1
-    with session_scope() as s:
-        register(s, version, out, card, activate=better)
-        s.commit()
-    reset_classifier()
     verdict = "[green]activated" if better else "[yellow]kept the current model (macro-F1 would drop)"
     console.print(f"{verdict}[/]: new {version} macro-F1 {new_f1:.4f} vs {name} {old_f1:.4f} on the same "
                   f"{te.size} held-out rows")
-
 
 @app.command()
 def models() -> None:
