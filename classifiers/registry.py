@@ -121,11 +121,16 @@ class _Live:
 _live = _Live()
 
 
+def _checked_recently(every: float) -> bool:
+    """Whether the loaded classifier needs no look at the database yet (`every` ≤ 0: never looks)."""
+    return every <= 0 or time.monotonic() - _live.checked < every
+
+
 def get_classifier() -> Classifier:
     """The process's classifier, rebuilt when the database says it is out of date (see the module doc)."""
     every = get_settings().classifier_refresh_seconds
     current = _live.classifier
-    if current is not None and (every <= 0 or time.monotonic() - _live.checked < every):
+    if current is not None and _checked_recently(every):
         return current
     # Only the first load makes a caller wait; a refresh is done by one thread while the rest go on.
     if not _live.lock.acquire(blocking=current is None):
@@ -133,7 +138,7 @@ def get_classifier() -> Classifier:
         return current
     try:
         loaded = _live.classifier
-        if loaded is not None and (every <= 0 or time.monotonic() - _live.checked < every):
+        if loaded is not None and _checked_recently(every):
             return loaded  # another thread loaded or checked it while this one waited
         state = _current_state()
         if loaded is None or (state is not None and state != _live.state):
