@@ -157,8 +157,12 @@ def example_digest(text: str, label: str) -> str:
     return hashlib.sha256(f"{text.strip()}\t{label}".encode()).hexdigest()[:16]
 
 
+def example_digests(texts: list[str], labels: list[str]) -> set[str]:
+    return {example_digest(t, lab) for t, lab in zip(texts, labels, strict=True)}
+
+
 def write_trained_on(out_dir: Path, texts: list[str], labels: list[str]) -> None:
-    digests = sorted({example_digest(t, lab) for t, lab in zip(texts, labels, strict=True)})
+    digests = sorted(example_digests(texts, labels))
     (out_dir / TRAINED_ON_FILE).write_text("".join(d + "\n" for d in digests), encoding="ascii")
 
 

@@ -175,7 +175,7 @@ def retrain(
     old_path = Path(current.path) if current else SHIPPED
     seen = store.read_trained_on(old_path)
     if seen is None:  # saved before models listed what they were trained on: the seed corpus, at least
-        seen = {store.example_digest(t, lab) for t, lab in zip(seed.texts, seed.labels, strict=True)}
+        seen = store.example_digests(seed.texts, seed.labels)
     tr, te = training.unseen_holdout(corpus, seen, holdout)
     version = training.new_version()
     out = get_settings().var_dir / "models" / version
