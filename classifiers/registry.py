@@ -152,6 +152,12 @@ def get_classifier() -> Classifier:
         _live.lock.release()
 
 
+def when_running_processes_reload() -> str:
+    """When a change this process made reaches the other processes, for messages to the operator."""
+    every = get_settings().classifier_refresh_seconds
+    return f"within {every:g} s" if every > 0 else "on restart (HOTLINE_CLASSIFIER_REFRESH_SECONDS=0)"
+
+
 def reset_classifier() -> None:
     """Forget the loaded classifier; the next `get_classifier()` builds it again."""
     with _live.lock:

@@ -223,7 +223,7 @@ def models() -> None:
 @app.command()
 def activate(version: Annotated[str, typer.Argument(help="A version listed by `models`.")]) -> None:
     """Make VERSION the model every new report is classified with."""
-    from classifiers.registry import reset_classifier
+    from classifiers.registry import reset_classifier, when_running_processes_reload
     from classifiers.versions import set_active
 
     with session_scope() as s:
@@ -234,6 +234,4 @@ def activate(version: Annotated[str, typer.Argument(help="A version listed by `m
             raise typer.Exit(1) from None
         s.commit()
     reset_classifier()
-    every = get_settings().classifier_refresh_seconds
-    when = f"within {every:g} s" if every > 0 else "on restart (HOTLINE_CLASSIFIER_REFRESH_SECONDS=0)"
-    console.print(f"[green]{version} is active (running servers pick it up {when})")
+    console.print(f"[green]{version} is active (running servers pick it up {when_running_processes_reload()})")

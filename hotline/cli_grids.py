@@ -13,7 +13,6 @@ from sqlmodel import col, select
 
 from cases.db import session_scope
 from cases.models import Grid
-from cases.settings import get_settings
 
 app = typer.Typer(help="The grid layer: import a city's GeoJSON, list grids.", no_args_is_help=True)
 console = Console()
@@ -23,7 +22,7 @@ console = Console()
 def import_layer(geojson: Annotated[Path, typer.Argument(help="The city's grid layer.", exists=True)]) -> None:
     """Load a GeoJSON grid layer (properties: grid_code, grid_name, street, community, places)."""
     from classifiers.grids import import_grid_layer
-    from classifiers.registry import reset_classifier
+    from classifiers.registry import reset_classifier, when_running_processes_reload
 
     started = time.perf_counter()
     with session_scope() as s:
@@ -31,8 +30,8 @@ def import_layer(geojson: Annotated[Path, typer.Argument(help="The city's grid l
         s.commit()
     reset_classifier()
     console.print(
-        f"[green]{n} grids imported in {time.perf_counter() - started:.2f}s (running servers pick them up within "
-        f"{get_settings().classifier_refresh_seconds:g} s)"
+        f"[green]{n} grids imported in {time.perf_counter() - started:.2f}s (running servers pick them up "
+        f"{when_running_processes_reload()})"
     )
 
 
