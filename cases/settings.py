@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     ivr_recordings_base_url: str | None = Field(
         default=None, description="Recorded prompts: a prompt with `audio:` is played from this base URL."
     )
+    ivr_readback_min_confidence: float = Field(
+        default=0.35,
+        description="Below this category confidence (or Twilio speech confidence) a call does not read a "
+        "category back: it asks again in plainer words, then offers an agent.",
+    )
     agent_hours: str = Field(default="08:30-17:30", description="Agents answer calls (city time, HH:MM-HH:MM).")
     quiet_hours: str = Field(default="21:00-08:00", description="No outbound notices or survey calls then.")
     sms_thread_window_minutes: int = Field(

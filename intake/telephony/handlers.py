@@ -22,7 +22,7 @@ from intake.schemas import ReportIn
 from intake.telephony import outbound, reference
 from intake.telephony.hours import agents_on_duty
 from ivr_flows.engine import RETRY, WAITING, Handler, Turn
-from ivr_flows.speech import case_number_from_keys, digits_zh
+from ivr_flows.speech import case_number_from_keys, digits_zh, has_content, may_read_back
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,30 @@ def agent_hours(ctx: dict[str, Any], turn: Turn | None) -> str:
     return "open" if agents_on_duty() else "closed"
 
 
+_READBACK_VARS = ("category_code", "category", "grid_code", "place", "place_phrase", "classification")
+
+
 def classify(ctx: dict[str, Any], turn: Turn | None) -> str:
-    """Classify what the caller said, during the call, and prepare the read-back."""
-    text = (turn.speech if turn else "") or ""
-    c = registry.get_classifier().classify(ReportFacts(text=text, phone=_phone(ctx)))
+    """Classify what the caller said, during the call, and prepare the read-back — only when it is worth
+    reading back: fillers ("嗯那个就是") or a category below HOTLINE_IVR_READBACK_MIN_CONFIDENCE make the
+    flow ask again (its retry prompt, then its on_fail: an agent or voicemail)."""
+    text = ((turn.speech if turn else "") or "").strip()
+    speech_confidence = turn.confidence if turn else None
     v = _vars(ctx)
+    for key in _READBACK_VARS:  # an earlier attempt's category must not be read back for this one
+        v.pop(key, None)
+    if not has_content(text):
+        return RETRY  # no classifier is asked about "嗯嗯": whatever it says, there is nothing to read back
+    c = registry.get_classifier().classify(ReportFacts(text=text, phone=_phone(ctx)))
+    # Kept even when unclear: an agent or the voicemail report sees what the caller tried to say.
     v["report_text"] = text
-    v["speech_confidence"] = turn.confidence if turn else None
-    if c.category_code is None:
-        return RETRY  # nothing we can read back: ask again, then an agent
+    v["speech_confidence"] = speech_confidence
+    floor = get_settings().ivr_readback_min_confidence
+    if not may_read_back(text, c.category_code, c.category_confidence, floor, speech_confidence):
+        log.info("call %s: not reading back %s (category %.2f, speech %s, floor %.2f)", ctx.get("call", {}).get("sid"),
+                 c.category_code, c.category_confidence, speech_confidence, floor)
+        return RETRY
+    assert c.category_code is not None
     place = reference.place_in(text, c.grid_code)
     v.update(
         category_code=c.category_code,
