@@ -26,6 +26,7 @@ from classifiers.base import Classification, ReportFacts
 from classifiers.gate import needs_review as confidence_too_low
 from classifiers.registry import get_classifier
 from routing.rules import DEFAULT_RULES, RoutingTable, load_rules, route
+from routing.voicemail import case_title
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def _process(report_id: int) -> str | None:
         case = open_case(
             s,
             actor=SYSTEM_ACTOR,
-            title=report.text[:60],
+            title=case_title(report),
             category_code=category,
             category_confidence=c.category_confidence,
             grid_code=c.grid_code,

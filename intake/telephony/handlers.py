@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from cases.db import session_scope
-from cases.jobs import enqueue_now, resolve
+from cases.db import is_sqlite, session_scope
+from cases.jobs import enqueue_after_commit, enqueue_now, resolve
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus, IllegalTransition, next_status
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
@@ -183,18 +183,33 @@ def save_voicemail(ctx: dict[str, Any], turn: Turn | None) -> str:
     return "saved"
 
 
+VOICEMAIL_TRANSCRIPT_JOB = "routing.voicemail.apply_transcript_job"
+MAX_TRANSCRIPT_CHARS = 4000
+
+
 def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
-    """Twilio's transcription callback: the voicemail's words join its report (and the case's timeline)."""
+    """Twilio's transcription callback: the voicemail's words join its report. If the pipeline already
+    opened the case, a job brings them to the case (title, classification, timeline); if not, the
+    pipeline reads them with the rest of the report. Safe to receive twice."""
+    text = " ".join("".join(ch for ch in (text or "") if ch.isprintable()).split())[:MAX_TRANSCRIPT_CHARS]
     with session_scope() as s:
-        report = find_report(s, "voice", f"{call_sid}:voicemail")
-        if report is None:
+        found = find_report(s, "voice", f"{call_sid}:voicemail")
+        if found is None:
             return False
-        if text and text not in report.text:
-            report.text = (report.text + "\n" + text).strip()
-            report.raw = {**report.raw, "transcription_status": status}
-            s.add(report)
-            if report.case_id and (case := s.get(Case, report.case_id)) is not None:
-                record_event(s, case, Action.NOTE, ACTOR, reason="留言转写", data={"transcript": text})
+        stmt = select(Report).where(Report.id == found.id).execution_options(populate_existing=True)
+        if not is_sqlite(s):
+            # Waits for a pipeline run holding the row, so either it reads these words or we see its case.
+            stmt = stmt.with_for_update()
+        report = s.exec(stmt).one()
+        raw: dict[str, Any] = {**report.raw, "transcription_status": status}
+        if text:
+            raw["transcript"] = text
+            if text not in report.text:
+                report.text = (report.text + "\n" + text).strip()
+        report.raw = raw
+        s.add(report)
+        if report.case_id is not None:
+            enqueue_after_commit(s, VOICEMAIL_TRANSCRIPT_JOB, report.id)
         s.commit()
     return True
 
