@@ -2,7 +2,7 @@
 
 Twilio posts the transcript of a voicemail a while after the recording; by then the pipeline has usually
 opened the case from a report with no words. The telephony adapter stores the transcript on the report
-and, when the case already exists, enqueues `apply_transcript_job`: the case gets a real title (if it had
+and enqueues `apply_transcript_job`; once the case exists, the case gets a real title (if it had
 the placeholder), a fresh classification recorded on its timeline with the transcript, and stays held for
 an agent — a voicemail is never dispatched on the machine's word alone. When the transcript comes first,
 the pipeline classifies the report's text, transcript included, and nothing more is needed here.
@@ -66,6 +66,11 @@ def apply_transcript(session: Session, report_id: int) -> bool:
         return False
 
     c = get_classifier().classify(ReportFacts(text=report.text, address=report.address, phone=report.phone))
+    if not _placeholder(case.title) and (c.category_code, c.grid_code) == (case.category_code, case.grid_code):
+        # The pipeline already classified these words (the transcript came first): nothing to add.
+        report.raw = {**report.raw, "transcript_applied": transcript}
+        session.add(report)
+        return False
     data: dict[str, Any] = {
         "report_id": report.id,
         "transcript": transcript,
@@ -112,7 +117,18 @@ def _note_failed_transcription(session: Session, report: Report, case: Case) -> 
 
 
 def apply_transcript_job(report_id: int) -> bool:
-    """Job (by dotted path, an id only): `apply_transcript` in its own transaction."""
+    """Job (by dotted path, an id only): `apply_transcript` in its own transaction.
+
+    Enqueued for every transcript. A report still without a case gets its pipeline run first (idempotent,
+    and it reads the transcript with the rest of the text): whichever backend and whoever ran first, the
+    words end up on the case."""
+    with session_scope() as s:
+        report = s.get(Report, report_id)
+        without_case = report is not None and report.case_id is None
+    if without_case:
+        from routing.pipeline import process_report
+
+        process_report(report_id)
     with session_scope() as s:
         changed = apply_transcript(s, report_id)
         s.commit()

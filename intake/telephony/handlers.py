@@ -188,9 +188,9 @@ MAX_TRANSCRIPT_CHARS = 4000
 
 
 def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
-    """Twilio's transcription callback: the voicemail's words join its report. If the pipeline already
-    opened the case, a job brings them to the case (title, classification, timeline); if not, the
-    pipeline reads them with the rest of the report. Safe to receive twice."""
+    """Twilio's transcription callback: the voicemail's words join its report, and a job brings them to
+    its case (title, classification, timeline) — or finds the pipeline read them with the rest of the
+    report. Safe to receive twice."""
     text = " ".join("".join(ch for ch in (text or "") if ch.isprintable()).split())[:MAX_TRANSCRIPT_CHARS]
     with session_scope() as s:
         found = find_report(s, "voice", f"{call_sid}:voicemail")
@@ -208,8 +208,9 @@ def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
                 report.text = (report.text + "\n" + text).strip()
         report.raw = raw
         s.add(report)
-        if report.case_id is not None:
-            enqueue_after_commit(s, VOICEMAIL_TRANSCRIPT_JOB, report.id)
+        # Also when there is no case yet: a pipeline run that read the text before this commit (SQLite
+        # takes no row lock) would otherwise open the case without these words.
+        enqueue_after_commit(s, VOICEMAIL_TRANSCRIPT_JOB, report.id)
         s.commit()
     return True
 
