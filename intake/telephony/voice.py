@@ -140,7 +140,7 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
     turn = Turn(
         digits=params.get("Digits"),
         speech=params.get("SpeechResult"),
-        confidence=float(params["Confidence"]) if params.get("Confidence") else None,
+        confidence=_confidence(params.get("Confidence")),
         timed_out=kind == "timeout",
         params=params,
     )
@@ -185,6 +185,15 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
             prior = s.exec(select(CallStep).where(CallStep.request_key == request_key)).one()
             return _twiml(prior.response)
     return _twiml(xml)
+
+
+def _confidence(raw: str | None) -> float | None:
+    """Twilio's speech Confidence (0..1); anything else counts as no estimate rather than failing the turn."""
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and 0.0 <= value <= 1.0 else None  # also refuses nan and inf
 
 
 def _apology(flow: str) -> list[Verb]:

@@ -223,3 +223,18 @@ def test_may_read_back_needs_a_category_above_the_floor() -> None:
     assert not may_read_back("东门菜市场附近有暴露垃圾", "06010", 0.9, 0.35, speech_confidence=0.2)
     assert may_read_back("东门菜市场附近有暴露垃圾", "06010", 0.9, 0.35, speech_confidence=0.0)
     assert may_read_back("东门菜市场附近有暴露垃圾", "06010", 0.9, 0.35, speech_confidence=None)
+
+
+@pytest.mark.parametrize("raw", ["abc", "nan", "-1", "7", "inf", ""])
+def test_a_malformed_speech_confidence_is_no_estimate_not_an_error(
+    client: TestClient, model: SureOfAnything, raw: str
+) -> None:
+    model.code, model.confidence = "06010", 0.9
+    sim = simulator(client)
+    sim.post("/twilio/voice", {"CallStatus": "ringing"})
+    menu = ET.fromstring(sim.requests[-1][2]).find("Gather")
+    assert menu is not None
+    report = ET.fromstring(sim.post(menu.get("action", ""), {"Digits": "1"})).find("Gather")
+    assert report is not None
+    body = sim.post(report.get("action", ""), {"SpeechResult": "东门菜市场附近有暴露垃圾", "Confidence": raw})
+    assert READBACK in body
