@@ -448,3 +448,19 @@ def test_web_form_success_page_carries_the_link(client: TestClient) -> None:
     with session_scope() as s:
         assert s.exec(select(Case)).one().number in opened.text
     reset_limiter()
+
+
+def test_open311_public_answers_hide_phone_numbers_in_the_text(client: TestClient) -> None:
+    from intake.core import accept
+    from intake.schemas import ReportIn
+
+    with session_scope() as s:
+        accept(s, ReportIn(channel="sms", external_id="SM-pub-1", phone="13911112222",
+                           text="东门菜市场门口暴露垃圾，我电话139 1111 2222，找张三"))
+    with session_scope() as s:
+        number = s.exec(select(Case)).one().number
+    for url in (f"/open311/v2/requests/{number}.json", "/open311/v2/requests.json",
+                f"/open311/v2/requests/{number}.xml"):
+        r = client.get(url)
+        assert r.status_code == 200, r.text
+        assert "2222" not in r.text and "1391111" not in r.text and "暴露垃圾" in r.text
