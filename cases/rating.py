@@ -35,8 +35,15 @@ def can_rate(session: Session, case: Case) -> bool:
 
 
 def record_rating(
-    session: Session, case: Case, code: str, *, actor: str, channel: str, comment: str = "",
-    extra: dict[str, Any] | None = None, source: str = "市民评价",
+    session: Session,
+    case: Case,
+    code: str,
+    *,
+    actor: str,
+    channel: str,
+    comment: str = "",
+    extra: dict[str, Any] | None = None,
+    source: str = "市民评价",
 ) -> Outcome:
     """Record a rating (a key of RATINGS) once per round of handling. 不满意 reopens a verified, surveyed or
     closed case; 满意/基本满意 on a verified case is its 回访. `source` starts the timeline's reason (市民评价,
@@ -51,8 +58,9 @@ def record_rating(
     status = CaseStatus(case.status)
     if code == "unsatisfied":
         if status in REOPENABLE:
-            apply_action(session, case, Action.REOPEN, actor, reason=f"{source}不满意：{comment}".rstrip("："),
-                         data=data)
+            apply_action(
+                session, case, Action.REOPEN, actor, reason=f"{source}不满意：{comment}".rstrip("："), data=data
+            )
             return "reopened"
         apply_action(session, case, Action.NOTE, actor, reason=f"{source}不满意（待核实）", data=data)
         return "noted_for_verifier"

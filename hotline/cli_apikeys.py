@@ -42,10 +42,15 @@ def list_() -> None:
     table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
     with session_scope() as s:
         for k in list_keys(s):
-            table.add_row(str(k.id), k.name, k.prefix + "…", ",".join(k.scopes),
-                          k.created_at.isoformat(timespec="seconds"),
-                          k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
-                          k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "")
+            table.add_row(
+                str(k.id),
+                k.name,
+                k.prefix + "…",
+                ",".join(k.scopes),
+                k.created_at.isoformat(timespec="seconds"),
+                k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
+                k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+            )
     console.print(table)
 
 

@@ -34,7 +34,8 @@ from intake.views import case_view, report_view
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 bearer = HTTPBearer(
-    auto_error=False, scheme_name="ApiKey",
+    auto_error=False,
+    scheme_name="ApiKey",
     description="An API key from `hotline apikeys create NAME --scope ...`, sent as `Authorization: Bearer KEY`.",
 )
 RATE_WINDOW_SECONDS = 60
@@ -70,8 +71,9 @@ def require(scope: str) -> Callable[..., ApiKey]:
     def dependency(credentials: Credentials, session: DB) -> ApiKey:
         key = check_key(session, credentials.credentials) if credentials else None
         if key is None:
-            unauthorized = problem(401, "需要有效的 API 密钥",
-                                   "send Authorization: Bearer KEY; keys come from `hotline apikeys create`")
+            unauthorized = problem(
+                401, "需要有效的 API 密钥", "send Authorization: Bearer KEY; keys come from `hotline apikeys create`"
+            )
             unauthorized.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
             raise ApiProblem(unauthorized)
         if not has_scope(key, scope):
@@ -101,9 +103,13 @@ def _over_rate(key: ApiKey) -> JSONResponse | None:
 
 def _hint_errors(session: Session, hints: ApiHintsIn) -> str | None:
     """Why these hints cannot be used (the category, case or grid they name), or None."""
-    if hints.category_code is not None and session.exec(
-        select(Category).where(Category.kind == "事件", Category.code == hints.category_code, col(Category.active))
-    ).first() is None:
+    if (
+        hints.category_code is not None
+        and session.exec(
+            select(Category).where(Category.kind == "事件", Category.code == hints.category_code, col(Category.active))
+        ).first()
+        is None
+    ):
         return f"category_code {hints.category_code} does not exist"
     if hints.link_case_id is not None:
         case = session.get(Case, hints.link_case_id)
@@ -117,16 +123,22 @@ def _hint_errors(session: Session, hints: ApiHintsIn) -> str | None:
 def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse | None:
     """The first reason this body is refused (namespace, hints, emptiness, attachments), or None."""
     if body.channel not in (None, "api"):
-        return problem(403, "该渠道只能由其接入端写入",
-                       f"channel {body.channel!r} belongs to its adapter; the API writes channel 'api' only")
+        return problem(
+            403,
+            "该渠道只能由其接入端写入",
+            f"channel {body.channel!r} belongs to its adapter; the API writes channel 'api' only",
+        )
     hints = body.hints.model_dump(exclude_none=True) if body.hints else {}
     if hints and not has_scope(key, "routing"):
         return problem(403, "该 API 密钥无权提供分派线索", "hints need a key with the 'routing' scope")
     if body.hints and (why := _hint_errors(session, body.hints)):
         return problem(422, "分派线索无效", why)
     if body.is_empty():
-        return problem(422, "上报内容为空：请至少提供文字、位置或附件",
-                       "a report needs text, a location (address or lat+lon) or an attachment")
+        return problem(
+            422,
+            "上报内容为空：请至少提供文字、位置或附件",
+            "a report needs text, a location (address or lat+lon) or an attachment",
+        )
     ids = [a for a in body.attachments if a.startswith("att_")]
     if ids and len(session.exec(select(Attachment.id).where(col(Attachment.id).in_(ids))).all()) < len(set(ids)):
         return problem(422, "附件不存在", "an attachment id does not name a stored attachment")
@@ -137,13 +149,18 @@ def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse |
     "/reports",
     status_code=202,
     response_model=ReportAccepted,
-    responses={200: {"description": "Duplicate: the report this key's external_id already made"},
-               **AUTH_ERRORS,
-               422: {"description": "Invalid report (application/problem+json)"},
-               429: {"description": "Over this key's rate limit (application/problem+json, Retry-After)"}},
+    responses={
+        200: {"description": "Duplicate: the report this key's external_id already made"},
+        **AUTH_ERRORS,
+        422: {"description": "Invalid report (application/problem+json)"},
+        429: {"description": "Over this key's rate limit (application/problem+json, Retry-After)"},
+    },
 )
 def post_report(
-    body: ApiReportIn, session: DB, request: Request, response: Response,
+    body: ApiReportIn,
+    session: DB,
+    request: Request,
+    response: Response,
     key: Annotated[ApiKey, Depends(require("intake"))],
 ) -> Any:
     """Store a report and queue it for classification and routing. Answers once it is committed.
@@ -169,8 +186,12 @@ def post_report(
         )
         result = accept(session, report_in)
     except ValidationError as exc:
-        return problem(422, "请求参数无效", "the report does not validate",
-                       errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()])
+        return problem(
+            422,
+            "请求参数无效",
+            "the report does not validate",
+            errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+        )
     except InvalidPhone:
         return problem(422, "电话号码格式不正确", "phone is not a usable phone number")
     report = result.report
@@ -185,7 +206,9 @@ def post_report(
     )
 
 
-@router.get("/reports/{report_id}", name="get_report", responses={**AUTH_ERRORS, 404: {"description": "No such report"}})
+@router.get(
+    "/reports/{report_id}", name="get_report", responses={**AUTH_ERRORS, 404: {"description": "No such report"}}
+)
 def get_report(report_id: int, session: DB, key: Annotated[ApiKey, Depends(require("read"))]) -> Any:
     report = session.get(Report, report_id)
     if report is None:

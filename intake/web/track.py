@@ -133,7 +133,9 @@ def _track(request: Request, form: FormData) -> HTMLResponse:
     # Per case, so guessing the missing digits of one resident's phone stays hopeless from many IPs too.
     per_case = get_settings().track_attempts_per_case_per_hour
     if not get_limiter().hit(f"track:case:{values['number'][:40]}", per_case, 3600):
-        return _page(request, {"values": values, "error": "该案件查询次数过多，请一小时后再试，或使用短信中的链接"}, 429)
+        return _page(
+            request, {"values": values, "error": "该案件查询次数过多，请一小时后再试，或使用短信中的链接"}, 429
+        )
     with session_scope() as s:
         report = _by_number_and_phone(s, values["number"], values["phone"])
         case = s.get(Case, report.case_id) if report and report.case_id else None

@@ -31,7 +31,9 @@ def case_of(base: str, report_id: int, headers: dict[str, str]) -> dict[str, obj
 
 
 def test_report_becomes_dispatched_case_with_separate_worker(
-    server: str, procs: Procs, prod_env: dict[str, str], tmp_path: Path, api_headers: dict[str, str]) -> None:
+    server: str, procs: Procs, prod_env: dict[str, str], tmp_path: Path,
+    api_headers: dict[str, str],
+) -> None:
     procs.start(["worker"], prod_env, tmp_path / "worker.log")
     r = httpx.post(f"{server}/api/v1/reports", json={"external_id": "it-1", "text": "胜利街菜场门口有人占道经营"},
                    headers=api_headers)
@@ -45,7 +47,9 @@ def test_report_becomes_dispatched_case_with_separate_worker(
 
 
 def test_concurrent_duplicate_posts_make_one_report_and_one_case(
-    server: str, procs: Procs, prod_env: dict[str, str], tmp_path: Path, api_headers: dict[str, str]) -> None:
+    server: str, procs: Procs, prod_env: dict[str, str], tmp_path: Path,
+    api_headers: dict[str, str],
+) -> None:
     procs.start(["worker"], prod_env, tmp_path / "worker1.log")
     procs.start(["worker"], prod_env, tmp_path / "worker2.log")
     body = {"external_id": "dup-1", "text": "青砖湖公园门口垃圾满溢"}
@@ -65,7 +69,9 @@ def test_concurrent_duplicate_posts_make_one_report_and_one_case(
         assert len(s.exec(select(Case)).all()) == 1
 
 
-def test_redis_down_at_intake_then_sweeper_recovers(prod_env: dict[str, str], procs: Procs, tmp_path: Path, api_headers: dict[str, str]) -> None:
+def test_redis_down_at_intake_then_sweeper_recovers(
+    prod_env: dict[str, str], procs: Procs, tmp_path: Path, api_headers: dict[str, str]
+) -> None:
     # A Redis of our own, so it can be stopped without disturbing anyone else.
     rport = free_port()
     redis_cmd = ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -96,7 +102,9 @@ def test_redis_down_at_intake_then_sweeper_recovers(prod_env: dict[str, str], pr
 
 
 def test_worker_killed_mid_job_still_one_case(
-    server: str, procs: Procs, prod_env: dict[str, str], pg_url: str, tmp_path: Path, api_headers: dict[str, str]) -> None:
+    server: str, procs: Procs, prod_env: dict[str, str], pg_url: str, tmp_path: Path,
+    api_headers: dict[str, str],
+) -> None:
     r = httpx.post(f"{server}/api/v1/reports", json={"external_id": "kill-1", "text": "东门菜市场暴露垃圾"},
                    headers=api_headers)
     rid = r.json()["report_id"]

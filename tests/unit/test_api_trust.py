@@ -111,8 +111,12 @@ def test_migration_gives_keys_made_before_scopes_the_open311_scope(tmp_path: Pat
     upgrade(url, "0004_classifier")
     engine = sa.create_engine(url)
     with engine.begin() as c:
-        c.execute(sa.text("INSERT INTO api_key (name, key_hash, prefix, created_at) "
-                          "VALUES ('partner', 'h', 'o311_abc', '2026-11-01 00:00:00')"))
+        c.execute(
+            sa.text(
+                "INSERT INTO api_key (name, key_hash, prefix, created_at) "
+                "VALUES ('partner', 'h', 'o311_abc', '2026-11-01 00:00:00')"
+            )
+        )
     upgrade(url)
     with engine.begin() as c:
         assert json.loads(c.execute(sa.text("SELECT scopes FROM api_key")).scalar_one()) == ["open311"]
@@ -146,8 +150,14 @@ def test_camera_namespace_spoof_is_refused_and_the_real_alert_is_stored(
 
 
 def _signed_sms(client: TestClient, sid: str, body: str) -> Any:
-    params = {"MessageSid": sid, "AccountSid": ACCOUNT, "From": "+8613911112222", "To": "+8671312319",
-              "Body": body, "NumMedia": "0"}
+    params = {
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT,
+        "From": "+8613911112222",
+        "To": "+8671312319",
+        "Body": body,
+        "NumMedia": "0",
+    }
     sig = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", params)
     return client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
 
@@ -206,8 +216,9 @@ def test_hints_need_the_routing_scope(client: TestClient) -> None:
         {"department_code": "sanitation"},
     ],
 )
-def test_bad_hints_are_422_never_a_failing_job(client: TestClient, api_headers: dict[str, str],
-                                               hints: dict[str, Any]) -> None:
+def test_bad_hints_are_422_never_a_failing_job(
+    client: TestClient, api_headers: dict[str, str], hints: dict[str, Any]
+) -> None:
     r = client.post("/api/v1/reports", json={"text": "东门菜市场暴露垃圾", "hints": hints}, headers=api_headers)
     assert_problem(r, 422)
     assert reports() == []
@@ -219,15 +230,22 @@ def test_link_to_a_closed_case_is_422(client: TestClient, api_headers: dict[str,
         apply_action(s, case, Action.REJECT, "test")
         s.commit()
         case_id = case.id
-    r = client.post("/api/v1/reports", json={"text": "再说一次", "hints": {"link_case_id": case_id}},
-                    headers=api_headers)
+    r = client.post(
+        "/api/v1/reports", json={"text": "再说一次", "hints": {"link_case_id": case_id}}, headers=api_headers
+    )
     assert_problem(r, 422)
 
 
 def test_good_hints_from_a_routing_key_are_used(client: TestClient, api_headers: dict[str, str]) -> None:
-    r = client.post("/api/v1/reports", headers=api_headers,
-                    json={"text": "啊啊啊", "location": {"lat": 30.4031, "lon": 114.8431},
-                          "hints": {"category_code": "06010", "grade": "urgent"}})
+    r = client.post(
+        "/api/v1/reports",
+        headers=api_headers,
+        json={
+            "text": "啊啊啊",
+            "location": {"lat": 30.4031, "lon": 114.8431},
+            "hints": {"category_code": "06010", "grade": "urgent"},
+        },
+    )
     assert r.status_code == 202, r.text
     number = client.get(r.json()["status_url"], headers=api_headers).json()["case_number"]
     case = client.get(f"/api/v1/cases/{number}", headers=api_headers).json()
@@ -268,8 +286,9 @@ def _nested(depth: int) -> dict[str, Any]:
     ],
     ids=lambda b: ",".join(b) or "empty",
 )
-def test_unbounded_or_empty_input_is_a_422(client: TestClient, api_headers: dict[str, str],
-                                          body: dict[str, Any]) -> None:
+def test_unbounded_or_empty_input_is_a_422(
+    client: TestClient, api_headers: dict[str, str], body: dict[str, Any]
+) -> None:
     assert_problem(client.post("/api/v1/reports", json=body, headers=api_headers), 422)
     assert reports() == []
 
@@ -284,8 +303,11 @@ def test_the_server_sets_received_at_and_keeps_the_callers_time_as_data(
 ) -> None:
     said = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
     before = datetime.now(UTC)
-    r = client.post("/api/v1/reports", headers=api_headers,
-                    json={"text": "路灯不亮", "reported_at": said.isoformat(), "raw": {"source": "app"}})
+    r = client.post(
+        "/api/v1/reports",
+        headers=api_headers,
+        json={"text": "路灯不亮", "reported_at": said.isoformat(), "raw": {"source": "app"}},
+    )
     assert r.status_code == 202, r.text
     [report] = reports()
     assert report.received_at >= before - timedelta(seconds=1)
@@ -297,8 +319,9 @@ def test_intake_is_rate_limited_per_key(client: TestClient, monkeypatch: pytest.
     reset_settings()
     reset_limiter()
     a, b = make_api_key(["intake"], "a"), make_api_key(["intake"], "b")
-    codes = [client.post("/api/v1/reports", json={"text": f"路灯不亮{i}"}, headers=bearer(a)).status_code
-             for i in range(3)]
+    codes = [
+        client.post("/api/v1/reports", json={"text": f"路灯不亮{i}"}, headers=bearer(a)).status_code for i in range(3)
+    ]
     assert codes == [202, 202, 202]
     r = client.post("/api/v1/reports", json={"text": "再来一条"}, headers=bearer(a))
     assert_problem(r, 429)
@@ -327,8 +350,9 @@ def test_report_view_does_not_expose_last_error(client: TestClient, api_headers:
 
 
 def test_invalid_phone_problem_has_no_exception_text(client: TestClient, api_headers: dict[str, str]) -> None:
-    body = assert_problem(client.post("/api/v1/reports", json={"text": "井盖丢了", "phone": "12"},
-                                      headers=api_headers), 422)
+    body = assert_problem(
+        client.post("/api/v1/reports", json={"text": "井盖丢了", "phone": "12"}, headers=api_headers), 422
+    )
     assert "12" not in body.get("detail", "")
 
 
@@ -366,8 +390,10 @@ def test_last_four_digits_no_longer_reopen_a_case(client: TestClient, api_header
     reset_limiter()
     number = _verified_case(client, api_headers)
     csrf = _page_token(client)
-    r = client.post("/h5/track/rate", data={"csrf_token": csrf, "number": number, "last4": "8000",
-                                            "rating": "unsatisfied", "comment": "x"})
+    r = client.post(
+        "/h5/track/rate",
+        data={"csrf_token": csrf, "number": number, "last4": "8000", "rating": "unsatisfied", "comment": "x"},
+    )
     assert r.status_code == 404
     looked = client.post("/h5/track", data={"csrf_token": csrf, "number": number, "last4": "8000"})
     assert looked.status_code in (404, 422) and "rate-form" not in looked.text
@@ -424,8 +450,10 @@ def test_guessing_the_phone_is_limited_per_case(
     reset_settings()
     number = _verified_case(client, api_headers)
     csrf = _page_token(client)
-    wrong = [client.post("/h5/track", data={"csrf_token": csrf, "number": number, "phone": f"1380013{i:04d}"})
-             for i in range(3)]
+    wrong = [
+        client.post("/h5/track", data={"csrf_token": csrf, "number": number, "phone": f"1380013{i:04d}"})
+        for i in range(3)
+    ]
     assert [r.status_code for r in wrong] == [404, 404, 404]
     assert len({r.text.replace(csrf, "") for r in wrong}) >= 1  # same message every time
     right = client.post("/h5/track", data={"csrf_token": csrf, "number": number, "phone": "13800138000"})
@@ -436,9 +464,17 @@ def test_guessing_the_phone_is_limited_per_case(
 def test_web_form_success_page_carries_the_link(client: TestClient) -> None:
     reset_limiter()
     csrf = _page_token(client, "/h5/")
-    r = client.post("/h5/report", follow_redirects=False, data={
-        "csrf_token": csrf, "description": "青砖湖路灯不亮了", "address": "", "phone": "",
-        "community_code": "421102001002"})
+    r = client.post(
+        "/h5/report",
+        follow_redirects=False,
+        data={
+            "csrf_token": csrf,
+            "description": "青砖湖路灯不亮了",
+            "address": "",
+            "phone": "",
+            "community_code": "421102001002",
+        },
+    )
     assert r.status_code == 303
     page = client.get(r.headers["location"])
     link = re.search(r'href="(/h5/t/[A-Za-z0-9_-]+)"', page.text)
@@ -455,12 +491,22 @@ def test_open311_public_answers_hide_phone_numbers_in_the_text(client: TestClien
     from intake.schemas import ReportIn
 
     with session_scope() as s:
-        accept(s, ReportIn(channel="sms", external_id="SM-pub-1", phone="13911112222",
-                           text="东门菜市场门口暴露垃圾，我电话139 1111 2222，找张三"))
+        accept(
+            s,
+            ReportIn(
+                channel="sms",
+                external_id="SM-pub-1",
+                phone="13911112222",
+                text="东门菜市场门口暴露垃圾，我电话139 1111 2222，找张三",
+            ),
+        )
     with session_scope() as s:
         number = s.exec(select(Case)).one().number
-    for url in (f"/open311/v2/requests/{number}.json", "/open311/v2/requests.json",
-                f"/open311/v2/requests/{number}.xml"):
+    for url in (
+        f"/open311/v2/requests/{number}.json",
+        "/open311/v2/requests.json",
+        f"/open311/v2/requests/{number}.xml",
+    ):
         r = client.get(url)
         assert r.status_code == 200, r.text
         assert "2222" not in r.text and "1391111" not in r.text and "暴露垃圾" in r.text

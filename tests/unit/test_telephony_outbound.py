@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import logging
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlparse
 
