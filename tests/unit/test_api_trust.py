@@ -510,3 +510,16 @@ def test_open311_public_answers_hide_phone_numbers_in_the_text(client: TestClien
         r = client.get(url)
         assert r.status_code == 200, r.text
         assert "2222" not in r.text and "1391111" not in r.text and "暴露垃圾" in r.text
+
+
+def test_sms_query_answers_only_the_reporters_own_cases(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    assert _signed_sms(client, "SM" + uuid.uuid4().hex, "青砖湖公园路灯坏了").status_code == 200
+    with session_scope() as s:
+        number = s.exec(select(Case)).one().number
+    params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT, "From": "+8613700001111",
+              "To": "+8671312319", "Body": f"查询 {number}", "NumMedia": "0"}
+    sig = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", params)
+    other = client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
+    assert other.status_code == 200 and "没有找到" in other.text and "当前状态" not in other.text
+    own = _signed_sms(client, "SM" + uuid.uuid4().hex, f"查询 {number}")
+    assert "当前状态" in own.text
