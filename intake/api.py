@@ -93,7 +93,8 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _over_rate(key: ApiKey) -> JSONResponse | None:
     limit = get_settings().api_intake_per_minute
-    if get_limiter().hit(f"api:intake:{key.id}", limit, RATE_WINDOW_SECONDS):
+    # By hash, not id: ids restart in every database, and databases may share one Redis.
+    if get_limiter().hit(f"api:intake:{key.key_hash[:24]}", limit, RATE_WINDOW_SECONDS):
         return None
     retry = RATE_WINDOW_SECONDS - int(time.time()) % RATE_WINDOW_SECONDS
     r = problem(429, "提交太频繁，请稍后再试", f"at most {limit} reports per minute per API key")

@@ -32,8 +32,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 def reset_caches() -> None:
     from cases import hooks
     from classifiers.registry import reset_classifier
+    from intake.ratelimit import reset_limiter
 
     hooks.clear()
+    reset_limiter()  # counts are per key id / IP, and every test's database starts at id 1
     from routing.pipeline import routing_table
 
     reset_settings()

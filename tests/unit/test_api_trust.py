@@ -516,8 +516,14 @@ def test_sms_query_answers_only_the_reporters_own_cases(client: TestClient, twil
     assert _signed_sms(client, "SM" + uuid.uuid4().hex, "青砖湖公园路灯坏了").status_code == 200
     with session_scope() as s:
         number = s.exec(select(Case)).one().number
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT, "From": "+8613700001111",
-              "To": "+8671312319", "Body": f"查询 {number}", "NumMedia": "0"}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": ACCOUNT,
+        "From": "+8613700001111",
+        "To": "+8671312319",
+        "Body": f"查询 {number}",
+        "NumMedia": "0",
+    }
     sig = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", params)
     other = client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
     assert other.status_code == 200 and "没有找到" in other.text and "当前状态" not in other.text
