@@ -220,7 +220,8 @@ class CameraIncident(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """An Open311 client's key. Only the SHA-256 of the key is stored; the key is shown once at creation."""
+    """A machine client's key (internal API, Open311). Only the SHA-256 of the key is stored; the key is
+    shown once at creation. `scopes` says what it may do (intake.apikeys.SCOPES)."""
 
     __tablename__ = "api_key"
 
@@ -228,9 +229,21 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=100)
     key_hash: str = Field(max_length=64, unique=True, index=True)
     prefix: str = Field(max_length=12)
+    scopes: list[str] = json_column(list)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = ts_column(nullable=True)
     last_used_at: datetime | None = ts_column(nullable=True)
+
+
+class TrackToken(SQLModel, table=True):
+    """Proof that someone is the reporter: a random token in the link we texted them (or showed them after
+    the web form), stored only as its SHA-256. It opens the track page of that report's case."""
+
+    __tablename__ = "track_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Attachment(SQLModel, table=True):

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         "resident's report of the same category in the same grid within it joins the camera's case.",
     )
     camera_snapshot_max_bytes: int = Field(default=5 * 1024 * 1024, description="Largest camera snapshot.")
+    api_intake_per_minute: int = Field(
+        default=600, description="Reports one API key may post per minute (POST /api/v1/reports; 429 beyond)."
+    )
+    track_attempts_per_case_per_hour: int = Field(
+        default=10, description="Track-page lookups by case number + phone for one case per hour (then refused)."
+    )
     open311_jurisdiction_id: str = Field(
         default="12319.local", description="Open311 jurisdiction_id this server answers for."
     )

@@ -65,6 +65,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
         description="Reports from every channel become classified, routed and tracked cases.",
     )
     app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(intake_api.ApiProblem, intake_api.problem_response)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
     app.include_router(web_form.router)

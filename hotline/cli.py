@@ -191,6 +191,23 @@ DEMO_REPORTS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_KEY_NAME = "hotline demo"
+
+
+def _demo_key() -> str:
+    """A fresh intake+read key for this demo run; the previous run's key is revoked (only hashes are
+    stored, so an old key cannot be shown again)."""
+    from cases.db import session_scope
+    from intake.apikeys import create_key, list_keys, revoke_key
+
+    with session_scope() as s:
+        for old in list_keys(s):
+            if old.name == DEMO_KEY_NAME and old.revoked_at is None:
+                revoke_key(s, str(old.id))
+        _, key = create_key(s, DEMO_KEY_NAME, ["intake", "read"])
+    return key
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
@@ -215,8 +232,9 @@ def demo(
         time.sleep(0.05)
     base = f"http://{host}:{port}"
     console.print(f"[bold]12319 demo[/] serving on {base} (database: {settings.database_url})")
+    key = _demo_key()
     table = Table("report", "text", "case", "status", "category", "grid", "department")
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as client:
         report_ids = [
             client.post("/api/v1/reports", json=r).raise_for_status().json()["report_id"] for r in DEMO_REPORTS
         ]
@@ -244,7 +262,7 @@ def demo(
     console.print(f"API docs:   {base}/docs")
     console.print(f"H5 form:    {base}/h5/   (residents' mobile form; track a case at {base}/h5/track)")
     console.print(f"Open311:    {base}/open311/v2/services.json")
-    console.print(f"A case:     {base}/api/v1/cases/<number>")
+    console.print(f"A case:     curl -H 'Authorization: Bearer {key}' {base}/api/v1/cases/<number>")
     console.print(f"Health:     {base}/healthz  {base}/readyz")
     if exit_after:
         server.should_exit = True

@@ -1,4 +1,4 @@
-"""`hotline apikeys create NAME|list|revoke`: keys for Open311 clients (only a hash is stored)."""
+"""`hotline apikeys create NAME [--scope ...]|list|revoke`: keys for machine clients (only a hash is stored)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,48 @@ from rich.console import Console
 from rich.table import Table
 
 from cases.db import session_scope
-from intake.open311.keys import create_key, list_keys, revoke_key
+from intake.apikeys import DEFAULT_SCOPES, SCOPES, UnknownScope, create_key, list_keys, revoke_key
 
-app = typer.Typer(help="Open311 API keys.", no_args_is_help=True)
+app = typer.Typer(help="API keys for the internal API and Open311.", no_args_is_help=True)
 console = Console()
+SCOPE_HELP = "What the key may do (repeat for several): " + "; ".join(f"{k}: {v}" for k, v in SCOPES.items())
 
 
 @app.command("create")
-def create(name: Annotated[str, typer.Argument(help="Who the key is for (an app, a partner).")]) -> None:
-    """Create a key and print it once; only its SHA-256 is stored."""
+def create(
+    name: Annotated[str, typer.Argument(help="Who the key is for (an app, a partner).")],
+    scope: Annotated[list[str] | None, typer.Option("--scope", help=SCOPE_HELP)] = None,
+) -> None:
+    """Create a key and print it once, alone on the last line; only its SHA-256 is stored.
+    Without --scope the key may only post Open311 requests (what keys always were)."""
+    if len(name) > 100 or not name.strip():
+        console.print("[red]NAME must be 1–100 characters")
+        raise typer.Exit(2)
     with session_scope() as s:
-        row, key = create_key(s, name)
-    console.print(f"key {row.id} for {name!r} (shown once, store it now):")
+        try:
+            row, key = create_key(s, name.strip(), scope or DEFAULT_SCOPES)
+        except UnknownScope as exc:
+            console.print(f"[red]{exc}")
+            raise typer.Exit(2) from None
+    console.print(f"key {row.id} for {row.name!r}, scopes {', '.join(row.scopes)} (shown once, store it now):")
     print(key)
 
 
 @app.command("list")
 def list_() -> None:
-    """Show keys by id and prefix (never the key itself)."""
-    table = Table("id", "name", "prefix", "created", "last used", "revoked")
+    """Show keys by id, prefix and scopes (never the key itself)."""
+    table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
     with session_scope() as s:
         for k in list_keys(s):
-            table.add_row(str(k.id), k.name, k.prefix + "…", k.created_at.isoformat(timespec="seconds"),
-                          k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
-                          k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "")
+            table.add_row(
+                str(k.id),
+                k.name,
+                k.prefix + "…",
+                ",".join(k.scopes),
+                k.created_at.isoformat(timespec="seconds"),
+                k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
+                k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+            )
     console.print(table)
 
 

@@ -1,24 +1,59 @@
-"""JSON API of the intake core: post a report, read a report, read a case with its timeline."""
+"""JSON API of the intake core: post a report, read a report, read a case with its timeline.
+
+Every operation needs an API key (`Authorization: Bearer KEY`, `hotline apikeys create NAME --scope ...`)
+with the operation's scope. The API is an outside caller, so it writes only its own namespace: channel
+`api`, and external ids prefixed by the key's id (`k7:order-123`), so one caller can neither pre-empt
+another caller's ids nor an adapter's (a camera incident, a Twilio MessageSid). Routing hints need the
+`routing` scope and are checked against the database; `received_at` is the server's clock.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.responses import JSONResponse
-from sqlmodel import Session
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
 
 from cases.db import session_scope
-from cases.models import Case, Report
+from cases.lifecycle import TERMINAL
+from cases.models import ApiKey, Attachment, Case, Category, Grid, Report
 from cases.phone import InvalidPhone
 from cases.service import get_case_by_number
 from cases.settings import get_settings
+from intake.apikeys import check_key, has_scope
 from intake.core import accept
 from intake.problems import problem
-from intake.schemas import ReportAccepted, ReportIn
+from intake.ratelimit import get_limiter
+from intake.schemas import ApiHintsIn, ApiReportIn, ReportAccepted, ReportIn
 from intake.views import case_view, report_view
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `hotline apikeys create NAME --scope ...`, sent as `Authorization: Bearer KEY`.",
+)
+RATE_WINDOW_SECONDS = 60
+TERMINAL_STATUSES = {s.value for s in TERMINAL}
+
+
+class ApiProblem(Exception):
+    """Raised by a dependency to answer with a problem document before the endpoint runs (hotline.app
+    registers `problem_response` for it)."""
+
+    def __init__(self, response: JSONResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def problem_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)
+    return exc.response
 
 
 def db_session() -> Any:
@@ -27,21 +62,139 @@ def db_session() -> Any:
 
 
 DB = Annotated[Session, Depends(db_session)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+def require(scope: str) -> Callable[..., ApiKey]:
+    """Dependency: the caller's active key, which must carry `scope`; else 401 (no or bad key) or 403."""
+
+    def dependency(credentials: Credentials, session: DB) -> ApiKey:
+        key = check_key(session, credentials.credentials) if credentials else None
+        if key is None:
+            unauthorized = problem(
+                401, "需要有效的 API 密钥", "send Authorization: Bearer KEY; keys come from `hotline apikeys create`"
+            )
+            unauthorized.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+            raise ApiProblem(unauthorized)
+        if not has_scope(key, scope):
+            raise ApiProblem(problem(403, "该 API 密钥无此权限", f"this operation needs the {scope!r} scope"))
+        if session.dirty:  # last_used_at moved (at most once a minute)
+            session.commit()
+        return key
+
+    return dependency
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No, unknown or revoked API key (application/problem+json, WWW-Authenticate: Bearer)"},
+    403: {"description": "The key lacks the scope this operation needs (application/problem+json)"},
+}
+
+
+def _over_rate(key: ApiKey) -> JSONResponse | None:
+    limit = get_settings().api_intake_per_minute
+    # By hash, not id: ids restart in every database, and databases may share one Redis.
+    if get_limiter().hit(f"api:intake:{key.key_hash[:24]}", limit, RATE_WINDOW_SECONDS):
+        return None
+    retry = RATE_WINDOW_SECONDS - int(time.time()) % RATE_WINDOW_SECONDS
+    r = problem(429, "提交太频繁，请稍后再试", f"at most {limit} reports per minute per API key")
+    r.headers["Retry-After"] = str(max(retry, 1))
+    return r
+
+
+def _hint_errors(session: Session, hints: ApiHintsIn) -> str | None:
+    """Why these hints cannot be used (the category, case or grid they name), or None."""
+    if (
+        hints.category_code is not None
+        and session.exec(
+            select(Category).where(Category.kind == "事件", Category.code == hints.category_code, col(Category.active))
+        ).first()
+        is None
+    ):
+        return f"category_code {hints.category_code} does not exist"
+    if hints.link_case_id is not None:
+        case = session.get(Case, hints.link_case_id)
+        if case is None or case.status in TERMINAL_STATUSES:
+            return f"link_case_id {hints.link_case_id} is not an open case"
+    if hints.camera_grid_code is not None and session.get(Grid, hints.camera_grid_code) is None:
+        return f"camera_grid_code {hints.camera_grid_code} does not exist"
+    return None
+
+
+def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse | None:
+    """The first reason this body is refused (namespace, hints, emptiness, attachments), or None."""
+    if body.channel not in (None, "api"):
+        return problem(
+            403,
+            "该渠道只能由其接入端写入",
+            f"channel {body.channel!r} belongs to its adapter; the API writes channel 'api' only",
+        )
+    hints = body.hints.model_dump(exclude_none=True) if body.hints else {}
+    if hints and not has_scope(key, "routing"):
+        return problem(403, "该 API 密钥无权提供分派线索", "hints need a key with the 'routing' scope")
+    if body.hints and (why := _hint_errors(session, body.hints)):
+        return problem(422, "分派线索无效", why)
+    if body.is_empty():
+        return problem(
+            422,
+            "上报内容为空：请至少提供文字、位置或附件",
+            "a report needs text, a location (address or lat+lon) or an attachment",
+        )
+    ids = [a for a in body.attachments if a.startswith("att_")]
+    if ids and len(session.exec(select(Attachment.id).where(col(Attachment.id).in_(ids))).all()) < len(set(ids)):
+        return problem(422, "附件不存在", "an attachment id does not name a stored attachment")
+    return None
 
 
 @router.post(
     "/reports",
     status_code=202,
     response_model=ReportAccepted,
-    responses={200: {"description": "Duplicate: the report this (channel, external_id) already made"},
-               422: {"description": "Invalid report (application/problem+json)"}},
+    responses={
+        200: {"description": "Duplicate: the report this key's external_id already made"},
+        **AUTH_ERRORS,
+        422: {"description": "Invalid report (application/problem+json)"},
+        429: {"description": "Over this key's rate limit (application/problem+json, Retry-After)"},
+    },
 )
-def post_report(body: ReportIn, session: DB, request: Request, response: Response) -> Any:
-    """Store a report and queue it for classification and routing. Answers once it is committed."""
+def post_report(
+    body: ApiReportIn,
+    session: DB,
+    request: Request,
+    response: Response,
+    key: Annotated[ApiKey, Depends(require("intake"))],
+) -> Any:
+    """Store a report and queue it for classification and routing. Answers once it is committed.
+
+    403 also when `channel` is another adapter's or `hints` are sent without the `routing` scope."""
+    if (over := _over_rate(key)) is not None:
+        return over
+    if (refused := _refusal(session, body, key)) is not None:
+        return refused
+    raw = dict(body.raw)
+    if body.reported_at is not None:
+        raw["reported_at"] = body.reported_at.isoformat()
     try:
-        result = accept(session, body)
-    except InvalidPhone as exc:
-        return problem(422, "电话号码格式不正确", str(exc))
+        report_in = ReportIn(
+            channel="api",
+            external_id=f"k{key.id}:{body.external_id}" if body.external_id else None,
+            text=body.text,
+            phone=body.phone,
+            location=body.location,
+            attachments=body.attachments,
+            raw=raw,
+            hints=body.hints.model_dump(exclude_none=True) if body.hints else {},
+        )
+        result = accept(session, report_in)
+    except ValidationError as exc:
+        return problem(
+            422,
+            "请求参数无效",
+            "the report does not validate",
+            errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+        )
+    except InvalidPhone:
+        return problem(422, "电话号码格式不正确", "phone is not a usable phone number")
     report = result.report
     assert report.id is not None
     case = session.get(Case, report.case_id) if report.case_id else None
@@ -54,8 +207,10 @@ def post_report(body: ReportIn, session: DB, request: Request, response: Respons
     )
 
 
-@router.get("/reports/{report_id}", name="get_report")
-def get_report(report_id: int, session: DB) -> Any:
+@router.get(
+    "/reports/{report_id}", name="get_report", responses={**AUTH_ERRORS, 404: {"description": "No such report"}}
+)
+def get_report(report_id: int, session: DB, key: Annotated[ApiKey, Depends(require("read"))]) -> Any:
     report = session.get(Report, report_id)
     if report is None:
         return problem(404, "未找到该上报", f"report {report_id} does not exist")
@@ -63,9 +218,9 @@ def get_report(report_id: int, session: DB) -> Any:
     return JSONResponse(report_view(report, case.number if case else None, get_settings().public_base_url))
 
 
-@router.get("/cases/{number}", name="get_case")
-def get_case(number: str, session: DB) -> Any:
+@router.get("/cases/{number}", name="get_case", responses={**AUTH_ERRORS, 404: {"description": "No such case"}})
+def get_case(number: str, session: DB, key: Annotated[ApiKey, Depends(require("read"))]) -> Any:
     case = get_case_by_number(session, number)
     if case is None:
-        return problem(404, "未找到该案件", f"case {number} does not exist")
+        return problem(404, "未找到该案件", "no case has this number")
     return JSONResponse(case_view(session, case))

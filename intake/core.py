@@ -35,6 +35,10 @@ def accept(session: Session, report_in: ReportIn) -> Accepted:
     requests racing each other both try to insert; the unique constraint lets one win and the loser
     reads the winner's row, so there is never a second report (nor a second case).
     Raises `cases.phone.InvalidPhone` for an unusable phone number (callers turn it into a 4xx).
+
+    Trusted door: the caller is an in-process adapter that owns `report_in.channel` and has checked its
+    own input (a signature, a CSRF token). Outside callers come through intake.api, which fixes channel,
+    external-id namespace, hints and received_at before calling this.
     """
     external_id = report_in.external_id or f"gen-{uuid.uuid4().hex}"
     if report_in.external_id:

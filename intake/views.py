@@ -22,9 +22,9 @@ def report_view(report: Report, case_number: str | None, base_url: str) -> dict[
         "phone": mask_phone(report.phone),
         "location": {"lat": report.lat, "lon": report.lon, "address": report.address},
         "attachments": report.attachments,
+        # Coarse state only: the pipeline's error text (SQL, parameters, tracebacks) stays in the logs.
         "processing_status": report.processing_status,
         "attempts": report.attempts,
-        "last_error": report.last_error,
         "case_number": case_number,
         "case_url": f"{base_url}/api/v1/cases/{case_number}" if case_number else None,
     }

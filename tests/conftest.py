@@ -32,8 +32,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 def reset_caches() -> None:
     from cases import hooks
     from classifiers.registry import reset_classifier
+    from intake.ratelimit import reset_limiter
 
     hooks.clear()
+    reset_limiter()  # counts are per key id / IP, and every test's database starts at id 1
     from routing.pipeline import routing_table
 
     reset_settings()
@@ -91,6 +93,30 @@ def client(sync_queue: object) -> Iterator[TestClient]:
     assert get_settings().redis_url is None
     with TestClient(create_app(configure_jobs=False)) as c:
         yield c
+
+
+API_TEST_SCOPES = ("intake", "read", "routing")
+
+
+def make_api_key(scopes: tuple[str, ...] | list[str] = API_TEST_SCOPES, name: str = "tests") -> str:
+    """A fresh key in the database the settings point at (a unit test's, or a live server's)."""
+    from cases.db import session_scope
+    from intake.apikeys import create_key
+
+    with session_scope() as s:
+        return create_key(s, name, scopes)[1]
+
+
+@pytest.fixture
+def api_key(env: Path) -> str:
+    """An intake+read+routing key in this test's database."""
+    return make_api_key()
+
+
+@pytest.fixture
+def api_headers(api_key: str) -> dict[str, str]:
+    """Headers that authenticate a request to /api/v1 (intake, read and routing scopes)."""
+    return {"Authorization": f"Bearer {api_key}"}
 
 
 def free_port() -> int:

@@ -87,8 +87,11 @@ async def post_camera_alert(request: Request) -> Any:
         return problem(exc.status, exc.title, exc.detail)
     try:
         alert, snapshot = await _parse(request, body)
-    except (ValidationError, ValueError, json.JSONDecodeError) as exc:
-        return problem(422, "告警内容无效", str(exc)[:1000])
+    except ValidationError as exc:  # the fields at fault, not pydantic's text (it echoes input, links docs)
+        return problem(422, "告警内容无效", "the alert does not validate",
+                       errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()])
+    except (ValueError, json.JSONDecodeError) as exc:  # our own message, or where the JSON breaks
+        return problem(422, "告警内容无效", str(exc)[:300])
     return await run_in_threadpool(_store, camera_id, alert, signature, snapshot)
 
 
@@ -109,7 +112,7 @@ def _store(camera_id: str, alert: CameraAlertIn, signature: str, snapshot: bytes
             return problem(403, "重复的告警签名", "this signature was already used (replay)")
         except AttachmentRejected as exc:
             session.rollback()
-            return problem(422, exc.message, str(exc))
+            return problem(422, exc.message)  # the decoder's own error text stays out of the answer
     return JSONResponse(
         {"status": outcome.status, "report_id": outcome.report_id, "incident_id": outcome.incident_id,
          "count": outcome.count, "reason": outcome.reason},

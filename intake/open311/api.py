@@ -1,8 +1,8 @@
 """Open311 GeoReport v2 endpoints under /open311/v2/ (https://wiki.open311.org/GeoReport_v2/).
 
-Reading is open; creating a request needs an api_key (`hotline apikeys create NAME`). A POSTed request
-is stored through the intake core like any other report; its `service_request_id` is our case number,
-known at once when the pipeline runs inline and otherwise reachable through the returned token.
+Reading is open; creating a request needs an api_key with the open311 scope (`hotline apikeys create
+NAME`). A POSTed request is stored through the intake core like any other report; its `service_request_id`
+is our case number, known at once when the pipeline runs inline and otherwise reachable through the returned token.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone
 from cases.settings import get_settings
+from intake.apikeys import check_key, has_scope
 from intake.core import accept
-from intake.open311.keys import check_key
 from intake.open311.mapping import CLOSED, request_row, service, service_row, services
 from intake.open311.render import FORMATS, error, render, render_one
 from intake.schemas import LocationIn, ReportIn
@@ -123,6 +123,8 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         key = check_key(s, p.get("api_key"))
         if key is None:
             return error(fmt, 403, "api_key is missing, unknown or revoked")
+        if not has_scope(key, "open311"):
+            return error(fmt, 403, "api_key lacks the open311 scope")
         if service(s, code) is None:
             return error(fmt, 404, f"service_code {code} not found")
         try:

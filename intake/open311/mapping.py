@@ -6,6 +6,7 @@ reason for a rejection or merge) goes to `status_notes`. The handle deadline is 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,13 @@ from cases.models import Case, CaseEvent, Category, Department, Report
 from cases.settings import get_settings
 
 CLOSED = {s.value for s in TERMINAL}
+# Requests are public by the spec, but a resident's own words (an SMS, a call) often carry their number.
+PHONE_LIKE = re.compile(r"\+?\d[\d \-]{5,}\d")
+
+
+def public_text(text: str) -> str:
+    """The text with phone-like digit runs (7 digits or more) hidden."""
+    return PHONE_LIKE.sub(lambda m: "***" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(), text)
 
 
 def w3c(dt: datetime | None) -> str | None:
@@ -78,7 +86,7 @@ def request_row(session: Session, case: Case) -> dict[str, Any]:
         "status_notes": _status_notes(session, case),
         "service_name": cat.name if cat else None,
         "service_code": case.category_code,
-        "description": first.text if first else case.title,
+        "description": public_text(first.text if first else case.title),
         "agency_responsible": dept.name if dept else None,
         "service_notice": None,
         "requested_datetime": w3c(case.created_at),

@@ -10,10 +10,11 @@ from sqlmodel import select
 
 from cases.db import is_sqlite, session_scope
 from cases.jobs import enqueue_after_commit, enqueue_now, resolve
-from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus, IllegalTransition, next_status
+from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
-from cases.service import apply_action, get_case_by_number, record_event
+from cases.rating import record_rating
+from cases.service import get_case_by_number, record_event
 from cases.settings import get_settings
 from classifiers import registry
 from classifiers.base import ReportFacts
@@ -225,37 +226,19 @@ def _survey_case(ctx: dict[str, Any]) -> int | None:
 
 def survey_score(ctx: dict[str, Any], turn: Turn | None) -> str:
     digit = ((turn.digits if turn else "") or "")[:1]
-    labels = {"1": "满意", "2": "基本满意", "3": "不满意"}
-    if digit not in labels:
+    codes = {"1": "satisfied", "2": "basic", "3": "unsatisfied"}
+    if digit not in codes:
         return RETRY
     case_id = _survey_case(ctx)
     _vars(ctx)["score"] = digit
     with session_scope() as s:
         case = s.get(Case, case_id) if case_id else None
         if case is not None:
-            data = {"rating": labels[digit], "score": int(digit), "channel": "voice_survey"}
-            if digit == "3":
-                _reopen_or_note(s, case, data)
-            else:
-                _survey_or_note(s, case, data)
+            # The same rating use case as the track page (cases.rating): one meaning on every channel.
+            record_rating(s, case, codes[digit], actor=ACTOR, channel="voice_survey", source="回访",
+                          extra={"score": int(digit)})
             s.commit()
     return "unsatisfied" if digit == "3" else "satisfied"
-
-
-def _survey_or_note(s: Any, case: Case, data: dict[str, Any]) -> None:
-    try:
-        next_status(case.status, Action.SURVEY)
-        apply_action(s, case, Action.SURVEY, ACTOR, reason=f"回访：{data['rating']}", data=data)
-    except IllegalTransition:
-        record_event(s, case, Action.NOTE, ACTOR, reason=f"回访：{data['rating']}", data=data)
-
-
-def _reopen_or_note(s: Any, case: Case, data: dict[str, Any]) -> None:
-    # Hook the routing issue deepens (who gets a reopened case); here it is reopened and noted.
-    try:
-        apply_action(s, case, Action.REOPEN, ACTOR, reason="回访不满意", data=data)
-    except IllegalTransition:
-        record_event(s, case, Action.NOTE, ACTOR, reason="回访不满意（当前状态不可重开）", data=data)
 
 
 def survey_comment(ctx: dict[str, Any], turn: Turn | None) -> str:

@@ -28,6 +28,7 @@ from cases.phone import mask_phone
 from cases.settings import get_settings
 from intake.telephony.hours import quiet_now, window_end
 from intake.telephony.rest import credentials_missing, get_client
+from intake.tracking import first_report_with_phone, issue_token, track_url
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +230,11 @@ def send_case_number(report_id: int) -> None:
         if report is None or case is None or not report.phone:
             return
         what, number = category_names().get(case.category_code or "", ""), case.number
+        link = track_url(issue_token(s, report_id))  # proof for the track page that only this phone gets
         queue_sms(s, purpose="case_number", to=report.phone, dedupe_key=f"case_number:{report_id}",
                   report_id=report_id, case_id=case.id, quiet_ok=True,
-                  body=f"【12319城市管理热线】您反映的{what}问题已登记，工单号{number}。查询进度请回复：查询 {number}")
+                  body=f"【12319城市管理热线】您反映的{what}问题已登记，工单号{number}。"
+                       f"查询进度请回复：查询 {number}，或打开 {link}")
         s.commit()
 
 
@@ -280,12 +283,14 @@ def queue_survey_link(case_id: int) -> None:
     """The survey's fallback when nobody answered (or nobody pressed a key): an SMS with the rating link."""
     with session_scope() as s:
         case = s.get(Case, case_id)
-        phone = _reporter(s, case_id)
-        if case is None or phone is None:
+        report = first_report_with_phone(s, case_id)
+        if case is None or report is None or report.phone is None or report.id is None:
             return
-        link = _url("/h5/track", number=case.number)
-        queue_sms(s, purpose="survey_link", to=phone, dedupe_key=f"survey_link:{case_id}", case_id=case_id,
-                  body=f"【12319城市管理热线】您的工单{case.number}已处理完毕，请您评价：{link} （需输入手机号后四位）")
+        if s.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == f"survey_link:{case_id}")).first():
+            return  # sent already: a second token would open nothing new
+        link = track_url(issue_token(s, report.id))  # the link is the proof: it goes to the reporter only
+        queue_sms(s, purpose="survey_link", to=report.phone, dedupe_key=f"survey_link:{case_id}",
+                  case_id=case_id, body=f"【12319城市管理热线】您的工单{case.number}已处理完毕，请您评价：{link}")
         s.commit()
 
 

@@ -113,12 +113,17 @@ def append_to_report(session: Session, report: Report, text: str, attachments: l
                      data={"text": text, "attachments": attachments, "message_sid": message_sid})
 
 
-def _query_reply(session: Session, number: str) -> str:
+def _query_reply(session: Session, number: str, phone: str | None) -> str:
     digits = re.sub(r"\D", "", number)
     prefix = get_settings().case_number_prefix
     if digits.startswith(prefix):
         digits = digits[len(prefix):]
     case = get_case_by_number(session, f"{prefix}-{digits[:8]}-{digits[8:]}") if len(digits) == 14 else None
+    # Only the reporter's own cases: numbers are sequential, so anyone could otherwise walk them all.
+    if case is not None and (phone is None or session.exec(
+        select(Report.id).where(Report.case_id == case.id, Report.phone == phone)
+    ).first() is None):
+        case = None
     if case is None:
         return f"{SIGN}没有找到工单{number.strip()}，请核对工单号。"
     label = LABELS_ZH[CaseStatus(case.status)]
@@ -158,7 +163,7 @@ def handle_inbound(params: dict[str, str]) -> str:
             msg.reply = HELP_TEXT
         elif m := QUERY.match(body):
             msg.kind = "query"
-            msg.reply = _query_reply(s, m.group("number"))
+            msg.reply = _query_reply(s, m.group("number"), phone)
         else:
             media = _store_media(s, params, sid)
             thread = open_thread_report(s, phone) if phone else None

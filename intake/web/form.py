@@ -22,6 +22,7 @@ from intake.core import accept
 from intake.ratelimit import get_limiter
 from intake.schemas import LocationIn, ReportIn
 from intake.storage import AttachmentRejected, clean_image, save_image
+from intake.tracking import TOKEN_SHAPE, issue_token
 from intake.web import csrf
 from intake.web.reference import (
     Choice,
@@ -179,10 +180,12 @@ def _submit(request: Request, form: FormData) -> Response:
             )
             assert result.report.id is not None
             report_id = result.report.id
+            track_token = issue_token(s, report_id)  # the resident's proof for the track page
+            s.commit()
     except FormError as exc:
         msg = exc.message + ("（照片需要重新选择）" if photos and exc.values else "")
         return render_form(request, exc.values, msg, exc.status)
-    return RedirectResponse(f"/h5/submitted/{csrf.sign_id(report_id)}", status_code=303)
+    return RedirectResponse(f"/h5/submitted/{csrf.sign_id(report_id)}?t={track_token}", status_code=303)
 
 
 def _report_case(token: str) -> tuple[Report | None, Case | None]:
@@ -195,23 +198,28 @@ def _report_case(token: str) -> tuple[Report | None, Case | None]:
         return report, case
 
 
+def _status_ctx(report: Report, case: Case | None, token: str, t: str) -> dict[str, Any]:
+    # `t` is the track token the submit redirect carried; only its shape is checked here (a forged one
+    # just makes a link that opens nothing).
+    return {"report": report, "case": case, "token": token, "has_phone": bool(report.phone),
+            "track_token": t if TOKEN_SHAPE.match(t) else None}
+
+
 @router.get("/submitted/{token}", response_class=HTMLResponse)
-def submitted(request: Request, token: str) -> HTMLResponse:
+def submitted(request: Request, token: str, t: str = "") -> HTMLResponse:
     report, case = _report_case(token)
     if report is None:
         return templates.TemplateResponse(request, "message.html",
                                           {"title": "未找到", "message": "没有找到这条反映。"}, status_code=404)
-    return templates.TemplateResponse(
-        request, "submitted.html", {"report": report, "case": case, "token": token, "last4": (report.phone or "")[-4:]}
-    )
+    response = templates.TemplateResponse(request, "submitted.html", _status_ctx(report, case, token, t))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @router.get("/submitted/{token}/status", response_class=HTMLResponse)
-def submitted_status(request: Request, token: str) -> HTMLResponse:
+def submitted_status(request: Request, token: str, t: str = "") -> HTMLResponse:
     """Fragment polled by the submitted page until the pipeline has opened the case."""
     report, case = _report_case(token)
     if report is None:
         return HTMLResponse("", status_code=404)
-    return templates.TemplateResponse(
-        request, "_status.html", {"report": report, "case": case, "token": token, "last4": (report.phone or "")[-4:]}
-    )
+    return templates.TemplateResponse(request, "_status.html", _status_ctx(report, case, token, t))

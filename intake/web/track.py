@@ -1,5 +1,12 @@
-"""Track page: case number + last four digits of the phone → the timeline in plain words, and a rating
-(满意 / 基本满意 / 不满意) once the case is handled; 不满意 reopens it where the lifecycle allows."""
+"""Track page: a resident follows their own case and rates it once it is handled (满意 / 基本满意 / 不满意;
+不满意 reopens it where the lifecycle allows, cases.rating).
+
+Proof of being the reporter is either the link we gave them (/h5/t/TOKEN: texted with the case number,
+shown after the web form; intake.tracking) or the case number with the full phone number they reported
+from. Case numbers are sequential and phone digits are no secret, so neither alone opens anything. A wrong
+attempt gets the same answer whether the case exists or not; lookups are limited per IP and per case.
+A successful number+phone lookup hands the page a fresh token, so rating needs no phone in the form.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from cases.db import session_scope
-from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, Report
-from cases.service import apply_action, get_case_by_number, timeline
+from cases.phone import InvalidPhone, normalize_phone
+from cases.rating import RATINGS, already_rated, can_rate, record_rating
+from cases.service import get_case_by_number
+from cases.settings import get_settings
 from intake.ratelimit import get_limiter
+from intake.tracking import TOKEN_SHAPE, case_for_token, issue_token
 from intake.web import csrf
 from intake.web.form import client_ip
 from intake.web.plain import plain_steps, status_label
@@ -24,11 +34,15 @@ from intake.web.templating import templates
 
 router = APIRouter(prefix="/h5", include_in_schema=False)
 
-RATINGS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
-RATEABLE = {CaseStatus.HANDLED, CaseStatus.VERIFIED, CaseStatus.SURVEYED, CaseStatus.CLOSED}
-REOPENABLE = {CaseStatus.VERIFIED, CaseStatus.SURVEYED, CaseStatus.CLOSED}
 ACTOR = "resident:web"
 LOOKUPS_PER_10_MIN = 30
+NOT_FOUND = "没有找到匹配的案件，请核对案件编号和报案时留的电话号码"
+NOTICES = {
+    "reopened": "已收到您的评价，案件已重新办理，我们会尽快处理",
+    "noted_for_verifier": "已收到您的评价，核实人员会在核实时重点查看",
+    "surveyed": "谢谢您的评价！",
+    "noted": "谢谢您的评价！",
+}
 
 
 def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -38,67 +52,69 @@ def _page(request: Request, ctx: dict[str, Any], status: int = 200) -> HTMLRespo
     if "set-cookie" in probe.headers:
         response.headers.append("set-cookie", probe.headers["set-cookie"])
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
     return response
 
 
-def _phones(session: Session, case: Case) -> set[str]:
-    rows = session.exec(select(Report.phone).where(Report.case_id == case.id, col(Report.phone).is_not(None)))
-    return {p for p in rows if p}
+def _not_found(request: Request, values: dict[str, str]) -> HTMLResponse:
+    return _page(request, {"values": {"number": values.get("number", "")}, "error": NOT_FOUND}, 404)
 
 
-def already_rated(session: Session, case: Case) -> bool:
-    """A rating counts for the latest round of handling: after a reopen and a new 反馈, rate again."""
-    rated = False
-    for ev in timeline(session, case):
-        if ev.action == Action.HANDLE.value:
-            rated = False
-        elif ev.data.get("rating"):
-            rated = True
-    return rated
-
-
-def _lookup(session: Session, number: str, last4: str) -> tuple[Case | None, bool, str | None]:
-    """(case, resident verified by phone, error message)."""
-    case = get_case_by_number(session, number.strip())
-    if case is None:
-        return None, False, "没有找到这个案件编号，请核对后再查"
-    phones = _phones(session, case)
-    if not phones:
-        return case, False, None  # anonymous report: anyone with the number may follow it, nobody rates
-    if any(p[-4:] == last4.strip() for p in phones) and len(last4.strip()) == 4:
-        return case, True, None
-    return None, False, "案件编号或电话号码后四位不正确"
-
-
-def _result_ctx(session: Session, case: Case, verified: bool, number: str, last4: str) -> dict[str, Any]:
-    status = CaseStatus(case.status)
+def _result_ctx(session: Session, case: Case, token: str) -> dict[str, Any]:
     return {
         "case": case,
         "status_label": status_label(case),
         "category": category_name(session, case.category_code),
         "steps": plain_steps(session, case),
-        "can_rate": verified and status in RATEABLE and not already_rated(session, case),
+        "can_rate": can_rate(session, case),
         "rated": already_rated(session, case),
-        "anonymous": not verified,
-        "values": {"number": number, "last4": last4},
+        "token": token,
         "ratings": RATINGS,
     }
 
 
+def _ip_allowed(request: Request) -> bool:
+    return get_limiter().hit(f"track:ip:{client_ip(request)}", LOOKUPS_PER_10_MIN, 600)
+
+
+def _by_number_and_phone(session: Session, number: str, phone: str) -> Report | None:
+    """The reporter's own report on this case, when the phone is the one they reported from."""
+    try:
+        e164 = normalize_phone(phone)
+    except InvalidPhone:
+        return None
+    case = get_case_by_number(session, number)
+    if case is None or e164 is None:
+        return None
+    return session.exec(
+        select(Report).where(Report.case_id == case.id, Report.phone == e164).order_by(col(Report.id))
+    ).first()
+
+
 @router.get("/track", response_class=HTMLResponse)
 def track_form(request: Request, number: str = "") -> HTMLResponse:
-    return _page(request, {"values": {"number": number, "last4": ""}})
+    return _page(request, {"values": {"number": number[:40]}})
 
 
-def _checked(request: Request, form: FormData) -> tuple[dict[str, str], str | None]:
-    values = {k: str(form.get(k) or "").strip() for k in ("number", "last4", "rating", "comment")}
+@router.get("/t/{token}", response_class=HTMLResponse)
+def track_link(request: Request, token: str) -> HTMLResponse:
+    """The link texted to the reporter (or shown after the web form)."""
+    if not _ip_allowed(request):
+        return _page(request, {"values": {}, "error": "查询太频繁了，请稍后再试"}, 429)
+    with session_scope() as s:
+        case = case_for_token(s, token)
+        if case is None:
+            return _not_found(request, {})
+        return _page(request, _result_ctx(s, case, token))
+
+
+def _checked(request: Request, form: FormData) -> tuple[dict[str, str], tuple[str, int] | None]:
+    values = {k: str(form.get(k) or "").strip()[:600] for k in ("number", "phone", "t", "rating", "comment")}
     token = form.get(csrf.FIELD)
     if not csrf.valid(request, token if isinstance(token, str) else None):
-        return values, "页面已过期，请再查询一次"
-    if not get_limiter().hit(f"track:ip:{client_ip(request)}", LOOKUPS_PER_10_MIN, 600):
-        return values, "查询太频繁了，请稍后再试"
-    if not values["number"]:
-        return values, "请填写案件编号"
+        return values, ("页面已过期，请再查询一次", 400)
+    if not _ip_allowed(request):
+        return values, ("查询太频繁了，请稍后再试", 429)
     return values, None
 
 
@@ -111,13 +127,23 @@ async def track(request: Request) -> HTMLResponse:
 def _track(request: Request, form: FormData) -> HTMLResponse:
     values, error = _checked(request, form)
     if error:
-        return _page(request, {"values": values, "error": error}, 400 if "过期" in error else 429 if "频繁" in error
-                     else 422)
+        return _page(request, {"values": values, "error": error[0]}, error[1])
+    if not values["number"] or not values["phone"]:
+        return _page(request, {"values": values, "error": "请填写案件编号和报案时留的电话号码"}, 422)
+    # Per case, so guessing the missing digits of one resident's phone stays hopeless from many IPs too.
+    per_case = get_settings().track_attempts_per_case_per_hour
+    if not get_limiter().hit(f"track:case:{values['number'][:40]}", per_case, 3600):
+        return _page(
+            request, {"values": values, "error": "该案件查询次数过多，请一小时后再试，或使用短信中的链接"}, 429
+        )
     with session_scope() as s:
-        case, verified, error = _lookup(s, values["number"], values["last4"])
-        if case is None:
-            return _page(request, {"values": values, "error": error}, 404)
-        return _page(request, _result_ctx(s, case, verified, values["number"], values["last4"]))
+        report = _by_number_and_phone(s, values["number"], values["phone"])
+        case = s.get(Case, report.case_id) if report and report.case_id else None
+        if report is None or case is None or report.id is None:
+            return _not_found(request, values)
+        token = issue_token(s, report.id)
+        s.commit()
+        return _page(request, _result_ctx(s, case, token))
 
 
 @router.post("/track/rate", response_class=HTMLResponse)
@@ -129,12 +155,15 @@ async def rate(request: Request) -> HTMLResponse:
 def _rate(request: Request, form: FormData) -> HTMLResponse:
     values, error = _checked(request, form)
     if error:
-        return _page(request, {"values": values, "error": error}, 400)
+        return _page(request, {"values": values, "error": error[0]}, error[1])
+    token = values["t"]
+    if not TOKEN_SHAPE.match(token):
+        return _not_found(request, values)
     with session_scope() as s:
-        case, verified, error = _lookup(s, values["number"], values["last4"])
+        case = case_for_token(s, token)
         if case is None:
-            return _page(request, {"values": values, "error": error}, 404)
-        ctx = _result_ctx(s, case, verified, values["number"], values["last4"])
+            return _not_found(request, values)
+        ctx = _result_ctx(s, case, token)
         code = values["rating"]
         if not ctx["can_rate"]:
             ctx["error"] = "这个案件现在不能评价" if not ctx["rated"] else "您已经评价过了，谢谢"
@@ -142,28 +171,8 @@ def _rate(request: Request, form: FormData) -> HTMLResponse:
         if code not in RATINGS:
             ctx["error"] = "请选择 满意、基本满意 或 不满意"
             return _page(request, ctx, 422)
-        notice = record_rating(s, case, code, values["comment"][:500])
+        outcome = record_rating(s, case, code, actor=ACTOR, channel="web", comment=values["comment"])
         s.commit()
-        ctx = _result_ctx(s, case, verified, values["number"], values["last4"])
-        ctx["notice"] = notice
+        ctx = _result_ctx(s, case, token)
+        ctx["notice"] = NOTICES.get(outcome, "谢谢您的评价！")
         return _page(request, ctx)
-
-
-def record_rating(session: Session, case: Case, code: str, comment: str) -> str:
-    """Record the resident's rating on the case; returns the sentence shown to them. Caller commits."""
-    label = RATINGS[code]
-    data = {"rating": label, "rating_code": code, "comment": comment, "channel": "web"}
-    status = CaseStatus(case.status)
-    if code == "unsatisfied":
-        if status in REOPENABLE:
-            apply_action(session, case, Action.REOPEN, ACTOR, reason=f"市民评价不满意：{comment}".rstrip("："),
-                         data=data)
-            return "已收到您的评价，案件已重新办理，我们会尽快处理"
-        # 反馈 not yet verified: the verifier sees the complaint before deciding.
-        apply_action(session, case, Action.NOTE, ACTOR, reason="市民评价不满意（待核实）", data=data)
-        return "已收到您的评价，核实人员会在核实时重点查看"
-    if status == CaseStatus.VERIFIED:
-        apply_action(session, case, Action.SURVEY, ACTOR, reason=f"市民评价：{label}", data=data)
-    else:
-        apply_action(session, case, Action.NOTE, ACTOR, reason=f"市民评价：{label}", data=data)
-    return "谢谢您的评价！"

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import redis as redis_lib
 
-from tests.conftest import free_port
+from tests.conftest import free_port, make_api_key
 
 PG_ADMIN = os.environ.get("HOTLINE_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -76,6 +76,12 @@ def prod_env(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     redis_lib.Redis.from_url(REDIS_URL).delete("hotline:sweeper:lock")
     yield {**os.environ, **env}
     reset_caches()
+
+
+@pytest.fixture
+def api_key(prod_env: dict[str, str]) -> str:
+    """tests/conftest.py's api_key, made in this run's PostgreSQL database."""
+    return make_api_key()
 
 
 class Procs:

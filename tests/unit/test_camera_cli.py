@@ -36,13 +36,22 @@ def test_apikeys_create_list_revoke(env: Path) -> None:
     r = runner.invoke(app, ["apikeys", "create", "partner"])
     assert r.exit_code == 0, r.output
     key = r.output.strip().splitlines()[-1]
-    assert key.startswith("o311_")
+    assert key.startswith("hk_")
     with session_scope() as s:
         row = s.get(ApiKey, 1)
         assert row is not None and row.key_hash == hash_key(key) and key not in row.key_hash
+        assert row.scopes == ["open311"]  # without --scope: what a key always was
         assert check_key(s, key) is not None
-    listed = runner.invoke(app, ["apikeys", "list"]).output
-    assert "partner" in listed and key not in listed
+    r = runner.invoke(app, ["apikeys", "create", "intake-app", "--scope", "intake", "--scope", "read"])
+    assert r.exit_code == 0, r.output
+    other = r.output.strip().splitlines()[-1]
+    with session_scope() as s:
+        found = check_key(s, other)
+        assert found is not None and found.scopes == ["intake", "read"]
+    assert runner.invoke(app, ["apikeys", "create", "x", "--scope", "admin"]).exit_code == 2
+    listed = runner.invoke(app, ["apikeys", "list"], env={"COLUMNS": "200"}).output
+    assert "partner" in listed and key not in listed and other not in listed
+    assert "intake,read" in listed
     assert runner.invoke(app, ["apikeys", "revoke", "1"]).exit_code == 0
     assert runner.invoke(app, ["apikeys", "revoke", "42"]).exit_code == 1
     with session_scope() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -9,6 +10,13 @@ from cases.db import session_scope
 from cases.models import Case, CaseEvent, Report
 
 GARBAGE = {"channel": "api", "external_id": "t-1", "text": "东门菜市场门口暴露垃圾没人清理", "phone": "138 0013 8000"}
+
+
+@pytest.fixture
+def client(client: TestClient, api_headers: dict[str, str]) -> TestClient:
+    """The app client, authenticated to /api/v1 with an intake+read+routing key."""
+    client.headers.update(api_headers)
+    return client
 
 
 def test_report_becomes_dispatched_case(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -12,6 +13,13 @@ from cases.service import apply_action, get_case_by_number, open_case
 from hotline.cli import app as cli
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def client(client: TestClient, api_headers: dict[str, str]) -> TestClient:
+    """The app client, authenticated to /api/v1 with an intake+read+routing key."""
+    client.headers.update(api_headers)
+    return client
 
 
 def held_case(client: TestClient, text: str = "那个门口那堆东西好几天了没人管") -> str:

@@ -22,6 +22,13 @@ class DownQueue:
         raise ConnectionError("Redis is down")
 
 
+@pytest.fixture
+def client(client: TestClient, api_headers: dict[str, str]) -> TestClient:
+    """The app client, authenticated to /api/v1 with an intake+read+routing key."""
+    client.headers.update(api_headers)
+    return client
+
+
 def test_queue_down_at_intake_then_sweeper_recovers(client: TestClient) -> None:
     jobs.set_queue(DownQueue())
     r = client.post("/api/v1/reports", json={"external_id": "down-1", "text": "青砖湖公园垃圾满溢"})

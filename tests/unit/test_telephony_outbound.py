@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlparse
 
@@ -158,7 +159,11 @@ def test_unanswered_survey_falls_back_to_sms_link(client: TestClient, twilio_env
     sim = simulator(client)
     sim.post(f"{status.path}?{status.query}", {"CallStatus": "no-answer", "CallDuration": "0"})
     links = [m for m in twilio_env.messages() if "请您评价" in m["Body"]]
-    assert len(links) == 1 and "/h5/track?number=" in links[0]["Body"]
+    assert len(links) == 1
+    link = re.search(r"/h5/t/[A-Za-z0-9_-]+", links[0]["Body"])
+    assert link, links[0]["Body"]
+    page = client.get(link.group(0))  # the link alone opens the reporter's case, ready to rate
+    assert page.status_code == 200 and "rate-form" in page.text
 
 
 def test_click_to_call_bridges_agent_and_resident(client: TestClient, twilio_env: TwilioStandIn) -> None:

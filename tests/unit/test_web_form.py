@@ -17,6 +17,7 @@ from cases.lifecycle import Action
 from cases.models import Attachment, Case, CaseEvent, Report
 from cases.service import apply_action, get_case_by_number
 from intake.ratelimit import reset_limiter
+from intake.tracking import issue_token
 
 GRID = "421102001001001"
 
@@ -160,18 +161,21 @@ def _case_number(web: TestClient, **fields: str) -> str:
     return m.group(1)
 
 
-def track(web: TestClient, number: str, last4: str) -> Any:
-    return web.post("/h5/track", data={"csrf_token": token(web, "/h5/track"), "number": number, "last4": last4})
+def track(web: TestClient, number: str, phone: str) -> Any:
+    return web.post("/h5/track", data={"csrf_token": token(web, "/h5/track"), "number": number, "phone": phone})
 
 
-def test_track_shows_plain_timeline_and_needs_last4(web: TestClient) -> None:
+def test_track_shows_plain_timeline_and_needs_the_phone(web: TestClient) -> None:
     number = _case_number(web)
-    r = track(web, number, "8000")
+    r = track(web, number, "138 0013 8000")
     assert r.status_code == 200
     assert number in r.text and "您的反映已收到" in r.text and "已派遣至" in r.text and "已派遣" in r.text
     assert "classify" not in r.text and "rate-form" not in r.text  # not handled yet: no rating
-    assert track(web, number, "1234").status_code == 404
-    assert track(web, "12319-20990101-000001", "8000").status_code == 404
+    wrong = track(web, number, "13800128000")
+    missing = track(web, "12319-20990101-000001", "13800138000")
+    assert wrong.status_code == missing.status_code == 404
+    assert "8000" not in wrong.text and number not in wrong.text.replace(f'value="{number}"', "")
+    assert track(web, number, "8000").status_code == 404  # the last four digits prove nothing now
 
 
 def _move(number: str, *actions: Action) -> None:
@@ -183,36 +187,50 @@ def _move(number: str, *actions: Action) -> None:
         s.commit()
 
 
-def _rate(web: TestClient, number: str, rating: str, comment: str = "") -> Any:
-    return web.post("/h5/track/rate", data={"csrf_token": token(web, "/h5/track"), "number": number,
-                                            "last4": "8000", "rating": rating, "comment": comment})
+def _track_token(web: TestClient, number: str) -> str:
+    m = re.search(r'name="t" value="([^"]+)"', track(web, number, "13800138000").text)
+    assert m, "no rate form"
+    return m.group(1)
+
+
+def _rate(web: TestClient, t: str, rating: str, comment: str = "") -> Any:
+    return web.post("/h5/track/rate", data={"csrf_token": token(web, "/h5/track"), "t": t, "rating": rating,
+                                            "comment": comment})
 
 
 def test_unsatisfied_rating_reopens_and_satisfied_is_surveyed(web: TestClient) -> None:
     number = _case_number(web)
     _move(number, Action.ACCEPT, Action.HANDLE, Action.VERIFY)
-    page = track(web, number, "8000")
+    page = track(web, number, "13800138000")
     assert "rate-form" in page.text and "基本满意" in page.text
-    r = _rate(web, number, "unsatisfied", "垃圾还在")
+    t = _track_token(web, number)
+    r = _rate(web, t, "unsatisfied", "垃圾还在")
     assert r.status_code == 200 and "案件已重新办理" in r.text
     with session_scope() as s:
         case = get_case_by_number(s, number)
         assert case is not None and case.status == "reopened"
         ev = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "reopen")).one()
         assert ev.actor == "resident:web" and ev.data["rating"] == "不满意" and ev.data["comment"] == "垃圾还在"
-    assert _rate(web, number, "satisfied").status_code == 409  # rated already for this round
+    assert _rate(web, t, "satisfied").status_code == 409  # rated already for this round
     _move(number, Action.DISPATCH, Action.HANDLE, Action.VERIFY)
-    r = _rate(web, number, "satisfied")
+    r = _rate(web, t, "satisfied")
     assert r.status_code == 200 and "谢谢您的评价" in r.text
     with session_scope() as s:
         case = get_case_by_number(s, number)
         assert case is not None and case.status == "surveyed"
-    assert "您已评价" in track(web, number, "8000").text
+    assert "您已评价" in track(web, number, "13800138000").text
 
 
 def test_rating_refused_before_handling(web: TestClient) -> None:
     number = _case_number(web)
-    assert _rate(web, number, "satisfied").status_code == 409
+    m = re.search(r'name="t" value="([^"]+)"', track(web, number, "13800138000").text)
+    assert m is None  # no rate form before handling
+    with session_scope() as s:
+        report_id = s.exec(select(Report)).one().id
+        assert report_id is not None
+        t = issue_token(s, report_id)
+        s.commit()
+    assert _rate(web, t, "satisfied").status_code == 409
     with session_scope() as s:
         case = s.exec(select(Case)).one()
         assert case.status == "dispatched"

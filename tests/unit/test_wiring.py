@@ -23,6 +23,13 @@ standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
 runner = CliRunner()
 
 
+@pytest.fixture
+def client(client: TestClient, api_headers: dict[str, str]) -> TestClient:
+    """The app client, authenticated to /api/v1 with an intake+read+routing key."""
+    client.headers.update(api_headers)
+    return client
+
+
 def test_case_moves_notify_the_reporter_and_start_the_survey(
     client: TestClient, twilio_env: TwilioStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:

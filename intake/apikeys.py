@@ -1,0 +1,90 @@
+"""API keys of machine clients (the internal API, Open311): shown once at creation, stored only as a
+SHA-256 hash, each with the scopes it may use.
+
+Keys are 32 random bytes, so an unsalted fast hash is enough (nobody can brute-force 256 bits) and lets
+us look a key up by its hash in one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from cases.models import ApiKey, utcnow
+
+KEY_PREFIX = "hk_"
+
+# What each scope allows; the README's "API keys" section says the same in prose.
+SCOPES: dict[str, str] = {
+    "intake": "POST /api/v1/reports (channel api, external ids in the key's own namespace)",
+    "routing": "with intake: send routing hints (category_code, grade, needs_review, link_case_id, ...)",
+    "read": "GET /api/v1/reports/{id} and /api/v1/cases/{number}",
+    "open311": "POST /open311/v2/requests (api_key)",
+}
+# A key made without --scope: what `hotline apikeys create NAME` always made before scopes existed.
+DEFAULT_SCOPES: tuple[str, ...] = ("open311",)
+
+
+class UnknownScope(ValueError):
+    pass
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, name: str, scopes: Iterable[str] = DEFAULT_SCOPES) -> tuple[ApiKey, str]:
+    """Create and commit a key. Returns the row and the plain key (never stored)."""
+    wanted = sorted(set(scopes))
+    unknown = [s for s in wanted if s not in SCOPES]
+    if unknown or not wanted:
+        raise UnknownScope(f"unknown scope(s) {unknown}; known: {', '.join(SCOPES)}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(name=name, key_hash=hash_key(key), prefix=key[:12], scopes=wanted)
+    session.add(row)
+    session.commit()
+    return row, key
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(col(ApiKey.id))))
+
+
+def revoke_key(session: Session, ident: str) -> ApiKey | None:
+    """Revoke by id or by the shown prefix."""
+    stmt = (
+        select(ApiKey).where(ApiKey.id == int(ident))
+        if ident.isdigit() and len(ident) < 10
+        else select(ApiKey).where(ApiKey.prefix == ident)
+    )
+    row = session.exec(stmt).first()
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.commit()
+    return row
+
+
+def check_key(session: Session, key: str | None) -> ApiKey | None:
+    """The active key row for this key, or None. Does not commit."""
+    if not key or len(key) > 200:
+        return None
+    row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key.strip()))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    # Roughly when it was last used is enough: a write per request would serialise readers on SQLite.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+        session.add(row)
+    return row
+
+
+def has_scope(row: ApiKey, scope: str) -> bool:
+    return scope in (row.scopes or [])
