@@ -20,6 +20,7 @@ from cases.jobs import enqueue_now
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
 from cases.models import Case, Report, utcnow
+from cases.reference import reference_codes
 from cases.service import apply_action, open_case, record_event
 from cases.settings import get_settings
 from classifiers.base import Classification, ReportFacts
@@ -36,7 +37,9 @@ PIPELINE_JOB = "routing.pipeline.process_report"
 @lru_cache(maxsize=1)
 def routing_table() -> RoutingTable:
     s = get_settings()
-    return load_rules(s.routing_rules_path or DEFAULT_RULES, s.timezone)
+    with session_scope() as session:  # a rule naming a department or category that does not exist is refused
+        reference = reference_codes(session)
+    return load_rules(s.routing_rules_path or DEFAULT_RULES, s.timezone, reference)
 
 
 def _lock_report(session: Session, report_id: int) -> Report | None:
