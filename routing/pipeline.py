@@ -87,6 +87,8 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
         reasons.append("no category")
     if department is None:
         reasons.append("no department for the category")
+    if c.grid_code is None:  # also when the channel chose the category: a department needs a place
+        reasons.append("no grid")
     if not auto:
         reasons.append("routing rule holds it for an agent")
     # A category the channel supplied (the resident's choice, a camera's map) is not the model's guess.

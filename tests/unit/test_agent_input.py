@@ -232,3 +232,24 @@ def test_pipeline_refuses_a_rules_file_with_an_unknown_department(
     one_line_error(result, "unknown department 'sanitaton'")
     with session_scope() as s:
         assert s.exec(select(Case).where(Case.department_code == "sanitaton")).all() == []
+
+
+def test_pipeline_holds_a_case_without_a_grid_even_with_a_chosen_category(env: Path) -> None:
+    """A channel that supplies the category (a form's picker) skips the confidence gate, not the grid."""
+    from routing.pipeline import process_report
+
+    with session_scope() as s:
+        report = Report(
+            channel="web", external_id="no-grid", text="有一堆垃圾没人清理", hints={"category_code": "06010"}
+        )
+        s.add(report)
+        s.commit()
+        rid = report.id
+    assert rid is not None
+    number = process_report(rid)
+    with session_scope() as s:
+        case = get_case_by_number(s, number)
+        assert case is not None and case.grid_code is None
+        assert case.status == "registered" and case.needs_review
+        held = s.exec(select(CaseEvent).where(CaseEvent.action == "hold_for_agent")).one()
+        assert held.reason is not None and "no grid" in held.reason
