@@ -16,7 +16,9 @@ from cases.models import Category, Department, Grid
 
 MATTER = "事件"
 ACTOR_KINDS = ("agent", "dept", "grid", "system", "resident")
+_ACTOR_KIND = re.compile(r"[a-z][a-z0-9_]{0,11}")
 _ACTOR_NAME = re.compile(r"[\w.@-]{1,50}")
+_ACTOR_NAME_INTERNAL = re.compile(r"[\w.@:-]{1,50}")
 
 
 class InvalidInput(ValueError):
@@ -66,15 +68,21 @@ def check_department(session: Session, code: str) -> Department:
     return row
 
 
-def actor_id(raw: str, default_kind: str = "agent") -> str:
+def actor_id(raw: str, default_kind: str = "agent", kinds: tuple[str, ...] | None = None) -> str:
     """`kind:name` as kept in the audit trail. A bare name gets `default_kind`; a name that already
-    carries a kind keeps it, so `li` and `agent:li` are the same actor (never `agent:agent:li`)."""
+    carries a kind keeps it, so `li` and `agent:li` are the same actor (never `agent:agent:li`).
+
+    With `kinds` (what a person typed: the CLI, the console) the kind must be one of them and the name a
+    plain one; without, any short lowercase kind and a name of the same characters plus ':' will do (the
+    actors channels and jobs name themselves). Both fit the audit column (64 characters)."""
     value = raw.strip()
     kind, sep, name = value.partition(":")
     if not sep:
         kind, name = default_kind, value
-    if kind not in ACTOR_KINDS:
-        raise InvalidInput(f"unknown actor kind {kind!r} in {raw!r}: use one of {', '.join(ACTOR_KINDS)}")
-    if not _ACTOR_NAME.fullmatch(name):
+    if kinds is not None and kind not in kinds:
+        raise InvalidInput(f"unknown actor kind {kind!r} in {raw!r}: use one of {', '.join(kinds)}")
+    if not _ACTOR_KIND.fullmatch(kind):
+        raise InvalidInput(f"invalid actor kind {kind!r} in {raw!r}")
+    if not (_ACTOR_NAME if kinds is not None else _ACTOR_NAME_INTERNAL).fullmatch(name):
         raise InvalidInput(f"invalid actor {raw!r}: a name of 1-50 letters, digits, '.', '_', '@' or '-'")
     return f"{kind}:{name}"

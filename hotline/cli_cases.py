@@ -17,7 +17,7 @@ from sqlmodel import Session
 from cases.db import session_scope
 from cases.lifecycle import LABELS_ZH, Action, CaseStatus, IllegalTransition
 from cases.models import Case
-from cases.reference import InvalidInput
+from cases.reference import ACTOR_KINDS, InvalidInput, actor_id
 from cases.service import apply_action, get_case_by_number
 from routing.review import confirm_case, dispatch_case, review_queue
 from routing.rules import RulesError
@@ -125,6 +125,10 @@ def act(
     A dispatch (also after 退单 or 重开) routes by the rules, with deadlines counted from now."""
     extra = _data(data)
     try:
+        who = actor_id(actor, kinds=ACTOR_KINDS)
+    except InvalidInput as exc:
+        _fail(str(exc))
+    try:
         verb = Action(action)
     except ValueError:
         _fail(f"unknown action {action!r}: use one of {', '.join(a.value for a in Action)}")
@@ -134,9 +138,9 @@ def act(
         case = _case(s, number)
         try:
             if verb == Action.DISPATCH:
-                dispatch_case(s, case, actor, department_code=department, reason=reason, data=extra)
+                dispatch_case(s, case, who, department_code=department, reason=reason, data=extra)
             else:
-                apply_action(s, case, verb, actor, reason=reason, data=extra)
+                apply_action(s, case, verb, who, reason=reason, data=extra)
         except IllegalTransition as exc:
             _fail(str(exc), 1)
         except (InvalidInput, RulesError) as exc:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from cases.lifecycle import Action, CaseStatus, next_status
 from cases.models import Case, Report, utcnow
-from cases.reference import InvalidInput, actor_id, check_category, check_department, check_grid
+from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.service import apply_action, record_event
 from classifiers.corrections import record_correction
 from routing.pipeline import routing_table
@@ -102,7 +102,7 @@ def dispatch_case(
     """Dispatch (or re-dispatch) a case to the department the rules name for its category (or the one
     given), with dispatch and handling deadlines counted on the working calendar from `now`. The caller
     commits. A case held for confirmation goes through `confirm_case` instead."""
-    actor = actor_id(actor)
+    actor = actor_id(actor, kinds=ACTOR_KINDS)
     next_status(case.status, Action.DISPATCH)  # IllegalTransition before any other complaint
     if case.needs_review:
         raise ReviewError(f"case {case.number} waits for an agent's confirmation: confirm it instead")
@@ -132,7 +132,7 @@ def confirm_case(
     Category, grid and department are checked against the reference data. A case is not dispatched
     without a grid (the department would not know where to go) unless `allow_no_grid` says the agent
     meant it (a matter with no place, a transfer to another hotline)."""
-    actor = actor_id(actor)
+    actor = actor_id(actor, kinds=ACTOR_KINDS)
     if case.status != CaseStatus.REGISTERED.value:
         raise ReviewError(f"case {case.number} is {case.status}, only a registered case can be confirmed")
     category = category_code or case.category_code

@@ -163,10 +163,16 @@ def test_kernel_refuses_unknown_codes_whoever_calls(env: Path) -> None:
 
 
 def test_actor_id() -> None:
-    assert actor_id("li") == actor_id("agent:li") == "agent:li"
-    assert actor_id("dept:sanitation") == "dept:sanitation"
+    from cases.reference import ACTOR_KINDS
+
+    assert actor_id("li") == actor_id("agent:li") == actor_id("agent:li", kinds=ACTOR_KINDS) == "agent:li"
+    assert actor_id("dept:sanitation", kinds=ACTOR_KINDS) == "dept:sanitation"
     assert actor_id("王五", default_kind="grid") == "grid:王五"
     for bad in ("", "agent:", "agent:agent:li", "boss:li", "li li", "x" * 51):
+        with pytest.raises(InvalidInput):
+            actor_id(bad, kinds=ACTOR_KINDS)
+    assert actor_id("key:open311:city") == "key:open311:city"  # what a channel names itself is kept
+    for bad in ("", "Agent:li", "li li", "a" * 13 + ":x", "x" * 51):
         with pytest.raises(InvalidInput):
             actor_id(bad)
 
