@@ -259,3 +259,23 @@ def test_pipeline_holds_a_case_without_a_grid_even_with_a_chosen_category(env: P
         assert case.status == "registered" and case.needs_review
         held = s.exec(select(CaseEvent).where(CaseEvent.action == "hold_for_agent")).one()
         assert held.reason is not None and "no grid" in held.reason
+
+
+def test_the_app_says_at_start_up_that_the_rules_file_is_refused(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from fastapi.testclient import TestClient
+
+    from cases import hooks
+    from cases.settings import reset_settings
+    from hotline.app import create_app
+
+    bad = _rules(tmp_path, "department: sanitation\n", "department: sanitaton\n")
+    monkeypatch.setenv("HOTLINE_ROUTING_RULES_PATH", str(bad))
+    reset_settings()
+    with caplog.at_level(logging.ERROR, logger="hotline.wiring"), TestClient(create_app()) as c:
+        assert c.get("/healthz").status_code == 200  # intake stays up: reports are stored, not routed
+        assert hooks.listeners("dispatched")  # the factory wired the loop
+    assert "routing rules refused" in caplog.text and "sanitaton" in caplog.text
