@@ -121,6 +121,11 @@ def parse_rules(
         grade = r.get("grade")
         if grade is not None and grade not in GRADES:
             raise RulesError(f"{where}: grade must be one of {GRADES}")
+        for key in ("categories", "prefixes"):
+            # YAML reads an unquoted 06010 as the number 3080 (octal): it would never match.
+            numbers = [c for c in r.get(key, []) if not isinstance(c, str)]
+            if numbers:
+                raise RulesError(f"{where}: {key} must be quoted strings ({numbers[0]!r} was read as a number)")
         rule = RoutingRule(
             id=rid,
             department=str(r["department"]),
@@ -135,6 +140,8 @@ def parse_rules(
             _check_reference(rule, where, reference)
         rules.append(rule)
     d = doc.get("defaults", {})
+    if d.get("grade", "normal") not in GRADES:
+        raise RulesError(f"{source}: defaults: grade must be one of {GRADES}")
     return RoutingTable(
         rules=tuple(rules),
         calendar=cal,

@@ -201,6 +201,7 @@ def _line_of(path: Path, needle: str) -> int:
         ("department: sanitation\n", "department: sanitaton\n", ["unknown department 'sanitaton'", "garbage-exposed"]),
         ('categories: ["06010", "06042"]', 'categories: ["06010", "77777"]', ["unknown category '77777'"]),
         ('prefixes: ["03"]', 'prefixes: ["88"]', ["prefix '88'", "rule sanitation"]),
+        ('categories: ["06010", "06042"]', 'categories: [06010, "06042"]', ["quoted", "3080"]),
     ],
 )
 def test_rules_naming_unknown_codes_are_refused_with_line_and_rule(
