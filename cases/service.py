@@ -16,6 +16,7 @@ from cases import hooks
 from cases.jobs import enqueue_after_commit
 from cases.lifecycle import Action, CaseStatus, next_status
 from cases.models import Case, CaseCounter, CaseEvent, utcnow
+from cases.reference import InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.settings import get_settings
 
 
@@ -59,7 +60,7 @@ def record_event(
     assert case.id is not None
     ev = CaseEvent(
         case_id=case.id,
-        actor=actor,
+        actor=actor_id(actor),
         action=str(action),
         from_status=from_status,
         to_status=to_status,
@@ -90,12 +91,24 @@ def apply_action(
     **changes: Any,
 ) -> CaseEvent:
     """Move a case by one action of the lifecycle table and record it. An illegal move raises
-    IllegalTransition before anything is changed. `changes` are set on the case (department, deadlines)."""
+    IllegalTransition, and a change naming a category, grid or department the reference data does not
+    have raises InvalidInput, before anything is changed. `changes` are set on the case (department,
+    deadlines). A dispatch (also the re-dispatch after 退单 or 重开) must bring its own deadlines, counted
+    from now: `routing.review.dispatch_case` computes them from the routing rules."""
     before = case.status
     after = next_status(before, action)
-    for key, value in changes.items():
+    actor = actor_id(actor)
+    for key in changes:
         if not hasattr(case, key):
             raise AttributeError(f"Case has no field {key!r}")
+    _check_changes(session, changes)
+    if Action(action) == Action.DISPATCH:
+        missing = [k for k in ("dispatch_deadline", "handle_deadline") if changes.get(k) is None]
+        if missing:
+            raise InvalidInput(f"a dispatch needs fresh deadlines ({', '.join(missing)} missing)")
+        if (changes.get("department_code") or case.department_code) is None:
+            raise InvalidInput("a dispatch needs a department")
+    for key, value in changes.items():
         setattr(case, key, value)
     case.status = after.value
     case.updated_at = utcnow()
@@ -110,6 +123,16 @@ def apply_action(
     return record_event(
         session, case, action, actor, from_status=before, to_status=after.value, reason=reason, data=payload
     )
+
+
+_CHECKS = {"category_code": check_category, "grid_code": check_grid, "department_code": check_department}
+
+
+def _check_changes(session: Session, changes: dict[str, Any]) -> None:
+    for key, check in _CHECKS.items():
+        value = changes.get(key)
+        if value is not None:
+            check(session, value)
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:

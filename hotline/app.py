@@ -15,8 +15,9 @@ from cases import jobs
 from cases.db import get_engine
 from cases.settings import get_settings
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
-from hotline.queues import InProcessQueue, configure_queue, redis_connection
+from hotline.queues import InProcessQueue, redis_connection
 from hotline.sweeper import start_sweeper
+from hotline.wiring import configure_runtime
 from intake import api as intake_api
 from intake import web as web_form
 from intake.camera import api as camera_api
@@ -50,7 +51,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
             freeze_startup_objects()
         stop = None
         if configure_jobs:
-            q = configure_queue(settings)
+            q = configure_runtime("web", settings)
             if isinstance(q, InProcessQueue):
                 # Embedded default: nobody else runs the sweeper.
                 stop = start_sweeper(settings)

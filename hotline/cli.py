@@ -28,6 +28,15 @@ app.add_typer(cli_grids.app, name="grids")
 console = Console()
 
 
+@app.callback()
+def _compose() -> None:
+    """Runs before every command: a command that moves a case (cases confirm/act, and any added later)
+    runs the follow-up jobs like the web does. serve, worker and demo install their own queue on top."""
+    from hotline.wiring import configure_runtime
+
+    configure_runtime("cli")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default HOTLINE_HOST, 127.0.0.1).")] = None,

@@ -1,9 +1,13 @@
-"""`hotline cases`: the agents' confirmation queue and lifecycle actions from the terminal."""
+"""`hotline cases`: the agents' confirmation queue and lifecycle actions from the terminal.
+
+Input that names something that does not exist (a category, grid, department, actor, malformed JSON)
+is refused with one line on stderr and exit status 2; an action the lifecycle does not allow now exits 1.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -11,21 +15,41 @@ from rich.table import Column, Table
 from sqlmodel import Session
 
 from cases.db import session_scope
-from cases.lifecycle import LABELS_ZH, CaseStatus, IllegalTransition
+from cases.lifecycle import LABELS_ZH, Action, CaseStatus, IllegalTransition
 from cases.models import Case
+from cases.reference import ACTOR_KINDS, InvalidInput, actor_id
 from cases.service import apply_action, get_case_by_number
-from routing.review import ReviewError, confirm_case, review_queue
+from routing.review import confirm_case, dispatch_case, review_queue
+from routing.rules import RulesError
 
 app = typer.Typer(help="Cases: the confirmation queue, confirm/correct, lifecycle actions.", no_args_is_help=True)
 console = Console()
+
+USAGE = 2  # like click's own usage errors
+
+
+def _fail(message: str, code: int = USAGE) -> NoReturn:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)  # one line, whatever the message holds
+    raise typer.Exit(code)
 
 
 def _case(session: Session, number: str) -> Case:
     case = get_case_by_number(session, number)
     if case is None:
-        console.print(f"[red]no case {number}")
-        raise typer.Exit(1)
+        _fail(f"no case {number}", 1)
     return case
+
+
+def _data(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        _fail(f"--data is not valid JSON ({exc.msg} at character {exc.pos})")
+    if not isinstance(value, dict):
+        _fail('--data must be a JSON object, e.g. \'{"note": "…"}\'')
+    return value
 
 
 @app.command("review")
@@ -52,11 +76,14 @@ def review(limit: Annotated[int, typer.Option(help="How many to show.")] = 50) -
 @app.command("confirm")
 def confirm(
     number: str,
-    agent: Annotated[str, typer.Option(help="Who confirms (recorded in the audit trail).")],
-    category: Annotated[str | None, typer.Option(help="Corrected category code.")] = None,
+    agent: Annotated[str, typer.Option(help="Who confirms: li or agent:li (recorded in the audit trail).")],
+    category: Annotated[str | None, typer.Option(help="Corrected matter (事件) category code.")] = None,
     grid: Annotated[str | None, typer.Option(help="Corrected 15-digit grid code.")] = None,
     department: Annotated[str | None, typer.Option(help="Department code, overriding the rules.")] = None,
     grade: Annotated[str | None, typer.Option(help="normal | urgent | critical")] = None,
+    no_grid: Annotated[
+        bool, typer.Option("--no-grid", help="Dispatch although the case has no grid (refused otherwise).")
+    ] = False,
 ) -> None:
     """Confirm or correct a held case and dispatch it (the decision becomes a labelled example)."""
     with session_scope() as s:
@@ -65,15 +92,15 @@ def confirm(
             confirm_case(
                 s,
                 case,
-                f"agent:{agent}",
+                agent,
                 category_code=category,
                 grid_code=grid,
                 department_code=department,
                 grade=grade,
+                allow_no_grid=no_grid,
             )
-        except ReviewError as exc:
-            console.print(f"[red]{exc}")
-            raise typer.Exit(1) from exc
+        except (InvalidInput, RulesError) as exc:
+            _fail(str(exc))
         console.print(f"{case.number} → {LABELS_ZH[CaseStatus(case.status)]} ({case.department_code})")
 
 
@@ -87,17 +114,36 @@ def act(
             "reopen, escalate, extend, note, reject, register, dispatch"
         ),
     ],
-    actor: Annotated[str, typer.Option(help="Who acts, e.g. dept:sanitation or agent:li")],
+    actor: Annotated[str, typer.Option(help="Who acts, e.g. dept:sanitation or agent:li (a bare name: agent)")],
     reason: Annotated[str | None, typer.Option(help="Why (kept in the audit trail).")] = None,
-    data: Annotated[str | None, typer.Option(help="Extra JSON kept with the event.")] = None,
+    data: Annotated[str | None, typer.Option(help="Extra JSON object kept with the event.")] = None,
+    department: Annotated[
+        str | None, typer.Option(help="dispatch only: department code, overriding the rules.")
+    ] = None,
 ) -> None:
-    """Apply one lifecycle action to a case; an action the table does not allow changes nothing."""
+    """Apply one lifecycle action to a case; an action the table does not allow changes nothing.
+    A dispatch (also after 退单 or 重开) routes by the rules, with deadlines counted from now."""
+    extra = _data(data)
+    try:
+        who = actor_id(actor, kinds=ACTOR_KINDS)
+    except InvalidInput as exc:
+        _fail(str(exc))
+    try:
+        verb = Action(action)
+    except ValueError:
+        _fail(f"unknown action {action!r}: use one of {', '.join(a.value for a in Action)}")
+    if department is not None and verb != Action.DISPATCH:
+        _fail("--department is only for dispatch")
     with session_scope() as s:
         case = _case(s, number)
         try:
-            apply_action(s, case, action, actor, reason=reason, data=json.loads(data) if data else None)
-        except (IllegalTransition, ValueError) as exc:
-            console.print(f"[red]{exc}")
-            raise typer.Exit(1) from exc
+            if verb == Action.DISPATCH:
+                dispatch_case(s, case, who, department_code=department, reason=reason, data=extra)
+            else:
+                apply_action(s, case, verb, who, reason=reason, data=extra)
+        except IllegalTransition as exc:
+            _fail(str(exc), 1)
+        except (InvalidInput, RulesError) as exc:
+            _fail(str(exc))
         s.commit()
         console.print(f"{case.number} → {LABELS_ZH[CaseStatus(case.status)]}")

@@ -2,12 +2,20 @@
 
 One place to read (and change) the automatic side of the closed loop:
 派遣 → SMS to the reporter; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访).
+Every entry point (app factory, worker, each CLI command) wires them through `configure_runtime`.
 """
 
 from __future__ import annotations
 
-from cases import hooks
+import logging
+import time
+from typing import Any, Literal
+
+from cases import hooks, jobs
 from cases.lifecycle import CaseStatus
+from cases.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 NOTIFY = "intake.telephony.outbound.notify_case_status"
 SURVEY = "intake.telephony.outbound.start_survey_call"
@@ -26,5 +34,69 @@ PERIODIC: list[str] = [
 
 
 def wire_case_hooks() -> None:
+    """Idempotent. Entry points call `configure_runtime`, which calls this."""
     for status, job in CASE_HOOKS:
         hooks.on_status(status.value, job)
+
+
+Role = Literal["web", "worker", "cli"]
+
+
+class ForegroundQueue:
+    """The job queue of a short-lived command on the embedded default (no Redis): a job enqueued after
+    a commit runs right there, before the command exits — a background thread would die with the process
+    and take the 派遣 SMS or the 回访 call with it. Jobs take ids and are safe to run twice, so a failed
+    one is simply tried again (briefly: a person is waiting); what they send is an OutboundMessage row
+    first, so a notice deferred by quiet hours is sent later by the server's `flush_due`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.attempts = max(settings.job_max_attempts, 1)
+        self.failed: list[tuple[str, tuple[Any, ...], str]] = []
+
+    def enqueue(self, func_path: str, *args: Any) -> None:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                jobs.resolve(func_path)(*args)
+                return
+            except Exception as exc:
+                if attempt == self.attempts:
+                    log.error("job %s%r failed for good: %s", func_path, args, exc)
+                    self.failed.append((func_path, args, repr(exc)))
+                    return
+                log.warning("job %s%r failed (attempt %s), retrying: %s", func_path, args, attempt, exc)
+                time.sleep(min(0.5 * attempt, 2.0))
+
+
+def configure_runtime(role: Role, settings: Settings | None = None) -> jobs.JobQueue:
+    """The one function every entry point calls before it moves a case — the app factory ("web"), the
+    worker ("worker"), every CLI command ("cli", from the Typer callback): the case hooks are wired,
+    so the follow-up jobs run whoever moves the case, and the job queue for the role is installed.
+
+    With Redis every role enqueues to RQ. Without it, web and worker get the in-process thread and a
+    command gets `ForegroundQueue`. (Unit tests that install their own queue wire the hooks they want.)"""
+    wire_case_hooks()
+    if role != "cli":
+        _check_routing_rules()
+    settings = settings or get_settings()
+    if role == "cli" and not settings.redis_url:
+        q: jobs.JobQueue = ForegroundQueue(settings)
+        jobs.set_queue(q)
+        return q
+    from hotline.queues import configure_queue  # hotline.queues imports this module
+
+    return configure_queue(settings, worker=role == "worker")
+
+
+def _check_routing_rules() -> None:
+    """Say at start-up, not at the first report, that the rules file names something that does not exist.
+    Only a log line: intake keeps storing reports (the pipeline refuses to route them until it is fixed,
+    and `hotline jobs retry` takes them up again)."""
+    from routing.pipeline import routing_table
+    from routing.rules import RulesError
+
+    try:
+        routing_table()
+    except RulesError as exc:
+        log.error("routing rules refused: %s", exc)
+    except Exception as exc:  # the database may not be up yet; the first report will tell
+        log.warning("routing rules not checked at start-up: %s", type(exc).__name__)

@@ -20,6 +20,7 @@ from cases.jobs import enqueue_now
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
 from cases.models import Case, Report, utcnow
+from cases.reference import reference_codes
 from cases.service import apply_action, open_case, record_event
 from cases.settings import get_settings
 from classifiers.base import Classification, ReportFacts
@@ -37,7 +38,9 @@ PIPELINE_JOB = "routing.pipeline.process_report"
 @lru_cache(maxsize=1)
 def routing_table() -> RoutingTable:
     s = get_settings()
-    return load_rules(s.routing_rules_path or DEFAULT_RULES, s.timezone)
+    with session_scope() as session:  # a rule naming a department or category that does not exist is refused
+        reference = reference_codes(session)
+    return load_rules(s.routing_rules_path or DEFAULT_RULES, s.timezone, reference)
 
 
 def _lock_report(session: Session, report_id: int) -> Report | None:
@@ -85,6 +88,8 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
         reasons.append("no category")
     if department is None:
         reasons.append("no department for the category")
+    if c.grid_code is None:  # also when the channel chose the category: a department needs a place
+        reasons.append("no grid")
     if not auto:
         reasons.append("routing rule holds it for an agent")
     # A category the channel supplied (the resident's choice, a camera's map) is not the model's guess.

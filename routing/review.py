@@ -1,24 +1,37 @@
-"""Agents' confirmation queue: cases the pipeline held because it was not sure enough.
+"""Agents' confirmation queue, and dispatching a case by the routing rules.
 
 `confirm_case` is the use case behind the console's (and the CLI's) "confirm / correct and dispatch":
-it routes with the category the agent settled on, dispatches, and keeps the decision as a labelled
-example so the next model learns from it — all in one transaction.
+it checks what the agent typed against the reference data, routes with the category the agent settled
+on, dispatches, and keeps the decision as a labelled example so the next model learns from it — all in
+one transaction. `dispatch_case` is every dispatch after the pipeline's first one (re-dispatch after
+退单 or 重开): the deadlines are counted from the moment of dispatch, never kept from an earlier round.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from sqlmodel import Session, col, select
 
-from cases.lifecycle import Action, CaseStatus
-from cases.models import Case, Grid, Report, utcnow
+from cases.lifecycle import Action, CaseStatus, next_status
+from cases.models import Case, Report, utcnow
+from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.service import apply_action, record_event
 from classifiers.corrections import record_correction
 from routing.pipeline import routing_table
-from routing.rules import GRADES, route
+from routing.rules import GRADES, RoutingDecision, route
 
 
-class ReviewError(ValueError):
-    """The confirmation cannot be carried out as asked (the message says why, for a person)."""
+class ReviewError(InvalidInput):
+    """The confirmation or dispatch cannot be carried out as asked (the message says why, for a person)."""
+
+
+@dataclass(frozen=True)
+class DispatchPlan:
+    department_code: str
+    decision: RoutingDecision
 
 
 def review_queue(session: Session, limit: int = 100) -> list[Case]:
@@ -32,6 +45,76 @@ def review_queue(session: Session, limit: int = 100) -> list[Case]:
     )
 
 
+def _plan(
+    session: Session,
+    category: str,
+    *,
+    department_code: str | None,
+    grade: str | None,
+    now: datetime,
+) -> DispatchPlan:
+    """Everything a dispatch needs, checked, before anything is changed."""
+    if grade is not None and grade not in GRADES:
+        raise ReviewError(f"grade must be one of {', '.join(GRADES)}, not {grade!r}")
+    if department_code is not None:
+        check_department(session, department_code)
+    decision = route(routing_table(), category, now, grade=grade)
+    department = department_code or decision.department_code
+    if department is None:
+        raise ReviewError(f"no routing rule for category {category}: name a department")
+    return DispatchPlan(department, decision)
+
+
+def _dispatch(
+    session: Session,
+    case: Case,
+    actor: str,
+    plan: DispatchPlan,
+    reason: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    d = plan.decision
+    apply_action(
+        session,
+        case,
+        Action.DISPATCH,
+        actor,
+        reason=reason or "; ".join(d.reasons),
+        data=data,
+        department_code=plan.department_code,
+        grade=d.grade,
+        dispatch_deadline=d.dispatch_deadline,
+        handle_deadline=d.handle_deadline,
+    )
+
+
+def dispatch_case(
+    session: Session,
+    case: Case,
+    actor: str,
+    *,
+    department_code: str | None = None,
+    grade: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Dispatch (or re-dispatch) a case to the department the rules name for its category (or the one
+    given), with dispatch and handling deadlines counted on the working calendar from `now`. The caller
+    commits. A case held for confirmation goes through `confirm_case` instead."""
+    actor = actor_id(actor, kinds=ACTOR_KINDS)
+    next_status(case.status, Action.DISPATCH)  # IllegalTransition before any other complaint
+    if case.needs_review:
+        raise ReviewError(f"case {case.number} waits for an agent's confirmation: confirm it instead")
+    if case.category_code is None:
+        raise ReviewError("a category is needed to dispatch")
+    plan = _plan(
+        session, case.category_code, department_code=department_code, grade=grade or case.grade, now=now or utcnow()
+    )
+    _dispatch(session, case, actor, plan, reason, data)
+    return case
+
+
 def confirm_case(
     session: Session,
     case: Case,
@@ -42,22 +125,33 @@ def confirm_case(
     department_code: str | None = None,
     grade: str | None = None,
     reason: str | None = None,
+    allow_no_grid: bool = False,
 ) -> Case:
-    """Confirm (or correct) a held case's tags and dispatch it. Commits."""
+    """Confirm (or correct) a held case's tags and dispatch it. Commits.
+
+    Category, grid and department are checked against the reference data. A case is not dispatched
+    without a grid (the department would not know where to go) unless `allow_no_grid` says the agent
+    meant it (a matter with no place, a transfer to another hotline)."""
+    actor = actor_id(actor, kinds=ACTOR_KINDS)
     if case.status != CaseStatus.REGISTERED.value:
         raise ReviewError(f"case {case.number} is {case.status}, only a registered case can be confirmed")
     category = category_code or case.category_code
     grid = grid_code or case.grid_code
     if category is None:
         raise ReviewError("a category is needed to dispatch")
-    if grid is not None and session.get(Grid, grid) is None:
-        raise ReviewError(f"unknown grid {grid}")
-    if grade is not None and grade not in GRADES:
-        raise ReviewError(f"grade must be one of {', '.join(GRADES)}")
-    decision = route(routing_table(), category, utcnow(), grade=grade or case.grade)
-    department = department_code or decision.department_code
-    if department is None:
-        raise ReviewError(f"no routing rule for category {category}: name a department")
+    check_category(session, category)
+    if grid is not None:
+        check_grid(session, grid)
+    elif not allow_no_grid:
+        raise ReviewError("no grid: name the grid, or allow dispatch without one explicitly")
+    # A corrected category brings its own rule's grade; otherwise the grade the case has.
+    plan = _plan(
+        session,
+        category,
+        department_code=department_code,
+        grade=grade or (case.grade if category == case.category_code else None),
+        now=utcnow(),
+    )
 
     corrected = category != case.category_code or grid != case.grid_code
     report = session.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.id))).first()
@@ -87,16 +181,6 @@ def confirm_case(
         case.category_confidence = case.grid_confidence = 1.0
         case.grid_source = "agent"
     case.needs_review = False
-    apply_action(
-        session,
-        case,
-        Action.DISPATCH,
-        actor,
-        reason=reason or "; ".join(decision.reasons),
-        department_code=department,
-        grade=decision.grade,
-        dispatch_deadline=decision.dispatch_deadline,
-        handle_deadline=decision.handle_deadline,
-    )
+    _dispatch(session, case, actor, plan, reason)
     session.commit()
     return case

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from cases.reference import ReferenceCodes
 from routing.sla import TimeLimit, WorkingCalendar, deadline
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "rules.yaml"
@@ -69,7 +70,28 @@ def _limit(raw: Any, where: str) -> TimeLimit | None:
         raise RulesError(f"{where}: a time limit needs amount and unit") from exc
 
 
-def parse_rules(doc: dict[str, Any], tz: str) -> RoutingTable:
+def _check_reference(rule: RoutingRule, where: str, ref: ReferenceCodes) -> None:
+    """A rule naming a department or category the reference data does not have would send cases nowhere
+    (or never match): refuse the file, naming the value."""
+    if rule.department not in ref.departments:
+        raise RulesError(f"{where}: unknown department {rule.department!r} (not in the department table)")
+    for code in sorted(rule.categories):
+        if code not in ref.categories:
+            raise RulesError(f"{where}: unknown category {code!r} (not an enabled matter code of the taxonomy)")
+    for prefix in rule.prefixes:
+        if not any(c.startswith(prefix) for c in ref.categories):
+            raise RulesError(f"{where}: prefix {prefix!r} matches no category of the taxonomy")
+
+
+def parse_rules(
+    doc: dict[str, Any],
+    tz: str,
+    reference: ReferenceCodes | None = None,
+    lines: list[int] | None = None,
+    source: str = "rules",
+) -> RoutingTable:
+    """The routing table of a parsed rules document. With `reference`, every department, category and
+    prefix a rule names must exist there; `lines` (the line of each rule) make the messages point at it."""
     cal_doc = doc.get("calendar", {})
     cal = WorkingCalendar(
         tz=ZoneInfo(tz),
@@ -82,29 +104,44 @@ def parse_rules(doc: dict[str, Any], tz: str) -> RoutingTable:
     )
     rules: list[RoutingRule] = []
     seen: set[str] = set()
-    for i, r in enumerate(doc.get("rules", [])):
+    raw_rules = doc.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise RulesError(f"{source}: `rules` must be a list")
+    for i, r in enumerate(raw_rules):
+        line = f":{lines[i]}" if lines and i < len(lines) else ""
+        if not isinstance(r, dict):
+            raise RulesError(f"{source}{line}: rule {i + 1} is not a mapping")
         rid = str(r.get("id") or f"rule-{i + 1}")
+        where = f"{source}{line}: rule {rid}"
         if rid in seen:
-            raise RulesError(f"rule {rid}: duplicate id")
+            raise RulesError(f"{where}: duplicate id")
         seen.add(rid)
         if "department" not in r:
-            raise RulesError(f"rule {rid}: no department")
+            raise RulesError(f"{where}: no department")
         grade = r.get("grade")
         if grade is not None and grade not in GRADES:
-            raise RulesError(f"rule {rid}: grade must be one of {GRADES}")
-        rules.append(
-            RoutingRule(
-                id=rid,
-                department=str(r["department"]),
-                categories=frozenset(str(c) for c in r.get("categories", [])),
-                prefixes=tuple(str(p) for p in r.get("prefixes", [])),
-                grade=grade,
-                dispatch_limit=_limit(r.get("dispatch_limit"), f"rule {rid}"),
-                handle_limit=_limit(r.get("handle_limit"), f"rule {rid}"),
-                auto_dispatch=bool(r.get("auto_dispatch", True)),
-            )
+            raise RulesError(f"{where}: grade must be one of {GRADES}")
+        for key in ("categories", "prefixes"):
+            # YAML reads an unquoted 06010 as the number 3080 (octal): it would never match.
+            numbers = [c for c in r.get(key, []) if not isinstance(c, str)]
+            if numbers:
+                raise RulesError(f"{where}: {key} must be quoted strings ({numbers[0]!r} was read as a number)")
+        rule = RoutingRule(
+            id=rid,
+            department=str(r["department"]),
+            categories=frozenset(str(c) for c in r.get("categories", [])),
+            prefixes=tuple(str(p) for p in r.get("prefixes", [])),
+            grade=grade,
+            dispatch_limit=_limit(r.get("dispatch_limit"), where),
+            handle_limit=_limit(r.get("handle_limit"), where),
+            auto_dispatch=bool(r.get("auto_dispatch", True)),
         )
+        if reference is not None:
+            _check_reference(rule, where, reference)
+        rules.append(rule)
     d = doc.get("defaults", {})
+    if d.get("grade", "normal") not in GRADES:
+        raise RulesError(f"{source}: defaults: grade must be one of {GRADES}")
     return RoutingTable(
         rules=tuple(rules),
         calendar=cal,
@@ -114,17 +151,31 @@ def parse_rules(doc: dict[str, Any], tz: str) -> RoutingTable:
     )
 
 
-def load_rules(path: Path, tz: str) -> RoutingTable:
-    with path.open(encoding="utf-8") as f:
-        doc = yaml.safe_load(f) or {}
+def _rule_lines(text: str) -> list[int]:
+    """The 1-based line where each item of the top-level `rules` list starts."""
+    root = yaml.compose(text)
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "rules" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def load_rules(path: Path, tz: str, reference: ReferenceCodes | None = None) -> RoutingTable:
+    """Load a rules file. With `reference` (the codes in the database), a rule naming an unknown
+    department, category or prefix refuses the whole file, the message naming the value, line and rule."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(doc, dict):
         raise RulesError(f"{path}: expected a mapping at the top level")
-    return parse_rules(doc, tz)
+    return parse_rules(doc, tz, reference, _rule_lines(text), source=str(path))
 
 
-def route(
-    table: RoutingTable, category_code: str | None, now: datetime, grade: str | None = None
-) -> RoutingDecision:
+def route(table: RoutingTable, category_code: str | None, now: datetime, grade: str | None = None) -> RoutingDecision:
     """First matching rule wins. No match (or no category) → no department: an agent decides."""
     rule = next((r for r in table.rules if r.matches(category_code)), None)
     g = grade or (rule.grade if rule and rule.grade else table.default_grade)

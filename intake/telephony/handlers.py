@@ -154,10 +154,11 @@ def lookup_case(ctx: dict[str, Any], turn: Turn | None) -> str:
         if status in TERMINAL:
             v["deadline_text"] = "该工单已办结。" if status == CaseStatus.CLOSED else ""
         elif case.handle_deadline is not None:
-            from zoneinfo import ZoneInfo
+            from cases.models import utcnow
+            from cases.timetext import when_zh
 
-            local = case.handle_deadline.astimezone(ZoneInfo(get_settings().timezone))
-            v["deadline_text"] = f"预计在{local.month}月{local.day}日{local.hour}点前办结。"
+            when = when_zh(case.handle_deadline, get_settings().timezone, utcnow())
+            v["deadline_text"] = f"预计在{when}前办结。"
         else:
             v["deadline_text"] = "正在安排处理，办结时间确定后会短信通知您。"
     return "found"

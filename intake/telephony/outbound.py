@@ -26,6 +26,7 @@ from cases.lifecycle import CaseStatus
 from cases.models import Case, OutboundMessage, Report, SmsOptOut, utcnow
 from cases.phone import mask_phone
 from cases.settings import get_settings
+from cases.timetext import finish_by_zh
 from intake.telephony.hours import quiet_now, window_end
 from intake.telephony.rest import credentials_missing, get_client
 from intake.tracking import first_report_with_phone, issue_token, track_url
@@ -250,8 +251,8 @@ def notify_case_status(case_id: int) -> None:
         if phone is None:
             return
         if case.status == CaseStatus.DISPATCHED.value:
-            due = case.handle_deadline.astimezone(tz) if case.handle_deadline else None
-            when = f"，预计{due.month}月{due.day}日{due.hour}点前办结" if isinstance(due, datetime) else ""
+            due = case.handle_deadline
+            when = "，" + finish_by_zh(due, tz, utcnow()) if isinstance(due, datetime) else ""
             body = f"【12319城市管理热线】您的工单{case.number}已派遣至承办单位处理{when}。"
             purpose = "dispatch"
         elif case.status in (CaseStatus.HANDLED.value, CaseStatus.CLOSED.value):

@@ -129,10 +129,9 @@ def _query_reply(session: Session, number: str, phone: str | None) -> str:
     label = LABELS_ZH[CaseStatus(case.status)]
     due = ""
     if case.handle_deadline is not None and CaseStatus(case.status) not in TERMINAL:
-        from zoneinfo import ZoneInfo
+        from cases.timetext import finish_by_zh
 
-        d = case.handle_deadline.astimezone(ZoneInfo(get_settings().timezone))
-        due = f"，预计{d.month}月{d.day}日{d.hour}点前办结"
+        due = "，" + finish_by_zh(case.handle_deadline, get_settings().timezone, utcnow())
     return f"{SIGN}工单{case.number}当前状态：{label}{due}。"
 
 

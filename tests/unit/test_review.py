@@ -58,11 +58,11 @@ def test_correct_and_dispatch_from_the_cli(client: TestClient) -> None:
 def test_confirm_refuses_what_it_cannot_do(client: TestClient) -> None:
     number = held_case(client)
     no_category = runner.invoke(cli, ["cases", "confirm", number, "--agent", "li"])
-    assert no_category.exit_code == 1 and "category" in no_category.output
+    assert no_category.exit_code == 2 and "category" in no_category.output
     bad_grid = runner.invoke(
         cli, ["cases", "confirm", number, "--agent", "li", "--category", "06010", "--grid", "999999999999999"]
     )
-    assert bad_grid.exit_code == 1 and "unknown grid" in bad_grid.output
+    assert bad_grid.exit_code == 2 and "unknown grid" in bad_grid.output
     with session_scope() as s:
         case = get_case_by_number(s, number)
         assert case is not None and case.status == "registered"

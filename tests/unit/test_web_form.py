@@ -183,7 +183,12 @@ def _move(number: str, *actions: Action) -> None:
         case = get_case_by_number(s, number)
         assert case is not None
         for a in actions:
-            apply_action(s, case, a, "dept:test")
+            if a == Action.DISPATCH:  # a re-dispatch routes again, with fresh deadlines
+                from routing.review import dispatch_case
+
+                dispatch_case(s, case, "agent:test")
+            else:
+                apply_action(s, case, a, "dept:test")
         s.commit()
 
 
