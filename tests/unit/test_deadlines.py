@@ -87,7 +87,7 @@ def test_every_deadline_sentence_says_the_minutes(twilio_env: TwilioStandIn, syn
     case_id, number = _case_due(due)
     expected = f"{due.month}月{due.day}日14点30分前办结"
     with session_scope() as s:
-        assert expected in _query_reply(s, number)
+        assert expected in _query_reply(s, number, "+8613800138000")
     outbound.notify_case_status(case_id)
     assert any(expected in m["Body"] for m in twilio_env.messages())
     ctx: dict[str, object] = {}
