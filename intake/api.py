@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone
+from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
 from cases.settings import get_settings
 from intake.core import accept
@@ -55,7 +56,7 @@ def post_report(body: ReportIn, session: DB, request: Request, response: Respons
 
 
 @router.get("/reports/{report_id}", name="get_report")
-def get_report(report_id: int, session: DB) -> Any:
+def get_report(report_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)], session: DB) -> Any:
     report = session.get(Report, report_id)
     if report is None:
         return problem(404, "未找到该上报", f"report {report_id} does not exist")

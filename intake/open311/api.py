@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone
+from cases.sanitize import clean_text, has_unsafe
 from cases.settings import get_settings
 from intake.core import accept
 from intake.open311.keys import check_key
@@ -30,6 +31,13 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 MAX_RANGE = timedelta(days=90)
 MAX_RESULTS = 1000
+# Dates outside these bounds are no query anyone means; inside them `start ± MAX_RANGE` cannot
+# overflow Python's datetime (year 1..9999) nor reach dates the database cannot compare.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# What a resident or a client app typed: stored without unstorable characters (cases.sanitize).
+# Every other field is an identifier or a number and is refused when it holds one.
+FREE_TEXT = ("description", "address_string", "first_name", "last_name")
 
 
 def _fmt(fmt: str) -> str | None:
@@ -40,7 +48,14 @@ def _params(request: Request, form: Any = None) -> dict[str, str]:
     out = {k: v for k, v in request.query_params.items()}
     if form is not None:
         out.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return out
+    return {k: clean_text(v) if k in FREE_TEXT else v for k, v in out.items()}
+
+
+def _unsafe_error(fmt: str, params: dict[str, str]) -> Response | None:
+    bad = sorted(k for k, v in params.items() if has_unsafe(k) or has_unsafe(v))
+    if bad:
+        return error(fmt, 400, f"{', '.join(repr(clean_text(k)) for k in bad)} must not contain control characters")
+    return None
 
 
 def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
@@ -114,6 +129,8 @@ async def create_request(request: Request, fmt: str) -> Response:
 
 
 def _create(fmt: str, p: dict[str, str]) -> Response:
+    if (bad := _unsafe_error(fmt, p)) is not None:
+        return bad
     if (bad := _jurisdiction_error(fmt, p)) is not None:
         return bad
     code = (p.get("service_code") or "").strip()
@@ -174,7 +191,11 @@ def _parse_dt(value: str | None, name: str) -> datetime | None:
         dt = datetime.fromisoformat(value.strip().replace(" ", "+"))
     except ValueError:
         raise ValueError(f"{name} must be a W3C datetime such as 2026-01-01T00:00:00Z") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    # A time without offset is UTC (the spec's times carry one); compared in UTC on every backend.
+    dt = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    if not EARLIEST <= dt <= LATEST:
+        raise ValueError(f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return dt
 
 
 @router.get("/requests.{fmt}")
@@ -182,6 +203,8 @@ def list_requests(request: Request, fmt: str) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request)
+    if (bad := _unsafe_error(fmt, p)) is not None:
+        return bad
     if (bad := _jurisdiction_error(fmt, p)) is not None:
         return bad
     stmt = select(Case)
@@ -209,10 +232,11 @@ def list_requests(request: Request, fmt: str) -> Response:
             stmt = stmt.where(col(Case.status).not_in(CLOSED))
         elif statuses == {"closed"}:
             stmt = stmt.where(col(Case.status).in_(CLOSED))
-    try:
-        limit = min(int(p.get("page_size") or MAX_RESULTS), MAX_RESULTS)
-    except ValueError:
-        return error(fmt, 400, "page_size must be a number")
+    page_size = (p.get("page_size") or "").strip() or str(MAX_RESULTS)
+    # ASCII digits only: int() also takes '١٢', '-1' and '1_000', and raises on 5000 digits.
+    if not (page_size.isascii() and page_size.isdigit()) or int(page_size[:9]) < 1:
+        return error(fmt, 400, f"page_size must be a whole number from 1 to {MAX_RESULTS}")
+    limit = min(int(page_size[:9]) if len(page_size) <= 9 else MAX_RESULTS, MAX_RESULTS)
     with session_scope() as s:
         cases = s.exec(stmt.order_by(col(Case.created_at).desc()).limit(limit)).all()
         rows = [request_row(s, c) for c in cases]

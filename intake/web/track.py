@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from cases.db import session_scope
 from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, Report
+from cases.sanitize import clean_text
 from cases.service import apply_action, get_case_by_number, timeline
 from intake.ratelimit import get_limiter
 from intake.web import csrf
@@ -91,7 +92,7 @@ def track_form(request: Request, number: str = "") -> HTMLResponse:
 
 
 def _checked(request: Request, form: FormData) -> tuple[dict[str, str], str | None]:
-    values = {k: str(form.get(k) or "").strip() for k in ("number", "last4", "rating", "comment")}
+    values = {k: clean_text(str(form.get(k) or "")).strip() for k in ("number", "last4", "rating", "comment")}
     token = form.get(csrf.FIELD)
     if not csrf.valid(request, token if isinstance(token, str) else None):
         return values, "页面已过期，请再查询一次"
