@@ -17,7 +17,6 @@ from cases.models import Category
 from cases.seed import seed_reference_data
 from cases.settings import Settings, get_settings
 
-
 # Phone numbers as they reach a log line: CN mobiles (+86 / 0086 / 86 prefix, spaces or dashes between
 # digit groups), fixed lines with a trunk 0 and an area code, and any other E.164 number. Digits
 # around the match are excluded so ids and timestamps stay readable.

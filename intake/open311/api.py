@@ -191,11 +191,11 @@ def _parse_dt(value: str | None, name: str) -> datetime | None:
         dt = datetime.fromisoformat(value.strip().replace(" ", "+"))
     except ValueError:
         raise ValueError(f"{name} must be a W3C datetime such as 2026-01-01T00:00:00Z") from None
-    # A time without offset is UTC (the spec's times carry one); compared in UTC on every backend.
-    dt = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
-    if not EARLIEST <= dt <= LATEST:
+    # The year first: converting 0001-01-01T00:00+14:00 to UTC would itself overflow.
+    if not EARLIEST.year <= dt.year <= LATEST.year - 1:
         raise ValueError(f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
-    return dt
+    # A time without offset is UTC (the spec's times carry one); compared in UTC on every backend.
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 @router.get("/requests.{fmt}")

@@ -55,7 +55,8 @@ def _store_media(session: Session, params: dict[str, str], sid: str) -> list[str
     """Fetch each MMS media item (through the Twilio client's HTTP layer) and keep it: images as cleaned
     attachments, anything else as a file under the var dir."""
     refs: list[str] = []
-    count = int(params.get("NumMedia", "0") or 0)
+    num_media = params.get("NumMedia", "0")
+    count = int(num_media) if num_media.isascii() and num_media.isdigit() and len(num_media) < 4 else 0
     for i in range(min(count, 10)):
         url = params.get(f"MediaUrl{i}")
         if not url:

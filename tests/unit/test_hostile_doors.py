@@ -1,0 +1,74 @@
+"""Hostile input at every door on the embedded default (SQLite): see tests/hostile.py for the checks.
+
+Each door's check is its own test; every one also asserts that no answer was a 5xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cases.db import session_scope
+from cases.models import Camera
+from intake.camera.registry import add_camera
+from intake.open311.keys import create_key
+from intake.ratelimit import reset_limiter
+from tests import hostile
+from tests import telephony_fixtures as tf
+from tests.hostile import Tally, api_auth_headers
+from tests.twilio_standin import TwilioStandIn
+
+standin, twilio_env, api_auth_headers = tf.standin, tf.twilio_env, api_auth_headers  # fixtures
+
+
+@pytest.fixture
+def hc(sync_queue: object) -> Iterator[TestClient]:
+    from hotline.app import create_app
+
+    reset_limiter()
+    yield from hostile.hostile_client(create_app(configure_jobs=False))
+    reset_limiter()
+
+
+@pytest.fixture
+def tally() -> Iterator[Tally]:
+    t = Tally()
+    yield t
+    print(f"hostile requests sent: {t.sent}, 5xx seen: {len(t.server_errors)}")
+    assert t.server_errors == []
+
+
+def test_api(hc: TestClient, tally: Tally, api_auth_headers: dict[str, str]) -> None:
+    hostile.check_api(hc, tally, api_auth_headers)
+
+
+def test_open311(hc: TestClient, tally: Tally) -> None:
+    with session_scope() as s:
+        _, key = create_key(s, "hostile")
+    hostile.check_open311(hc, tally, key)
+
+
+def test_web(hc: TestClient, tally: Tally) -> None:
+    hostile.check_web(hc, tally)
+
+
+def test_twilio(hc: TestClient, tally: Tally, twilio_env: TwilioStandIn) -> None:
+    hostile.check_twilio(hc, tally, tf.TOKEN, tf.PUBLIC, tf.ACCOUNT)
+
+
+def test_camera(hc: TestClient, tally: Tally) -> None:
+    with session_scope() as s:
+        camera: Camera = add_camera(
+            s,
+            "CAM-H-01",
+            name="东门",
+            lat=30.403,
+            lon=114.843,
+            address="东门",
+            grid_code="421102001001001",
+            event_map={"garbage_exposed": "06010"},
+            min_confidence=0.6,
+            auto_dispatch=True,
+        )
+    hostile.check_camera(hc, tally, camera)
