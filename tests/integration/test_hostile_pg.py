@@ -96,3 +96,36 @@ def test_camera_on_postgresql(pg_client: TestClient, tally: Tally) -> None:
             auto_dispatch=True,
         )
     hostile.check_camera(pg_client, tally, camera)
+
+
+def test_postgresql_error_detail_holds_no_phone_in_logs(pg_client: TestClient, tmp_path: object) -> None:
+    """PostgreSQL puts the duplicate key itself in the error (DETAIL: Key (phone)=(+86…)), which
+    hide_parameters cannot hide: the log masking must."""
+    import logging
+    from pathlib import Path
+
+    from sqlalchemy.exc import IntegrityError
+
+    from cases.models import SmsOptOut
+    from tests.conftest import phone_leaks
+
+    path = Path(str(tmp_path)) / "pg.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    logging.getLogger().addHandler(handler)
+    try:
+        with session_scope() as s:
+            s.add(SmsOptOut(phone=hostile.RESIDENT))
+            s.commit()
+        with session_scope() as s:
+            s.add(SmsOptOut(phone=hostile.RESIDENT))
+            try:
+                s.commit()
+            except IntegrityError as exc:
+                assert "already exists" in str(exc)
+                logging.getLogger("tests.pg").exception("opt-out insert failed: %s", exc)
+    finally:
+        handler.flush()
+        logging.getLogger().removeHandler(handler)
+    text = path.read_text(encoding="utf-8")
+    assert "already exists" in text and "136****4444" in text
+    assert phone_leaks(text, {hostile.RESIDENT[3:]}) == []
