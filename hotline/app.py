@@ -25,7 +25,7 @@ from intake import web as web_form
 from intake.camera import api as camera_api
 from intake.open311 import api as open311_api
 from intake.open311.render import error as open311_error
-from intake.problems import problem
+from intake.problems import problem, problem_responses
 from intake.telephony import router as telephony_router
 from intake.telephony import voice
 from intake.web.errors import error_page
@@ -125,6 +125,8 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
         lifespan=lifespan,
         description="Reports from every channel become classified, routed and tracked cases.",
         dependencies=[Depends(refuse_unsafe_url)],
+        # Any route: a control character in the path or query (refuse_unsafe_url), the database away.
+        responses=problem_responses(422, 503),
     )
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(UnsafeURL, _unsafe_url_problem)

@@ -15,7 +15,7 @@ from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
 from cases.settings import get_settings
 from intake.core import accept
-from intake.problems import problem
+from intake.problems import problem, problem_responses
 from intake.schemas import ReportAccepted, ReportIn
 from intake.views import case_view, report_view
 
@@ -35,7 +35,7 @@ DB = Annotated[Session, Depends(db_session)]
     status_code=202,
     response_model=ReportAccepted,
     responses={200: {"description": "Duplicate: the report this (channel, external_id) already made"},
-               422: {"description": "Invalid report (application/problem+json)"}},
+               **problem_responses(400, 401, 403, 413, 422, 429)},
 )
 def post_report(body: ReportIn, session: DB, request: Request, response: Response) -> Any:
     """Store a report and queue it for classification and routing. Answers once it is committed."""
@@ -55,7 +55,7 @@ def post_report(body: ReportIn, session: DB, request: Request, response: Respons
     )
 
 
-@router.get("/reports/{report_id}", name="get_report")
+@router.get("/reports/{report_id}", name="get_report", responses=problem_responses(401, 403, 404, 422))
 def get_report(report_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)], session: DB) -> Any:
     report = session.get(Report, report_id)
     if report is None:
@@ -64,7 +64,7 @@ def get_report(report_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)], session: DB
     return JSONResponse(report_view(report, case.number if case else None, get_settings().public_base_url))
 
 
-@router.get("/cases/{number}", name="get_case")
+@router.get("/cases/{number}", name="get_case", responses=problem_responses(401, 403, 404, 422))
 def get_case(number: str, session: DB) -> Any:
     case = get_case_by_number(session, number)
     if case is None:

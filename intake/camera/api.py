@@ -30,7 +30,7 @@ from intake.camera.signing import (
     parse_signature,
     verify,
 )
-from intake.problems import problem
+from intake.problems import PROBLEM_SCHEMA, problem, problem_responses
 from intake.storage import AttachmentRejected
 
 router = APIRouter(prefix="/api/v1", tags=["camera"])
@@ -72,9 +72,9 @@ async def _parse(request: Request, body: bytes) -> tuple[CameraAlertIn, bytes | 
     "/camera-alerts",
     status_code=202,
     responses={200: {"description": "Merged into the camera's open incident, or ignored (low confidence)"},
-               401: {"description": "Unsigned, wrongly signed or stale (application/problem+json)"},
-               403: {"description": "Replayed signature or deactivated camera"},
-               422: {"description": "Invalid alert body or snapshot"}},
+               **problem_responses(400, 401, 403, 413, 422),
+               401: {"description": "Unsigned, wrongly signed or stale (application/problem+json)",
+                     "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}},
 )
 async def post_camera_alert(request: Request) -> Any:
     """An AI camera's alert, signed with HMAC-SHA256 of `timestamp + "." + body` (see docs/channels.md)."""

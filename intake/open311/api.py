@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -27,7 +27,19 @@ from intake.open311.mapping import CLOSED, request_row, service, service_row, se
 from intake.open311.render import FORMATS, error, render, render_one
 from intake.schemas import LocationIn, ReportIn
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+_OPEN311_ERROR = {"type": "array", "items": {"type": "object", "properties": {
+    "code": {"type": "integer"}, "description": {"type": "string"}}}}
+
+
+def _errors(description: str) -> dict[str, Any]:
+    return {"description": f"{description} (GeoReport v2 error list, JSON or XML by the format asked)",
+            "content": {"application/json": {"schema": _OPEN311_ERROR}, "text/xml": {}}}
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses={
+    400: _errors("Unknown format, bad parameter, control characters, dates out of range or page_size < 1"),
+    404: _errors("Unknown jurisdiction_id, service_code, service_request_id or token"),
+})
 
 MAX_RANGE = timedelta(days=90)
 MAX_RESULTS = 1000
@@ -38,6 +50,10 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # What a resident or a client app typed: stored without unstorable characters (cases.sanitize).
 # Every other field is an identifier or a number and is refused when it holds one.
 FREE_TEXT = ("description", "address_string", "first_name", "last_name")
+
+
+# A Literal, so the schema lists the two formats (an unknown one is a 400 in the JSON error format).
+Format = Literal["json", "xml"]
 
 
 def _fmt(fmt: str) -> str | None:
@@ -66,7 +82,7 @@ def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
 
 
 @router.get("/discovery.{fmt}")
-def discovery(fmt: str) -> Response:
+def discovery(fmt: Format) -> Response:
     """Service discovery: where this endpoint is and what it speaks."""
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
@@ -82,7 +98,7 @@ def discovery(fmt: str) -> Response:
 
 
 @router.get("/services.{fmt}")
-def list_services(request: Request, fmt: str) -> Response:
+def list_services(request: Request, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
@@ -93,7 +109,7 @@ def list_services(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services/{code}.{fmt}")
-def service_definition(request: Request, code: str, fmt: str) -> Response:
+def service_definition(request: Request, code: str, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
@@ -120,8 +136,19 @@ def _location(p: dict[str, str]) -> LocationIn:
         raise ValueError("lat/long must be numbers in range") from None
 
 
-@router.post("/requests.{fmt}")
-async def create_request(request: Request, fmt: str) -> Response:
+_FORM_FIELDS = ["api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id",
+                "email", "device_id", "account_id", "first_name", "last_name", "phone", "description", "media_url"]
+
+
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    responses={403: _errors("api_key missing, unknown or revoked"), 429: _errors("Rate limited")},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["api_key", "service_code"],
+        "properties": {name: {"type": "string"} for name in _FORM_FIELDS}}}}}},
+)
+async def create_request(request: Request, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request, await request.form())
@@ -198,8 +225,25 @@ def _parse_dt(value: str | None, name: str) -> datetime | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-@router.get("/requests.{fmt}")
-def list_requests(request: Request, fmt: str) -> Response:
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+# Read from the query string by hand (the spec's names and comma lists), so declared here for clients
+# and for the schemathesis check.
+_LIST_PARAMS = [
+    _query("service_request_id", {"type": "string"}, "Comma-separated ids; overrides every other filter"),
+    _query("service_code", {"type": "string"}, "Comma-separated service codes"),
+    _query("start_date", {"type": "string", "format": "date-time"}, "W3C datetime, 2000-01-01..2100-01-01"),
+    _query("end_date", {"type": "string", "format": "date-time"}, "At most 90 days after start_date"),
+    _query("status", {"type": "string", "enum": ["open", "closed", "open,closed"]}, "open, closed or both"),
+    _query("page_size", {"type": "integer", "minimum": 1}, f"1.. (at most {MAX_RESULTS} rows are returned)"),
+    _query("jurisdiction_id", {"type": "string"}, "This city's jurisdiction id, if given"),
+]
+
+
+@router.get("/requests.{fmt}", openapi_extra={"parameters": _LIST_PARAMS})
+def list_requests(request: Request, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request)
@@ -244,7 +288,7 @@ def list_requests(request: Request, fmt: str) -> Response:
 
 
 @router.get("/requests/{request_id}.{fmt}")
-def get_request(request: Request, request_id: str, fmt: str) -> Response:
+def get_request(request: Request, request_id: str, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
@@ -258,7 +302,7 @@ def get_request(request: Request, request_id: str, fmt: str) -> Response:
 
 
 @router.get("/tokens/{token}.{fmt}")
-def get_token(request: Request, token: str, fmt: str) -> Response:
+def get_token(request: Request, token: str, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     with session_scope() as s:
