@@ -45,7 +45,7 @@ def _door_error(request: Request, status: int, title: str, detail: str, **extra:
     if path.startswith("/open311/"):
         fmt = "xml" if path.endswith(".xml") else "json"
         return open311_error(fmt, 400 if status == 422 else status, detail)
-    if path.startswith("/h5") and path != "/h5/static":
+    if path.startswith("/h5") and not path.startswith("/h5/static/"):
         return error_page(request, status, title, title)
     return problem(status, title, detail, **extra)
 

@@ -72,3 +72,35 @@ def test_camera(hc: TestClient, tally: Tally) -> None:
             auto_dispatch=True,
         )
     hostile.check_camera(hc, tally, camera)
+
+
+def test_speech_with_control_characters_is_stored_clean(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    """Speech reaches the report and the read-back TwiML; both must hold what XML and the database can."""
+    from sqlmodel import select
+
+    from cases.models import Report
+
+    said = tf.simulator(client).run(tf.scripted("1", f"东门菜市场附近有{hostile.CONTROLS}暴露垃圾", "1"))
+    assert said  # every TwiML answer parsed (the simulator parses each one)
+    with session_scope() as s:
+        [report] = s.exec(select(Report).where(Report.channel == "voice")).all()
+        assert report.text == "东门菜市场附近有暴露垃圾"
+
+
+def test_unexpected_error_is_a_bare_problem_and_logged(
+    hc: TestClient, tally: Tally, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import intake.api
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("SELECT phone FROM report WHERE phone = '+8613655554444'")
+
+    monkeypatch.setattr(intake.api, "get_case_by_number", broken)
+    r = hc.get("/api/v1/cases/12319-20261202-000001")
+    assert r.status_code == 500 and hostile.is_problem(r, 500)
+    assert "SELECT" not in r.text and "RuntimeError" not in r.text and "13655554444" not in r.text
+    assert any("unhandled RuntimeError" in rec.getMessage() for rec in caplog.records)
+    # Starlette's own refusals are problem bodies too, in Chinese.
+    assert hostile.is_problem(tally.saw(hc.get("/api/v1/nothing-here"), "unknown route"), 404)
+    assert hostile.is_problem(tally.saw(hc.delete("/api/v1/reports"), "wrong method"), 405)
+    assert hostile.is_chinese_html(tally.saw(hc.get("/h5/nothing-here"), "unknown page"), 404)
