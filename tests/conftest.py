@@ -187,6 +187,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         h.flush()
     leaks = phone_leaks(path.read_text(encoding="utf-8", errors="replace"), _fixture_phones())
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
     if leaks:
         if reporter is not None:
             reporter.write_line(f"PHONE NUMBERS IN LOGS ({len(leaks)} lines, log: {path}):", red=True)
@@ -196,3 +198,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     elif reporter is not None:
         size = path.stat().st_size
         reporter.write_line(f"session log {path}: {size} bytes, no full phone number in it")
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    from tests.hostile import FIGURES
+
+    write = terminalreporter.write_line
+    for line in FIGURES:
+        write(line)

@@ -35,6 +35,10 @@ HUGE_IDS = [2**31, 2**63, 2**64, 9223372036854775808, 10**30, -1, 0]
 RESIDENT = "+8613655554444"  # the phone the hostile reports carry; tests/conftest.py greps the logs for it
 
 
+# Figures of the attack suites in this session, printed in pytest's closing summary (tests/conftest.py).
+FIGURES: list[str] = []
+
+
 @pytest.fixture
 def api_auth_headers() -> dict[str, str]:
     """Every request to /api/v1 and /open311/v2 in the hostile and schemathesis suites takes its

@@ -56,10 +56,12 @@ def pg_client(prod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 @pytest.fixture
-def tally() -> Iterator[Tally]:
+def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     t = Tally()
     yield t
-    print(f"hostile requests sent (PostgreSQL): {t.sent}, 5xx seen: {len(t.server_errors)}")
+    hostile.FIGURES.append(
+        f"hostile suite, PostgreSQL, {request.node.name}: {t.sent} requests sent, {len(t.server_errors)} 5xx seen"
+    )
     assert t.server_errors == []
 
 

@@ -11,7 +11,7 @@ from cases.db import session_scope
 from hotline.bootstrap import mask_phones
 from intake.open311.keys import create_key
 from tests.api_fuzz import run_schemathesis
-from tests.hostile import api_auth_headers
+from tests.hostile import FIGURES, api_auth_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 api_auth_headers = api_auth_headers  # fixture
@@ -21,7 +21,7 @@ def test_schemathesis_on_postgresql(server: str, api_auth_headers: dict[str, str
     with session_scope() as s:
         _, key = create_key(s, "schemathesis")
     figures = run_schemathesis(server, api_auth_headers, key)
-    print(figures.summary())
+    FIGURES.append("PostgreSQL " + figures.summary())
     assert figures.operations >= 15 and figures.requests > 15 * 20
     assert figures.server_errors == 0, figures.failures[:10]
     assert figures.failures == [], figures.failures[:10]

@@ -32,10 +32,12 @@ def hc(sync_queue: object) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def tally() -> Iterator[Tally]:
+def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     t = Tally()
     yield t
-    print(f"hostile requests sent: {t.sent}, 5xx seen: {len(t.server_errors)}")
+    hostile.FIGURES.append(
+        f"hostile suite, SQLite, {request.node.name}: {t.sent} requests sent, {len(t.server_errors)} 5xx seen"
+    )
     assert t.server_errors == []
 
 

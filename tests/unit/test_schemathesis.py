@@ -10,7 +10,7 @@ from cases.db import dispose_engines, session_scope
 from intake.open311.keys import create_key
 from tests.api_fuzz import run_schemathesis
 from tests.conftest import LiveServer, reset_caches
-from tests.hostile import api_auth_headers
+from tests.hostile import FIGURES, api_auth_headers
 
 pytestmark = [pytest.mark.slow]
 api_auth_headers = api_auth_headers  # fixture
@@ -25,7 +25,7 @@ def test_schemathesis_on_sqlite(
         _, key = create_key(s, "schemathesis")
     dispose_engines()
     figures = run_schemathesis(live_server.base, api_auth_headers, key)
-    print(figures.summary())
+    FIGURES.append("SQLite " + figures.summary())
     assert figures.operations >= 15 and figures.requests > 15 * 20
     assert figures.server_errors == 0, figures.failures[:10]
     assert figures.failures == [], figures.failures[:10]
