@@ -50,6 +50,9 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # What a resident or a client app typed: stored without unstorable characters (cases.sanitize).
 # Every other field is an identifier or a number and is refused when it holds one.
 FREE_TEXT = ("description", "address_string", "first_name", "last_name")
+# Every field is bounded before anything is stored (the contact fields land in the report's raw data).
+MAX_FIELD = {"description": 4000, "phone": 40, "media_url": 1000}
+MAX_FIELD_DEFAULT = 300
 
 
 # A Literal, so the schema lists the two formats (an unknown one is a 400 in the JSON error format).
@@ -160,6 +163,10 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         return bad
     if (bad := _jurisdiction_error(fmt, p)) is not None:
         return bad
+    too_long = sorted(k[:40] for k, v in p.items() if len(v) > MAX_FIELD.get(k, MAX_FIELD_DEFAULT))
+    if too_long:
+        return error(fmt, 400, f"too long: {', '.join(too_long)} (description 4000, phone 40, others "
+                               f"{MAX_FIELD_DEFAULT} characters)")
     code = (p.get("service_code") or "").strip()
     if not code:
         return error(fmt, 400, "service_code is required")
@@ -174,8 +181,6 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         except ValueError as exc:
             return error(fmt, 400, str(exc))
         description = (p.get("description") or "").strip()
-        if len(description) > 4000:
-            return error(fmt, 400, "description is longer than 4000 characters")
         media = (p.get("media_url") or "").strip()
         if media and not media.startswith(("http://", "https://")):
             return error(fmt, 400, "media_url must be an http(s) URL")
@@ -193,7 +198,7 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
                     text=description,
                     phone=p.get("phone") or None,
                     location=location,
-                    attachments=[media[:1000]] if media else [],
+                    attachments=[media] if media else [],
                     raw={"service_code": code, "api_key_name": key_name, "contact": contact,
                          "address_id": p.get("address_id")},
                     hints=hints,
