@@ -33,7 +33,7 @@ def _mask_match(m: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", m.group(0))
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) >= 10:
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
             break
     return f"{digits[:3]}****{digits[-4:]}" if len(digits) > 7 else "****"
 

@@ -190,8 +190,13 @@ def check_open311(c: TestClient, tally: Tally, api_key: str) -> None:
         assert r.status_code == 400, r.text
         errors = parse_xml(r).findall("error") if fmt == "xml" else r.json()
         assert len(errors) == 1
-    for over in [{"description": "x" * 4001}, {"phone": "1" * 41}, {"first_name": "名" * 100_000},
-                 {"media_url": "https://e.org/" + "x" * 1000}, {"address_string": "址" * 301}]:
+    for over in [
+        {"description": "x" * 4001},
+        {"phone": "1" * 41},
+        {"first_name": "名" * 100_000},
+        {"media_url": "https://e.org/" + "x" * 1000},
+        {"address_string": "址" * 301},
+    ]:
         r = tally.saw(c.post(f"{base}/requests.json", data={**form, **over}), f"long {list(over)}")
         assert r.status_code == 400 and "too long" in r.json()[0]["description"], r.text[:200]
 
