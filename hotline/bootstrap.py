@@ -83,7 +83,11 @@ _base_factory = logging.getLogRecordFactory()
 
 def _masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
-    mask_record(record)
+    try:
+        mask_record(record)
+    except Exception:  # an argument whose str() fails: logging must never raise into the caller
+        record.msg, record.args = "log message withheld: it could not be checked for phone numbers", ()
+        record.exc_info = record.exc_text = record.stack_info = None
     return record
 
 

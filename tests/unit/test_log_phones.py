@@ -132,3 +132,15 @@ def test_workload_logs_hold_no_phone_number(client: TestClient, twilio_env: Twil
     assert "INSERT INTO sms_opt_out" in text and "opt-out insert failed" in text and "job failed" in text
     assert "137****4444" in text  # the lines are there, masked
     assert phone_leaks(text, NUMBERS) == []
+
+
+def test_a_record_that_cannot_be_masked_is_withheld_not_raised(log_file: Path) -> None:
+    class Hostile:
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+        __repr__ = __str__
+
+    configure_logging()
+    logging.getLogger("tests.workload").warning("value %s", Hostile())  # must not raise
+    assert "withheld" in log_file.read_text(encoding="utf-8")
