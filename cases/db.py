@@ -157,7 +157,8 @@ def get_engine(url: str | None = None, durable: bool = True) -> Engine:
         if make_url(url).get_backend_name() == "sqlite":
             engine = _sqlite_engine(url, _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # hide_parameters: errors (and their log lines, and last_error) never carry a phone number.
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
         _engines[url] = engine
     return engine
 
@@ -179,7 +180,7 @@ def _sqlite_engine(url: str, on_connect: Any) -> Engine:
         assert parsed.database
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         connect_args["factory"] = _writer_factory(parsed.database)  # both pools of a file share its lock
-    engine = create_engine(url, connect_args=connect_args)
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
     event.listen(engine, "connect", on_connect)
     if file_db:
         event.listen(engine, "before_cursor_execute", _take_write_lock)

@@ -17,6 +17,7 @@ from cases.jobs import enqueue_after_commit
 from cases.lifecycle import Action, CaseStatus, next_status
 from cases.models import Case, CaseCounter, CaseEvent, utcnow
 from cases.reference import InvalidInput, actor_id, check_category, check_department, check_grid
+from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 
 
@@ -142,4 +143,6 @@ def timeline(session: Session, case: Case) -> list[CaseEvent]:
 
 
 def get_case_by_number(session: Session, number: str) -> Case | None:
+    if has_unsafe(number):  # no number holds one; PostgreSQL would refuse the query
+        return None
     return session.exec(select(Case).where(Case.number == number)).first()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cases import jobs
 from cases.db import get_engine
+from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
 from hotline.queues import InProcessQueue, redis_connection
@@ -22,18 +25,76 @@ from intake import api as intake_api
 from intake import web as web_form
 from intake.camera import api as camera_api
 from intake.open311 import api as open311_api
-from intake.problems import problem
+from intake.open311.render import error as open311_error
+from intake.problems import problem, problem_responses
 from intake.telephony import router as telephony_router
 from intake.telephony import voice
+from intake.web.errors import error_page
+
+log = logging.getLogger(__name__)
+
+# Titles for people, by status, when a route or Starlette itself refuses a request.
+HTTP_TITLES = {400: "请求无效", 401: "需要身份验证", 403: "无权访问", 404: "未找到", 405: "不支持该请求方法",
+               409: "状态冲突", 413: "请求内容过大", 415: "不支持的内容类型", 422: "请求参数无效",
+               429: "请求太频繁，请稍后再试", 503: "服务暂不可用"}
 
 
-def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
+def _door_error(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
+    """A refusal in the format of the door it came through: Open311's own error list (JSON or XML),
+    a Chinese page or fragment for the resident pages, problem+json for everything else."""
+    path = request.url.path
+    if path.startswith("/open311/"):
+        fmt = "xml" if path.endswith(".xml") else "json"
+        return open311_error(fmt, 400 if status == 422 else status, detail)
+    if path.startswith("/h5") and not path.startswith("/h5/static/"):
+        return error_page(request, status, title, title)
+    return problem(status, title, detail, **extra)
+
+
+def _validation_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
         for e in exc.errors()
     ]
-    return problem(422, "请求参数无效", "the request body or parameters do not validate", errors=errors)
+    return _door_error(request, 422, "请求参数无效", "the request body or parameters do not validate",
+                       errors=errors)
+
+
+class UnsafeURL(Exception):
+    """A path or query parameter holds a character no stored identifier can (cases.sanitize)."""
+
+
+def refuse_unsafe_url(request: Request) -> None:
+    """App-wide dependency: every path and query value is an identifier or a search term, and one with
+    NUL or another control character matches nothing, so it is refused before any route queries the
+    database with it (PostgreSQL would fail on NUL, drivers on lone surrogates)."""
+    if has_unsafe(request.url.path) or any(
+        has_unsafe(k) or has_unsafe(v) for k, v in request.query_params.multi_items()
+    ):
+        raise UnsafeURL()
+
+
+def _unsafe_url_problem(request: Request, exc: Exception) -> Response:
+    return _door_error(request, 422, "请求包含无效字符",
+                       "the path or a query parameter contains a control character")
+
+
+def _http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    title = HTTP_TITLES.get(exc.status_code, "请求无法处理")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    response = _door_error(request, exc.status_code, title, detail)
+    for k, v in (exc.headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+def _unexpected_problem(request: Request, exc: Exception) -> Response:
+    """Last resort for a bug: a problem body with nothing internal in it (no exception text, SQL or
+    parameters); the traceback goes to the log, where phone numbers are masked (bootstrap)."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return problem(500, "服务器内部错误", "an unexpected error occurred; it has been logged")
 
 
 def create_app(configure_jobs: bool = True) -> FastAPI:
@@ -64,9 +125,15 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         description="Reports from every channel become classified, routed and tracked cases.",
+        dependencies=[Depends(refuse_unsafe_url)],
+        # Any route: a control character in the path or query (refuse_unsafe_url), the database away.
+        responses=problem_responses(422, 503),
     )
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(intake_api.ApiProblem, intake_api.problem_response)
+    app.add_exception_handler(UnsafeURL, _unsafe_url_problem)
+    app.add_exception_handler(StarletteHTTPException, _http_problem)
+    app.add_exception_handler(Exception, _unexpected_problem)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
     app.include_router(web_form.router)

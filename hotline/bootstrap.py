@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 from sqlmodel import select
@@ -14,9 +17,90 @@ from cases.models import Category
 from cases.seed import seed_reference_data
 from cases.settings import Settings, get_settings
 
+# Phone numbers as they reach a log line: CN mobiles (+86 / 0086 / 86 prefix, spaces or dashes between
+# digit groups), fixed lines with a trunk 0 and an area code, and any other E.164 number. Digits
+# around the match are excluded so ids and timestamps stay readable.
+_PHONE = re.compile(
+    r"(?<![\d*])(?:"
+    r"(?:(?:\+|00)?86[-\s]?)?1[3-9]\d(?:[-\s]?\d){8}"
+    r"|(?:(?:\+|00)86[-\s]?)?0\d{2,3}[-\s]?\d{7,8}"
+    r"|\+\d(?:[-\s]?\d){7,14}"
+    r")(?!\d)"
+)
+
+
+def _mask_match(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) >= 10:
+            digits = digits[len(prefix) :]
+            break
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) > 7 else "****"
+
+
+def mask_phones(text: str) -> str:
+    """Every phone number in `text` masked as the API shows them (138****5678)."""
+    return _PHONE.sub(_mask_match, text)
+
+
+def _masked_arg(arg: Any) -> Any:
+    if isinstance(arg, str):
+        return mask_phones(arg)
+    if arg is None or isinstance(arg, bool | int | float):
+        return arg  # %d / %.2f keep working; an int phone is still caught in the rendered message
+    shown = str(arg)
+    masked = mask_phones(shown)
+    return arg if masked == shown and mask_phones(repr(arg)) == repr(arg) else masked
+
+
+def mask_record(record: logging.LogRecord) -> None:
+    """Mask phone numbers in a record's message, arguments, traceback and stack, in place. Arguments
+    stay arguments: some formatters (uvicorn's access log) read `record.args` themselves."""
+    if isinstance(record.msg, str):
+        record.msg = mask_phones(record.msg)
+    else:
+        record.msg = _masked_arg(record.msg)
+    if isinstance(record.args, Mapping):
+        record.args = {k: _masked_arg(v) for k, v in record.args.items()}
+    elif record.args:
+        record.args = tuple(_masked_arg(a) for a in record.args)
+    try:
+        if mask_phones(record.getMessage()) != record.getMessage():  # e.g. digits split across args
+            record.msg, record.args = mask_phones(record.getMessage()), ()
+    except (TypeError, ValueError):
+        pass  # a malformed call: logging reports it when the record is emitted
+    if record.exc_info and not record.exc_text:
+        # Formatters reuse exc_text when set; exception messages carry raw input (InvalidPhone, SQL).
+        record.exc_text = mask_phones(logging.Formatter().formatException(record.exc_info))
+    if record.exc_text:
+        record.exc_text = mask_phones(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_phones(record.stack_info)
+
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def _masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _base_factory(*args, **kwargs)
+    try:
+        mask_record(record)
+    except Exception:  # an argument whose str() fails: logging must never raise into the caller
+        record.msg, record.args = "log message withheld: it could not be checked for phone numbers", ()
+        record.exc_info = record.exc_text = record.stack_info = None
+    return record
+
+
+def install_phone_masking() -> None:
+    """Every log record of the process, whichever logger or handler (ours, SQLAlchemy, uvicorn, rq,
+    structlog through stdlib) and whenever that handler was added, is masked when it is created."""
+    if logging.getLogRecordFactory() is not _masking_factory:
+        logging.setLogRecordFactory(_masking_factory)
+
 
 def configure_logging(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
+    install_phone_masking()
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
     # One line per outbound request drowns the useful log lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)

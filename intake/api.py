@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, Security
+from fastapi import APIRouter, Depends, Path, Request, Response, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
@@ -23,11 +23,12 @@ from cases.db import session_scope
 from cases.lifecycle import TERMINAL
 from cases.models import ApiKey, Attachment, Case, Category, Grid, Report
 from cases.phone import InvalidPhone
+from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
 from cases.settings import get_settings
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
-from intake.problems import problem
+from intake.problems import problem, problem_responses
 from intake.ratelimit import get_limiter
 from intake.schemas import ApiHintsIn, ApiReportIn, ReportAccepted, ReportIn
 from intake.views import case_view, report_view
@@ -84,11 +85,6 @@ def require(scope: str) -> Callable[..., ApiKey]:
 
     return dependency
 
-
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No, unknown or revoked API key (application/problem+json, WWW-Authenticate: Bearer)"},
-    403: {"description": "The key lacks the scope this operation needs (application/problem+json)"},
-}
 
 
 def _over_rate(key: ApiKey) -> JSONResponse | None:
@@ -150,12 +146,8 @@ def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse |
     "/reports",
     status_code=202,
     response_model=ReportAccepted,
-    responses={
-        200: {"description": "Duplicate: the report this key's external_id already made"},
-        **AUTH_ERRORS,
-        422: {"description": "Invalid report (application/problem+json)"},
-        429: {"description": "Over this key's rate limit (application/problem+json, Retry-After)"},
-    },
+    responses={200: {"description": "Duplicate: the report this key's external_id already made"},
+               **problem_responses(400, 401, 403, 413, 422, 429)},
 )
 def post_report(
     body: ApiReportIn,
@@ -207,10 +199,10 @@ def post_report(
     )
 
 
-@router.get(
-    "/reports/{report_id}", name="get_report", responses={**AUTH_ERRORS, 404: {"description": "No such report"}}
-)
-def get_report(report_id: int, session: DB, key: Annotated[ApiKey, Depends(require("read"))]) -> Any:
+@router.get("/reports/{report_id}", name="get_report", responses=problem_responses(401, 403, 404, 422))
+def get_report(
+    report_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)], session: DB, key: Annotated[ApiKey, Depends(require("read"))]
+) -> Any:
     report = session.get(Report, report_id)
     if report is None:
         return problem(404, "未找到该上报", f"report {report_id} does not exist")
@@ -218,7 +210,7 @@ def get_report(report_id: int, session: DB, key: Annotated[ApiKey, Depends(requi
     return JSONResponse(report_view(report, case.number if case else None, get_settings().public_base_url))
 
 
-@router.get("/cases/{number}", name="get_case", responses={**AUTH_ERRORS, 404: {"description": "No such case"}})
+@router.get("/cases/{number}", name="get_case", responses=problem_responses(401, 403, 404, 422))
 def get_case(number: str, session: DB, key: Annotated[ApiKey, Depends(require("read"))]) -> Any:
     case = get_case_by_number(session, number)
     if case is None:

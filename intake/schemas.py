@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
+from cases.sanitize import CleanStr, SafeIdentifier, clean_data
+
 Channel = Literal["voice", "sms", "web", "camera", "open311", "api"]
 CHANNELS: tuple[str, ...] = ("voice", "sms", "web", "camera", "open311", "api")
 
@@ -16,7 +18,7 @@ CHANNELS: tuple[str, ...] = ("voice", "sms", "web", "camera", "open311", "api")
 class LocationIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    address: str | None = Field(default=None, max_length=500)
+    address: CleanStr | None = Field(default=None, max_length=500)
 
 
 class ReportIn(BaseModel):
@@ -24,11 +26,11 @@ class ReportIn(BaseModel):
     camera's event id…): posting the same (channel, external_id) again returns the first report."""
 
     channel: Channel = "api"
-    external_id: str | None = Field(default=None, min_length=1, max_length=128)
-    text: str = Field(default="", max_length=10_000)
-    phone: str | None = Field(default=None, max_length=40)
+    external_id: SafeIdentifier | None = Field(default=None, min_length=1, max_length=128)
+    text: CleanStr = Field(default="", max_length=10_000)
+    phone: CleanStr | None = Field(default=None, max_length=40)
     location: LocationIn | None = None
-    attachments: list[str] = Field(default_factory=list, max_length=20)
+    attachments: list[SafeIdentifier] = Field(default_factory=list, max_length=20)
     raw: dict[str, Any] = Field(default_factory=dict)
     hints: dict[str, Any] = Field(default_factory=dict)
     received_at: datetime | None = None
@@ -37,6 +39,12 @@ class ReportIn(BaseModel):
     @classmethod
     def _strip(cls, v: str) -> str:
         return v.strip()
+
+    @field_validator("raw", "hints")
+    @classmethod
+    def _storable(cls, v: dict[str, Any]) -> dict[str, Any]:
+        cleaned: dict[str, Any] = clean_data(v)  # PostgreSQL JSON refuses \u0000
+        return cleaned
 
     @field_validator("attachments")
     @classmethod

@@ -7,11 +7,14 @@ use the real PostgreSQL and Redis; see tests/integration/conftest.py.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -163,3 +166,69 @@ def live_server(tmp_path: Path, template_db: Path) -> Iterator[LiveServer]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- No phone number in any log line (issue 12, defect 5) -------------------------------------------
+# Every record logged during the session also goes to a file, with tracebacks; when the session ends,
+# the file is searched for every full phone number the tests use (found in the tests' own source, so a
+# new fixture number is covered without listing it). A hit fails the run and prints the lines.
+
+_TEST_PHONE = re.compile(r"(?<![\d\-*])(?:\+?86)?(1[3-9]\d{9})(?!\d)")
+
+
+def _fixture_phones() -> set[str]:
+    found: set[str] = set()
+    for path in Path(__file__).parent.rglob("*.py"):
+        found.update(m.group(1) for m in _TEST_PHONE.finditer(path.read_text(encoding="utf-8")))
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from hotline.bootstrap import install_phone_masking
+
+    install_phone_masking()  # as every entry point does (bootstrap.configure_logging)
+    path = Path(tempfile.mkdtemp(prefix="hotline-test-logs-")) / "session.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
+    config.stash[_SESSION_LOG] = path
+
+
+_SESSION_LOG = pytest.StashKey[Path]()
+
+
+def phone_leaks(log_text: str, phones: set[str]) -> list[str]:
+    """Log lines holding one of `phones` in full (national digits, with or without +86)."""
+    return [line for line in log_text.splitlines() if any(p in re.sub(r"[\s\-]", "", line) for p in phones)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = session.config.stash.get(_SESSION_LOG, None)
+    if path is None or not path.exists():
+        return
+    for h in logging.getLogger().handlers:
+        h.flush()
+    leaks = phone_leaks(path.read_text(encoding="utf-8", errors="replace"), _fixture_phones())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+    if leaks:
+        if reporter is not None:
+            reporter.write_line(f"PHONE NUMBERS IN LOGS ({len(leaks)} lines, log: {path}):", red=True)
+            for line in leaks[:20]:
+                reporter.write_line("  " + line[:300])
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter is not None:
+        size = path.stat().st_size
+        reporter.write_line(f"session log {path}: {size} bytes, no full phone number in it")
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    from tests.hostile import FIGURES
+
+    write = terminalreporter.write_line
+    for line in FIGURES:
+        write(line)

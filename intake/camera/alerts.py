@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from cases.models import Camera, CameraAlertSignature, CameraIncident, Category, utcnow
+from cases.sanitize import SafeIdentifier
 from cases.settings import get_settings
 from intake.core import accept
 from intake.schemas import LocationIn, ReportIn
@@ -28,8 +29,10 @@ from intake.storage import store_image
 class CameraAlertIn(BaseModel):
     """The alert body (JSON, or the `metadata` part of a multipart request)."""
 
-    event_id: str | None = Field(default=None, max_length=100, description="The vendor's id of this alert.")
-    event_type: str = Field(min_length=1, max_length=64, description="Vendor event type, e.g. garbage_exposed.")
+    event_id: SafeIdentifier | None = Field(default=None, max_length=100, description="The vendor's id of this alert.")
+    event_type: SafeIdentifier = Field(
+        min_length=1, max_length=64, description="Vendor event type, e.g. garbage_exposed."
+    )
     confidence: float = Field(ge=0.0, le=1.0)
     occurred_at: datetime | None = None
     snapshot_base64: str | None = Field(default=None, description="JPEG/PNG, base64 (or send multipart).")

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cases.db import session_scope
 from cases.models import Camera
+from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 from intake.camera.alerts import CameraAlertIn, Replayed, decode_snapshot, handle_alert
 from intake.camera.signing import (
@@ -29,7 +30,7 @@ from intake.camera.signing import (
     parse_signature,
     verify,
 )
-from intake.problems import problem
+from intake.problems import PROBLEM_SCHEMA, problem, problem_responses
 from intake.storage import AttachmentRejected
 
 router = APIRouter(prefix="/api/v1", tags=["camera"])
@@ -41,7 +42,7 @@ def _authenticate(session: Session, request: Request, body: bytes) -> tuple[Came
         raise SignatureError(401, "缺少摄像头编号", f"{HEADER_CAMERA} header is required")
     signature = parse_signature(request.headers.get(HEADER_SIGNATURE))
     ts = check_timestamp(request.headers.get(HEADER_TIMESTAMP), time.time(), get_settings().camera_max_skew_seconds)
-    camera = session.get(Camera, camera_id)
+    camera = None if has_unsafe(camera_id) else session.get(Camera, camera_id)
     if camera is None:
         # Same answer as a wrong signature: do not tell a prober which camera ids exist.
         raise SignatureError(401, "签名错误", "unknown camera or signature does not match")
@@ -71,9 +72,9 @@ async def _parse(request: Request, body: bytes) -> tuple[CameraAlertIn, bytes | 
     "/camera-alerts",
     status_code=202,
     responses={200: {"description": "Merged into the camera's open incident, or ignored (low confidence)"},
-               401: {"description": "Unsigned, wrongly signed or stale (application/problem+json)"},
-               403: {"description": "Replayed signature or deactivated camera"},
-               422: {"description": "Invalid alert body or snapshot"}},
+               **problem_responses(400, 401, 403, 413, 422),
+               401: {"description": "Unsigned, wrongly signed or stale (application/problem+json)",
+                     "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}},
 )
 async def post_camera_alert(request: Request) -> Any:
     """An AI camera's alert, signed with HMAC-SHA256 of `timestamp + "." + body` (see docs/channels.md)."""

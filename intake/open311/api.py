@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone
+from cases.sanitize import clean_text, has_unsafe
 from cases.settings import get_settings
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
@@ -26,10 +27,36 @@ from intake.open311.mapping import CLOSED, request_row, service, service_row, se
 from intake.open311.render import FORMATS, error, render, render_one
 from intake.schemas import LocationIn, ReportIn
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+_OPEN311_ERROR = {"type": "array", "items": {"type": "object", "properties": {
+    "code": {"type": "integer"}, "description": {"type": "string"}}}}
+
+
+def _errors(description: str) -> dict[str, Any]:
+    return {"description": f"{description} (GeoReport v2 error list, JSON or XML by the format asked)",
+            "content": {"application/json": {"schema": _OPEN311_ERROR}, "text/xml": {}}}
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses={
+    400: _errors("Unknown format, bad parameter, control characters, dates out of range or page_size < 1"),
+    404: _errors("Unknown jurisdiction_id, service_code, service_request_id or token"),
+})
 
 MAX_RANGE = timedelta(days=90)
 MAX_RESULTS = 1000
+# Dates outside these bounds are no query anyone means; inside them `start ± MAX_RANGE` cannot
+# overflow Python's datetime (year 1..9999) nor reach dates the database cannot compare.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# What a resident or a client app typed: stored without unstorable characters (cases.sanitize).
+# Every other field is an identifier or a number and is refused when it holds one.
+FREE_TEXT = ("description", "address_string", "first_name", "last_name")
+# Every field is bounded before anything is stored (the contact fields land in the report's raw data).
+MAX_FIELD = {"description": 4000, "phone": 40, "media_url": 1000}
+MAX_FIELD_DEFAULT = 300
+
+
+# A Literal, so the schema lists the two formats (an unknown one is a 400 in the JSON error format).
+Format = Literal["json", "xml"]
 
 
 def _fmt(fmt: str) -> str | None:
@@ -40,7 +67,14 @@ def _params(request: Request, form: Any = None) -> dict[str, str]:
     out = {k: v for k, v in request.query_params.items()}
     if form is not None:
         out.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return out
+    return {k: clean_text(v) if k in FREE_TEXT else v for k, v in out.items()}
+
+
+def _unsafe_error(fmt: str, params: dict[str, str]) -> Response | None:
+    bad = sorted(k for k, v in params.items() if has_unsafe(k) or has_unsafe(v))
+    if bad:
+        return error(fmt, 400, f"{', '.join(repr(clean_text(k)) for k in bad)} must not contain control characters")
+    return None
 
 
 def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
@@ -51,7 +85,7 @@ def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
 
 
 @router.get("/discovery.{fmt}")
-def discovery(fmt: str) -> Response:
+def discovery(fmt: Format) -> Response:
     """Service discovery: where this endpoint is and what it speaks."""
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
@@ -67,7 +101,7 @@ def discovery(fmt: str) -> Response:
 
 
 @router.get("/services.{fmt}")
-def list_services(request: Request, fmt: str) -> Response:
+def list_services(request: Request, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
@@ -78,7 +112,7 @@ def list_services(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services/{code}.{fmt}")
-def service_definition(request: Request, code: str, fmt: str) -> Response:
+def service_definition(request: Request, code: str, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
@@ -105,8 +139,19 @@ def _location(p: dict[str, str]) -> LocationIn:
         raise ValueError("lat/long must be numbers in range") from None
 
 
-@router.post("/requests.{fmt}")
-async def create_request(request: Request, fmt: str) -> Response:
+_FORM_FIELDS = ["api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id",
+                "email", "device_id", "account_id", "first_name", "last_name", "phone", "description", "media_url"]
+
+
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    responses={403: _errors("api_key missing, unknown or revoked"), 429: _errors("Rate limited")},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["api_key", "service_code"],
+        "properties": {name: {"type": "string"} for name in _FORM_FIELDS}}}}}},
+)
+async def create_request(request: Request, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request, await request.form())
@@ -114,8 +159,14 @@ async def create_request(request: Request, fmt: str) -> Response:
 
 
 def _create(fmt: str, p: dict[str, str]) -> Response:
+    if (bad := _unsafe_error(fmt, p)) is not None:
+        return bad
     if (bad := _jurisdiction_error(fmt, p)) is not None:
         return bad
+    too_long = sorted(k[:40] for k, v in p.items() if len(v) > MAX_FIELD.get(k, MAX_FIELD_DEFAULT))
+    if too_long:
+        return error(fmt, 400, f"too long: {', '.join(too_long)} (description 4000, phone 40, others "
+                               f"{MAX_FIELD_DEFAULT} characters)")
     code = (p.get("service_code") or "").strip()
     if not code:
         return error(fmt, 400, "service_code is required")
@@ -132,8 +183,6 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         except ValueError as exc:
             return error(fmt, 400, str(exc))
         description = (p.get("description") or "").strip()
-        if len(description) > 4000:
-            return error(fmt, 400, "description is longer than 4000 characters")
         media = (p.get("media_url") or "").strip()
         if media and not media.startswith(("http://", "https://")):
             return error(fmt, 400, "media_url must be an http(s) URL")
@@ -151,7 +200,7 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
                     text=description,
                     phone=p.get("phone") or None,
                     location=location,
-                    attachments=[media[:1000]] if media else [],
+                    attachments=[media] if media else [],
                     raw={"service_code": code, "api_key_name": key_name, "contact": contact,
                          "address_id": p.get("address_id")},
                     hints=hints,
@@ -176,14 +225,37 @@ def _parse_dt(value: str | None, name: str) -> datetime | None:
         dt = datetime.fromisoformat(value.strip().replace(" ", "+"))
     except ValueError:
         raise ValueError(f"{name} must be a W3C datetime such as 2026-01-01T00:00:00Z") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    # The year first: converting 0001-01-01T00:00+14:00 to UTC would itself overflow.
+    if not EARLIEST.year <= dt.year <= LATEST.year - 1:
+        raise ValueError(f"{name} must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    # A time without offset is UTC (the spec's times carry one); compared in UTC on every backend.
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-@router.get("/requests.{fmt}")
-def list_requests(request: Request, fmt: str) -> Response:
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+# Read from the query string by hand (the spec's names and comma lists), so declared here for clients
+# and for the schemathesis check.
+_LIST_PARAMS = [
+    _query("service_request_id", {"type": "string"}, "Comma-separated ids; overrides every other filter"),
+    _query("service_code", {"type": "string"}, "Comma-separated service codes"),
+    _query("start_date", {"type": "string", "format": "date-time"}, "W3C datetime, 2000-01-01..2100-01-01"),
+    _query("end_date", {"type": "string", "format": "date-time"}, "At most 90 days after start_date"),
+    _query("status", {"type": "string", "enum": ["open", "closed", "open,closed"]}, "open, closed or both"),
+    _query("page_size", {"type": "integer", "minimum": 1}, f"1.. (at most {MAX_RESULTS} rows are returned)"),
+    _query("jurisdiction_id", {"type": "string"}, "This city's jurisdiction id, if given"),
+]
+
+
+@router.get("/requests.{fmt}", openapi_extra={"parameters": _LIST_PARAMS})
+def list_requests(request: Request, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request)
+    if (bad := _unsafe_error(fmt, p)) is not None:
+        return bad
     if (bad := _jurisdiction_error(fmt, p)) is not None:
         return bad
     stmt = select(Case)
@@ -211,10 +283,11 @@ def list_requests(request: Request, fmt: str) -> Response:
             stmt = stmt.where(col(Case.status).not_in(CLOSED))
         elif statuses == {"closed"}:
             stmt = stmt.where(col(Case.status).in_(CLOSED))
-    try:
-        limit = min(int(p.get("page_size") or MAX_RESULTS), MAX_RESULTS)
-    except ValueError:
-        return error(fmt, 400, "page_size must be a number")
+    page_size = (p.get("page_size") or "").strip() or str(MAX_RESULTS)
+    # ASCII digits only: int() also takes '١٢', '-1' and '1_000', and raises on 5000 digits.
+    if not (page_size.isascii() and page_size.isdigit()) or int(page_size[:9]) < 1:
+        return error(fmt, 400, f"page_size must be a whole number from 1 to {MAX_RESULTS}")
+    limit = min(int(page_size[:9]) if len(page_size) <= 9 else MAX_RESULTS, MAX_RESULTS)
     with session_scope() as s:
         cases = s.exec(stmt.order_by(col(Case.created_at).desc()).limit(limit)).all()
         rows = [request_row(s, c) for c in cases]
@@ -222,7 +295,7 @@ def list_requests(request: Request, fmt: str) -> Response:
 
 
 @router.get("/requests/{request_id}.{fmt}")
-def get_request(request: Request, request_id: str, fmt: str) -> Response:
+def get_request(request: Request, request_id: str, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
@@ -236,7 +309,7 @@ def get_request(request: Request, request_id: str, fmt: str) -> Response:
 
 
 @router.get("/tokens/{token}.{fmt}")
-def get_token(request: Request, token: str, fmt: str) -> Response:
+def get_token(request: Request, token: str, fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     with session_scope() as s:

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from cases.lifecycle import LABELS_ZH, TERMINAL, CaseStatus
 from cases.models import Case, CaseEvent, Category, Department, Report
+from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 
 CLOSED = {s.value for s in TERMINAL}
@@ -50,6 +51,8 @@ def services(session: Session) -> list[Category]:
 
 
 def service(session: Session, code: str) -> Category | None:
+    if has_unsafe(code):  # PostgreSQL refuses NUL in a query; no code holds one
+        return None
     return session.exec(select(Category).where(Category.kind == "事件", Category.code == code,
                                                Category.active)).first()
 

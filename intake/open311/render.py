@@ -8,6 +8,8 @@ from xml.etree import ElementTree as ET
 
 from fastapi.responses import Response
 
+from cases.sanitize import clean_text
+
 FORMATS = ("json", "xml")
 
 
@@ -30,11 +32,17 @@ def _fill(parent: ET.Element, row: dict[str, Any]) -> None:
                 if isinstance(v, dict):
                     _fill(ET.SubElement(sub, singular), v)
                 else:
-                    ET.SubElement(sub, singular).text = str(v)
+                    ET.SubElement(sub, singular).text = _xml_text(v)
         elif isinstance(value, bool):
             sub.text = "true" if value else "false"
         elif value is not None:
-            sub.text = str(value)
+            sub.text = _xml_text(value)
+
+
+def _xml_text(value: Any) -> str:
+    # ElementTree writes control characters raw, which makes the whole document unparseable; rows
+    # stored before intake cleaned text may hold them, so they are dropped here, whatever was stored.
+    return clean_text(str(value))
 
 
 def render(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200) -> Response:

@@ -7,6 +7,7 @@ import logging
 from fastapi import HTTPException, Request
 from twilio.request_validator import RequestValidator
 
+from cases.sanitize import clean_text
 from cases.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,11 @@ def public_url(request: Request) -> str:
 
 
 async def twilio_form(request: Request) -> dict[str, str]:
-    """FastAPI dependency: the validated form parameters of a Twilio request, or 403."""
+    """FastAPI dependency: the validated form parameters of a Twilio request, or 403.
+
+    Twilio signs what the caller sent, NUL included, so the signature is checked on the raw values;
+    only then are they cleaned (`cases.sanitize`): a resident's SMS body or speech with a control
+    character is stored without it, instead of failing on every retry of the webhook."""
     token = get_settings().twilio_auth_token
     form = await request.form()
     params = {k: str(v) for k, v in form.multi_items()}
@@ -32,4 +37,4 @@ async def twilio_form(request: Request) -> dict[str, str]:
     if not signature or not RequestValidator(token).validate(public_url(request), params, signature):
         log.warning("Twilio webhook %s refused: bad or missing X-Twilio-Signature", request.url.path)
         raise HTTPException(403, "invalid Twilio signature")
-    return params
+    return {clean_text(k): clean_text(v) for k, v in params.items()}

@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from twilio.twiml.messaging_response import MessagingResponse
@@ -19,6 +19,7 @@ from cases.jobs import resolve
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, SmsMessage, SmsOptOut, utcnow
 from cases.phone import InvalidPhone, normalize_phone
+from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number, record_event
 from cases.settings import get_settings
 from intake.core import PIPELINE_JOB, accept
@@ -54,7 +55,8 @@ def _store_media(session: Session, params: dict[str, str], sid: str) -> list[str
     """Fetch each MMS media item (through the Twilio client's HTTP layer) and keep it: images as cleaned
     attachments, anything else as a file under the var dir."""
     refs: list[str] = []
-    count = int(params.get("NumMedia", "0") or 0)
+    num_media = params.get("NumMedia", "0")
+    count = int(num_media) if num_media.isascii() and num_media.isdigit() and len(num_media) < 4 else 0
     for i in range(min(count, 10)):
         url = params.get(f"MediaUrl{i}")
         if not url:
@@ -234,7 +236,8 @@ def inbound(params: dict[str, str] = Depends(twilio_form)) -> Response:
 
 
 @router.post("/status")
-def status(params: dict[str, str] = Depends(twilio_form), om: int | None = None) -> Response:
+def status(params: dict[str, str] = Depends(twilio_form),
+           om: int | None = Query(default=None, ge=1, le=DB_INT_MAX)) -> Response:
     if om is not None:
         outbound.sms_status(om, params.get("MessageStatus", ""), params.get("ErrorCode"))
     return Response(status_code=204)

@@ -11,15 +11,16 @@ import logging
 import threading
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cases.db import session_scope
 from cases.models import CallSession, CallStep, utcnow
+from cases.sanitize import DB_INT_MAX
 from cases.settings import get_settings
 from intake.telephony import handlers, outbound, reference
 from intake.telephony.security import twilio_form
@@ -215,7 +216,8 @@ def incoming(request: Request, params: dict[str, str] = Depends(twilio_form)) ->
 
 
 @router.post("/status")
-def status_callback(params: dict[str, str] = Depends(twilio_form), om: int | None = None) -> Response:
+def status_callback(params: dict[str, str] = Depends(twilio_form),
+                    om: int | None = Query(default=None, ge=1, le=DB_INT_MAX)) -> Response:
     """Call status callback: final status and duration on the session; outbound calls' results."""
     sid = params.get("CallSid")
     status = params.get("CallStatus", "")
@@ -226,8 +228,9 @@ def status_callback(params: dict[str, str] = Depends(twilio_form), om: int | Non
                 cs = CallSession(call_sid=sid, flow="", from_phone=params.get("From"), to_phone=params.get("To"),
                                  direction=params.get("Direction", "inbound").split("-")[0])
             cs.status = status or cs.status
-            if params.get("CallDuration", "").isdigit():
-                cs.duration_seconds = int(params["CallDuration"])
+            duration = params.get("CallDuration", "")
+            if duration.isascii() and duration.isdigit() and len(duration) <= 9:  # fits the INTEGER column
+                cs.duration_seconds = int(duration)
             if status in ("completed", "busy", "failed", "no-answer", "canceled"):
                 cs.ended_at = cs.ended_at or utcnow()
             cs.updated_at = utcnow()
@@ -258,7 +261,8 @@ def fallback(request: Request, params: dict[str, str] = Depends(twilio_form)) ->
 
 
 @router.post("/bridge")
-def bridge(case_id: int, params: dict[str, str] = Depends(twilio_form)) -> Response:
+def bridge(case_id: Annotated[int, Query(ge=1, le=DB_INT_MAX)],
+           params: dict[str, str] = Depends(twilio_form)) -> Response:
     """Click-to-call: the agent answered; connect them to the resident who reported the case."""
     phone = handlers.resident_phone(case_id)
     if phone is None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from cases.db import session_scope
-from intake.problems import problem
+from intake.problems import problem, problem_responses
 from intake.storage import read_attachment
 
 router = APIRouter(tags=["attachments"])
@@ -29,11 +29,11 @@ def _serve(att_id: str, thumb: bool) -> Response:
     return Response(data, media_type=content_type, headers=SAFE_HEADERS)
 
 
-@router.get("/attachments/{att_id}")
+@router.get("/attachments/{att_id}", responses=problem_responses(404, 422))
 def get_attachment(att_id: str) -> Response:
     return _serve(att_id, thumb=False)
 
 
-@router.get("/attachments/{att_id}/thumb")
+@router.get("/attachments/{att_id}/thumb", responses=problem_responses(404, 422))
 def get_thumbnail(att_id: str) -> Response:
     return _serve(att_id, thumb=True)

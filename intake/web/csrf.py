@@ -48,9 +48,19 @@ def valid(request: Request, token: str | None) -> bool:
     if not seed or not token or "." not in token:
         return False
     ts, _, sig = token.partition(".")
-    if not ts.isdigit() or time.time() - int(ts) > get_settings().web_form_max_age_seconds:
+    if not _small_number(ts) or time.time() - int(ts) > get_settings().web_form_max_age_seconds:
         return False
-    return hmac.compare_digest(sign_value(seed + "|" + ts), sig)
+    return _same(sign_value(seed + "|" + ts), sig)
+
+
+def _small_number(s: str) -> bool:
+    # ASCII and short: '²'.isdigit() is true but int() refuses it, as it refuses 5000 digits.
+    return s.isascii() and s.isdigit() and len(s) <= 12
+
+
+def _same(expected: str, given: str) -> bool:
+    # compare_digest raises TypeError on non-ASCII str; bytes compare whatever a client sent.
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def sign_id(n: int) -> str:
@@ -60,6 +70,6 @@ def sign_id(n: int) -> str:
 
 def unsign_id(token: str) -> int | None:
     n, _, sig = token.partition(".")
-    if not n.isdigit() or not hmac.compare_digest(sign_value(f"report:{n}")[:16], sig):
+    if not _small_number(n) or not _same(sign_value(f"report:{n}")[:16], sig):
         return None
     return int(n)

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
+from cases.sanitize import clean_text
 from cases.settings import get_settings
 from intake.core import accept
 from intake.ratelimit import get_limiter
@@ -150,7 +151,8 @@ async def submit(request: Request) -> Response:
 
 
 def _submit(request: Request, form: FormData) -> Response:
-    values = {k: str(form.get(k) or "").strip() for k in TEXT_FIELDS}
+    # What a resident typed is kept without the characters no store can hold (cases.sanitize).
+    values = {k: clean_text(str(form.get(k) or "")).strip() for k in TEXT_FIELDS}
     photos = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     try:
         token = form.get(csrf.FIELD)

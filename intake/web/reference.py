@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from cases.models import Category, Grid
+from cases.sanitize import clean_text, has_unsafe
 
 # What residents report most on 12319 lines; shown as one-tap choices. Codes absent from the
 # taxonomy are skipped, so a city with a different table loses chips, not the form.
@@ -33,7 +34,7 @@ def common_categories(session: Session) -> list[Choice]:
 
 
 def search_categories(session: Session, q: str) -> list[Choice]:
-    q = q.strip()
+    q = clean_text(q).strip()
     if not q:
         return []
     rows = session.exec(
@@ -46,7 +47,7 @@ def search_categories(session: Session, q: str) -> list[Choice]:
 
 
 def category_name(session: Session, code: str | None) -> str | None:
-    if not code:
+    if not code or has_unsafe(code):
         return None
     row = session.exec(select(Category).where(Category.kind == "事件", Category.code == code)).first()
     return row.name if row else None
@@ -72,5 +73,7 @@ def communities(session: Session) -> dict[str, list[Community]]:
 
 
 def community(session: Session, code: str) -> Community | None:
+    if has_unsafe(code):
+        return None
     g = session.exec(select(Grid).where(Grid.community_code == code)).first()
     return Community(g.community_code, g.street, g.community) if g else None

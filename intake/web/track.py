@@ -22,6 +22,7 @@ from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
 from cases.rating import RATINGS, already_rated, can_rate, record_rating
+from cases.sanitize import clean_text
 from cases.service import get_case_by_number
 from cases.settings import get_settings
 from intake.ratelimit import get_limiter
@@ -109,7 +110,8 @@ def track_link(request: Request, token: str) -> HTMLResponse:
 
 
 def _checked(request: Request, form: FormData) -> tuple[dict[str, str], tuple[str, int] | None]:
-    values = {k: str(form.get(k) or "").strip()[:600] for k in ("number", "phone", "t", "rating", "comment")}
+    fields = ("number", "phone", "t", "rating", "comment")
+    values = {k: clean_text(str(form.get(k) or "")).strip()[:600] for k in fields}
     token = form.get(csrf.FIELD)
     if not csrf.valid(request, token if isinstance(token, str) else None):
         return values, ("页面已过期，请再查询一次", 400)

@@ -1,0 +1,108 @@
+"""Hostile input at every door on the embedded default (SQLite): see tests/hostile.py for the checks.
+
+Each door's check is its own test; every one also asserts that no answer was a 5xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cases.db import session_scope
+from cases.models import Camera
+from intake.camera.registry import add_camera
+from intake.open311.keys import create_key
+from intake.ratelimit import reset_limiter
+from tests import hostile
+from tests import telephony_fixtures as tf
+from tests.hostile import Tally, api_auth_headers
+from tests.twilio_standin import TwilioStandIn
+
+standin, twilio_env, api_auth_headers = tf.standin, tf.twilio_env, api_auth_headers  # fixtures
+
+
+@pytest.fixture
+def hc(sync_queue: object) -> Iterator[TestClient]:
+    from hotline.app import create_app
+
+    reset_limiter()
+    yield from hostile.hostile_client(create_app(configure_jobs=False))
+    reset_limiter()
+
+
+@pytest.fixture
+def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
+    t = Tally()
+    yield t
+    hostile.FIGURES.append(
+        f"hostile suite, SQLite, {request.node.name}: {t.sent} requests sent, {len(t.server_errors)} 5xx seen"
+    )
+    assert t.server_errors == []
+
+
+def test_api(hc: TestClient, tally: Tally, api_auth_headers: dict[str, str]) -> None:
+    hostile.check_api(hc, tally, api_auth_headers)
+
+
+def test_open311(hc: TestClient, tally: Tally) -> None:
+    with session_scope() as s:
+        _, key = create_key(s, "hostile")
+    hostile.check_open311(hc, tally, key)
+
+
+def test_web(hc: TestClient, tally: Tally) -> None:
+    hostile.check_web(hc, tally)
+
+
+def test_twilio(hc: TestClient, tally: Tally, twilio_env: TwilioStandIn) -> None:
+    hostile.check_twilio(hc, tally, tf.TOKEN, tf.PUBLIC, tf.ACCOUNT)
+
+
+def test_camera(hc: TestClient, tally: Tally) -> None:
+    with session_scope() as s:
+        camera: Camera = add_camera(
+            s,
+            "CAM-H-01",
+            name="东门",
+            lat=30.403,
+            lon=114.843,
+            address="东门",
+            grid_code="421102001001001",
+            event_map={"garbage_exposed": "06010"},
+            min_confidence=0.6,
+            auto_dispatch=True,
+        )
+    hostile.check_camera(hc, tally, camera)
+
+
+def test_speech_with_control_characters_is_stored_clean(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    """Speech reaches the report and the read-back TwiML; both must hold what XML and the database can."""
+    from sqlmodel import select
+
+    from cases.models import Report
+
+    said = tf.simulator(client).run(tf.scripted("1", f"东门菜市场附近有{hostile.CONTROLS}暴露垃圾", "1"))
+    assert said  # every TwiML answer parsed (the simulator parses each one)
+    with session_scope() as s:
+        [report] = s.exec(select(Report).where(Report.channel == "voice")).all()
+        assert report.text == "东门菜市场附近有暴露垃圾"
+
+
+def test_unexpected_error_is_a_bare_problem_and_logged(
+    hc: TestClient, tally: Tally, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import intake.api
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("SELECT phone FROM report WHERE phone = '+8613655554444'")
+
+    monkeypatch.setattr(intake.api, "get_case_by_number", broken)
+    r = hc.get("/api/v1/cases/12319-20261202-000001")
+    assert r.status_code == 500 and hostile.is_problem(r, 500)
+    assert "SELECT" not in r.text and "RuntimeError" not in r.text and "13655554444" not in r.text
+    assert any("unhandled RuntimeError" in rec.getMessage() for rec in caplog.records)
+    # Starlette's own refusals are problem bodies too, in Chinese.
+    assert hostile.is_problem(tally.saw(hc.get("/api/v1/nothing-here"), "unknown route"), 404)
+    assert hostile.is_problem(tally.saw(hc.delete("/api/v1/reports"), "wrong method"), 405)
+    assert hostile.is_chinese_html(tally.saw(hc.get("/h5/nothing-here"), "unknown page"), 404)
