@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
@@ -39,11 +38,13 @@ RESIDENT = "+8613655554444"  # the phone the hostile reports carry; tests/confte
 FIGURES: list[str] = []
 
 
-@pytest.fixture
 def api_auth_headers() -> dict[str, str]:
-    """Every request to /api/v1 and /open311/v2 in the hostile and schemathesis suites takes its
-    credentials from here, so switching the suites to real API keys is a change in one place."""
-    return {}
+    """Credentials for /api/v1 in the hostile and schemathesis suites: a fresh key with every intake
+    scope (intake, read, routing), made in the database the settings point at now, so the suites reach
+    past authentication and exercise the checks behind it."""
+    from tests.conftest import make_api_key
+
+    return {"Authorization": f"Bearer {make_api_key(name='hostile')}"}
 
 
 @dataclass

@@ -21,7 +21,6 @@ from tests import telephony_fixtures as tf
 from tests.hostile import Tally, api_auth_headers
 
 pytestmark = [pytest.mark.integration]
-api_auth_headers = api_auth_headers  # fixture
 
 
 @pytest.fixture
@@ -65,8 +64,8 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     assert t.server_errors == []
 
 
-def test_api_on_postgresql(pg_client: TestClient, tally: Tally, api_auth_headers: dict[str, str]) -> None:
-    hostile.check_api(pg_client, tally, api_auth_headers)
+def test_api_on_postgresql(pg_client: TestClient, tally: Tally) -> None:
+    hostile.check_api(pg_client, tally, api_auth_headers())
 
 
 def test_open311_on_postgresql(pg_client: TestClient, tally: Tally) -> None:

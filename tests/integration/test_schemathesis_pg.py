@@ -14,13 +14,12 @@ from tests.api_fuzz import run_schemathesis
 from tests.hostile import FIGURES, api_auth_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-api_auth_headers = api_auth_headers  # fixture
 
 
-def test_schemathesis_on_postgresql(server: str, api_auth_headers: dict[str, str], tmp_path: Path) -> None:
+def test_schemathesis_on_postgresql(server: str, tmp_path: Path) -> None:
     with session_scope() as s:
         _, key = create_key(s, "schemathesis")
-    figures = run_schemathesis(server, api_auth_headers, key)
+    figures = run_schemathesis(server, api_auth_headers(), key)
     FIGURES.append("PostgreSQL " + figures.summary())
     assert figures.operations >= 15 and figures.requests > 15 * 20
     assert figures.server_errors == 0, figures.failures[:10]

@@ -19,7 +19,7 @@ from tests import telephony_fixtures as tf
 from tests.hostile import Tally, api_auth_headers
 from tests.twilio_standin import TwilioStandIn
 
-standin, twilio_env, api_auth_headers = tf.standin, tf.twilio_env, api_auth_headers  # fixtures
+standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     assert t.server_errors == []
 
 
-def test_api(hc: TestClient, tally: Tally, api_auth_headers: dict[str, str]) -> None:
-    hostile.check_api(hc, tally, api_auth_headers)
+def test_api(hc: TestClient, tally: Tally) -> None:
+    hostile.check_api(hc, tally, api_auth_headers())
 
 
 def test_open311(hc: TestClient, tally: Tally) -> None:
@@ -98,7 +98,7 @@ def test_unexpected_error_is_a_bare_problem_and_logged(
         raise RuntimeError("SELECT phone FROM report WHERE phone = '+8613655554444'")
 
     monkeypatch.setattr(intake.api, "get_case_by_number", broken)
-    r = hc.get("/api/v1/cases/12319-20261202-000001")
+    r = hc.get("/api/v1/cases/12319-20261202-000001", headers=api_auth_headers())
     assert r.status_code == 500 and hostile.is_problem(r, 500)
     assert "SELECT" not in r.text and "RuntimeError" not in r.text and "13655554444" not in r.text
     assert any("unhandled RuntimeError" in rec.getMessage() for rec in caplog.records)

@@ -13,18 +13,15 @@ from tests.conftest import LiveServer, reset_caches
 from tests.hostile import FIGURES, api_auth_headers
 
 pytestmark = [pytest.mark.slow]
-api_auth_headers = api_auth_headers  # fixture
 
 
-def test_schemathesis_on_sqlite(
-    live_server: LiveServer, api_auth_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_schemathesis_on_sqlite(live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_DATABASE_URL", live_server.db_url)
     reset_caches()
     with session_scope() as s:
         _, key = create_key(s, "schemathesis")
     dispose_engines()
-    figures = run_schemathesis(live_server.base, api_auth_headers, key)
+    figures = run_schemathesis(live_server.base, api_auth_headers(), key)
     FIGURES.append("SQLite " + figures.summary())
     assert figures.operations >= 15 and figures.requests > 15 * 20
     assert figures.server_errors == 0, figures.failures[:10]
