@@ -95,7 +95,19 @@ class ApiReportIn(BaseModel):
     """A report posted to POST /api/v1/reports. The server decides channel (`api`), namespace and
     received_at; `reported_at` is the caller's own time, kept in raw as data only."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # Shown in /docs, and sent first by the schema fuzzer so it reaches the accepting path too.
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "order-20261202-0001",
+                    "text": "胜利街和东门路口的垃圾桶满了，垃圾堆到路边没人清理",
+                    "location": {"lat": 30.403, "lon": 114.843, "address": "黄州区胜利街东门路口"},
+                }
+            ]
+        },
+    )
 
     channel: Channel | None = Field(
         default=None, description="Only `api` (or absent): other channels are their adapters' own (403)."
