@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,13 +10,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from cases import jobs
 from cases.db import get_engine
 from cases.settings import get_settings
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
-from hotline.queues import InProcessQueue, configure_queue, redis_connection
+from hotline.queues import InProcessQueue, RQQueue, configure_queue, live_workers, redis_connection
 from hotline.sweeper import start_sweeper
 from intake import api as intake_api
 from intake import web as web_form
@@ -33,6 +35,24 @@ def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     return problem(422, "请求参数无效", "the request body or parameters do not validate", errors=errors)
+
+
+_HEALTHY = re.compile(r"^(ok|in-process|[1-9][0-9]* live)$")
+DB_RETRY_AFTER_SECONDS = 5
+DB_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot be reached (restarting, failing over, pool exhausted). The request's transaction
+    rolled back, so nothing of it was stored and the client may simply send it again."""
+    response = problem(503, "服务暂时不可用，请稍后重试", "database unreachable; nothing was stored, retry later")
+    response.headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
+    return response
+
+
+def add_database_unavailable_handler(app: FastAPI) -> None:
+    for exc_class in DB_UNAVAILABLE:
+        app.add_exception_handler(exc_class, _database_unavailable)
 
 
 def create_app(configure_jobs: bool = True) -> FastAPI:
@@ -54,6 +74,10 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
             if isinstance(q, InProcessQueue):
                 # Embedded default: nobody else runs the sweeper.
                 stop = start_sweeper(settings)
+            elif isinstance(q, RQQueue):
+                # Also here, under the same fleet-wide Redis lock as in the workers: sweeping goes on
+                # while workers come and go (or all are down), not only while one is running.
+                stop = start_sweeper(settings, q.connection)
         yield
         if stop is not None:
             stop.set()
@@ -65,6 +89,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
         description="Reports from every channel become classified, routed and tracked cases.",
     )
     app.add_exception_handler(RequestValidationError, _validation_problem)
+    add_database_unavailable_handler(app)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
     app.include_router(web_form.router)
@@ -89,24 +114,35 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         if settings.redis_url:
-            try:
-                redis_connection(settings.redis_url).ping()
-                checks["redis"] = "ok"
-            except Exception as exc:
-                checks["redis"] = f"unreachable: {type(exc).__name__}"
+            checks.update(_queue_checks(settings.redis_url, settings.queue_name))
         else:
-            checks["queue"] = "in-process" if _has_queue() else "not configured"
-        ok = all(v in ("ok", "in-process") for v in checks.values())
-        if ok:
+            checks["queue"] = "in-process" if _in_process_queue_alive() else "not running"
+        failing = [f"{k}: {v}" for k, v in checks.items() if not _HEALTHY.match(v)]
+        if not failing:
             return {"status": "ready", "checks": checks}
-        return problem(503, "服务暂不可用", "a dependency is unreachable", checks=checks)
+        return problem(503, "服务暂不可用", "; ".join(failing), checks=checks)
 
     return app
 
 
-def _has_queue() -> bool:
+def _queue_checks(redis_url: str, queue_name: str) -> dict[str, str]:
+    """Redis reachable, and some `hotline worker` with a running work loop beat recently: without one,
+    reports are stored but nothing makes them cases."""
     try:
-        jobs.get_queue()
-        return True
+        redis = redis_connection(redis_url)
+        redis.ping()
+    except Exception as exc:
+        return {"redis": f"unreachable: {type(exc).__name__}"}
+    try:
+        n = live_workers(redis, queue_name)
+    except Exception as exc:
+        return {"redis": f"unreachable: {type(exc).__name__}"}
+    return {"redis": "ok", "workers": f"{n} live" if n else "none live"}
+
+
+def _in_process_queue_alive() -> bool:
+    try:
+        q = jobs.get_queue()
     except RuntimeError:
         return False
+    return q.alive() if isinstance(q, InProcessQueue) else True
