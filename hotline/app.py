@@ -120,7 +120,9 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
         failing = [f"{k}: {v}" for k, v in checks.items() if not _HEALTHY.match(v)]
         if not failing:
             return {"status": "ready", "checks": checks}
-        return problem(503, "服务暂不可用", "; ".join(failing), checks=checks)
+        response = problem(503, "服务暂不可用", "; ".join(failing), checks=checks)
+        response.headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
+        return response
 
     return app
 
