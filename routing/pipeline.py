@@ -161,8 +161,8 @@ def _process(report_id: int) -> str | None:
             return None
         if report.case_id is not None:
             return _case_number(s, report.case_id)
-        facts = _facts(report)
-        c = get_classifier().classify(facts) if _link_hint(report) is None else None
+        facts, linking = _facts(report), _link_hint(report) is not None
+    c = None if linking else get_classifier().classify(facts)
 
     with session_scope() as s:
         report = _claim_report(s, report_id)
