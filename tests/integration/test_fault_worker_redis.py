@@ -114,3 +114,16 @@ def test_worker_survives_redis_dying_mid_job_and_readyz_tells(
     assert "workers" in body.json()["detail"]
     with session_scope() as s:
         assert len(s.exec(select(Case)).all()) == 2
+
+    # With no worker at all the sweeper still runs (in the web node): a report whose enqueue failed
+    # (Redis down at intake) is put on the queue once Redis is back, ready for the next worker.
+    own_redis.stop()
+    r3 = httpx.post(f"{base}/api/v1/reports", json={"external_id": "orphan-1", "text": "胜利街占道经营"}, timeout=10)
+    assert r3.status_code == 202
+    own_redis.start()
+    import redis as redis_lib
+
+    queue_key = f"rq:queue:{prod_env['HOTLINE_QUEUE_NAME']}"
+    wait_until(lambda: redis_lib.Redis.from_url(own_redis.url).llen(queue_key) > 0, 30, "the sweeper to enqueue")
+    procs.start(["worker"], env, tmp_path / "worker2.log")
+    wait_until(lambda: _case_number(base, r3.json()["report_id"]), 60, "the orphan's case")
