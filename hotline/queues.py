@@ -184,8 +184,9 @@ class WorkerSupervisor:
                 w: Any = None
                 try:
                     # SimpleWorker runs jobs in this process: no fork per job, the model stays loaded.
-                    # (Its constructor already talks to Redis.)
-                    w = SimpleWorker([self.q.queue], connection=self.q.connection)
+                    # (Its constructor already talks to Redis.) Maintenance every minute, not RQ's ten:
+                    # it restarts a scheduler process that a Redis outage killed (retries wait on it).
+                    w = SimpleWorker([self.q.queue], connection=self.q.connection, maintenance_interval=60)
                     self.working.set()
                     w.work(burst=self.burst, with_scheduler=True, logging_level=self.settings.log_level.upper())
                     if self.burst or w._shutdown_requested_date is not None:

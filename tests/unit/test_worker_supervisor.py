@@ -20,9 +20,9 @@ class FlakyWorker:
     runs: list[str] = []
     script: list[str] = []
 
-    def __init__(self, queues_: list[Any], connection: Any) -> None:
+    def __init__(self, queues_: list[Any], connection: Any, **_kw: Any) -> None:
         self._shutdown_requested_date = None
-        step = FlakyWorker.script.pop(0)
+        step = FlakyWorker.script.pop(0) if FlakyWorker.script else "stop"
         if step == "ctor":  # RQ's constructor already talks to Redis
             raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         self.step = step
