@@ -95,3 +95,20 @@ def test_camera_and_resident_of_one_matter_processed_at_once_make_one_case(pg: N
             case.status = "closed"  # the next round's pair must not join this one
             s.add(case)
             s.commit()
+
+
+def test_same_report_from_several_processes_makes_one_case(pg: None) -> None:
+    """Two workers (or a worker and a CLI process) running the same report at the same moment."""
+    import multiprocessing as mp
+
+    from cases.settings import get_settings
+    from tests.unit.test_one_case_per_report import _run_in_process
+
+    rid = _store("api", "pg-procs-1", "胜利街菜场门口有人占道经营")
+    s = get_settings()
+    start_at = time.time() + 6  # after every child has loaded the model
+    with mp.get_context("spawn").Pool(3) as pool:
+        numbers = pool.starmap(_run_in_process, [(s.database_url, str(s.var_dir), rid, start_at)] * 3)
+    with session_scope() as sess:
+        cases = sess.exec(select(Case)).all()
+        assert len(cases) == 1 and set(numbers) == {cases[0].number}
