@@ -6,6 +6,7 @@ they differ (locking) are handled here or in `lock_for_update`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 import threading
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -203,6 +204,21 @@ def dispose_engines() -> None:
 def is_sqlite(session_or_engine: Session | Engine) -> bool:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "sqlite"
+
+
+def serialise_on(session: Session, key: str) -> None:
+    """Until this session's transaction ends, no other transaction passing the same `key` gets past here.
+
+    PostgreSQL: a transaction-level advisory lock (released by commit or rollback). SQLite has one writer
+    at a time: a transaction that has already written holds that lock, which covers every key, so the
+    caller must have written first (e.g. claimed its row); this is checked."""
+    if is_sqlite(session):
+        dbapi = session.connection().connection.dbapi_connection
+        if not getattr(dbapi, "in_transaction", False):
+            raise RuntimeError("serialise_on on SQLite needs a transaction that has written already")
+        return
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)})
 
 
 def new_session(durable: bool = True) -> Session:

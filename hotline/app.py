@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,7 +20,7 @@ from cases.db import get_engine
 from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
-from hotline.queues import InProcessQueue, redis_connection
+from hotline.queues import InProcessQueue, RQQueue, live_workers, redis_connection
 from hotline.sweeper import start_sweeper
 from hotline.wiring import configure_runtime
 from intake import api as intake_api
@@ -97,6 +99,24 @@ def _unexpected_problem(request: Request, exc: Exception) -> Response:
     return problem(500, "服务器内部错误", "an unexpected error occurred; it has been logged")
 
 
+_HEALTHY = re.compile(r"^(ok|in-process|[1-9][0-9]* live)$")
+DB_RETRY_AFTER_SECONDS = 5
+DB_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot be reached (restarting, failing over, pool exhausted). The request's transaction
+    rolled back, so nothing of it was stored and the client may simply send it again."""
+    response = problem(503, "服务暂时不可用，请稍后重试", "database unreachable; nothing was stored, retry later")
+    response.headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
+    return response
+
+
+def add_database_unavailable_handler(app: FastAPI) -> None:
+    for exc_class in DB_UNAVAILABLE:
+        app.add_exception_handler(exc_class, _database_unavailable)
+
+
 def create_app(configure_jobs: bool = True) -> FastAPI:
     settings = get_settings()
     configure_logging(settings)
@@ -116,6 +136,10 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
             if isinstance(q, InProcessQueue):
                 # Embedded default: nobody else runs the sweeper.
                 stop = start_sweeper(settings)
+            elif isinstance(q, RQQueue):
+                # Also here, under the same fleet-wide Redis lock as in the workers: sweeping goes on
+                # while workers come and go (or all are down), not only while one is running.
+                stop = start_sweeper(settings, q.connection)
         yield
         if stop is not None:
             stop.set()
@@ -134,6 +158,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(UnsafeURL, _unsafe_url_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Exception, _unexpected_problem)
+    add_database_unavailable_handler(app)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
     app.include_router(web_form.router)
@@ -158,24 +183,37 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         if settings.redis_url:
-            try:
-                redis_connection(settings.redis_url).ping()
-                checks["redis"] = "ok"
-            except Exception as exc:
-                checks["redis"] = f"unreachable: {type(exc).__name__}"
+            checks.update(_queue_checks(settings.redis_url, settings.queue_name))
         else:
-            checks["queue"] = "in-process" if _has_queue() else "not configured"
-        ok = all(v in ("ok", "in-process") for v in checks.values())
-        if ok:
+            checks["queue"] = "in-process" if _in_process_queue_alive() else "not running"
+        failing = [f"{k}: {v}" for k, v in checks.items() if not _HEALTHY.match(v)]
+        if not failing:
             return {"status": "ready", "checks": checks}
-        return problem(503, "服务暂不可用", "a dependency is unreachable", checks=checks)
+        response = problem(503, "服务暂不可用", "; ".join(failing), checks=checks)
+        response.headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
+        return response
 
     return app
 
 
-def _has_queue() -> bool:
+def _queue_checks(redis_url: str, queue_name: str) -> dict[str, str]:
+    """Redis reachable, and some `hotline worker` with a running work loop beat recently: without one,
+    reports are stored but nothing makes them cases."""
     try:
-        jobs.get_queue()
-        return True
+        redis = redis_connection(redis_url)
+        redis.ping()
+    except Exception as exc:
+        return {"redis": f"unreachable: {type(exc).__name__}"}
+    try:
+        n = live_workers(redis, queue_name)
+    except Exception as exc:
+        return {"redis": f"unreachable: {type(exc).__name__}"}
+    return {"redis": "ok", "workers": f"{n} live" if n else "none live"}
+
+
+def _in_process_queue_alive() -> bool:
+    try:
+        q = jobs.get_queue()
     except RuntimeError:
         return False
+    return q.alive() if isinstance(q, InProcessQueue) else True

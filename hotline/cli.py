@@ -74,27 +74,21 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Stop when the queue is empty (tests).")] = False,
     sweep: Annotated[bool, typer.Option(help="Run the sweeper in this worker.")] = True,
 ) -> None:
-    """Run an RQ worker (production). Start as many as you like, on as many machines."""
-    from rq import SimpleWorker
+    """Run an RQ worker (production). Start as many as you like, on as many machines.
 
+    Its work loop is supervised: a Redis restart or outage ends the loop, which starts again with
+    back-off; the sweeper keeps running meanwhile. Scale out by starting more processes; a killed
+    worker's report is picked up again by the sweeper."""
     from hotline.bootstrap import configure_logging
-    from hotline.queues import RQQueue, configure_queue
-    from hotline.sweeper import start_sweeper
+    from hotline.queues import run_worker
 
     settings = get_settings()
     configure_logging(settings)
     if not settings.redis_url:
         console.print("[red]HOTLINE_REDIS_URL is not set: on the embedded default, jobs run inside `hotline serve`.")
         raise typer.Exit(2)
-    q = configure_queue(settings, worker=True)
-    assert isinstance(q, RQQueue)
     _warm_up()
-    if sweep:
-        start_sweeper(settings, q.connection)
-    # SimpleWorker runs jobs in this process: no fork per job, the model stays loaded. Scale out by
-    # starting more processes; a killed worker's report is picked up again by the sweeper.
-    w = SimpleWorker([q.queue], connection=q.connection)
-    w.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper())
+    run_worker(settings, burst=burst, sweep=sweep)
 
 
 def _warm_up() -> None:

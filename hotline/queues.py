@@ -1,19 +1,25 @@
 """Job-queue wiring: which `cases.jobs.JobQueue` runs the jobs in this process.
 
 - No HOTLINE_REDIS_URL (embedded default): `InProcessQueue`, a background thread with retries.
-- HOTLINE_REDIS_URL set (production): `RQQueue`; `hotline worker` processes run the jobs.
+- HOTLINE_REDIS_URL set (production): `RQQueue`; `hotline worker` processes run the jobs
+  (`run_worker`: a supervised RQ work loop that outlives Redis restarts, and a liveness beat that
+  `/readyz` reads).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 
 from cases import jobs
@@ -88,8 +94,9 @@ class InProcessQueue:
                 jobs.resolve(task.func_path)(*task.args)
             except Exception as exc:
                 if task.attempt < self.settings.job_max_attempts:
-                    log.warning("job %s%r failed (attempt %s), retrying: %s", task.func_path, task.args,
-                                task.attempt, exc)
+                    log.warning(
+                        "job %s%r failed (attempt %s), retrying: %s", task.func_path, task.args, task.attempt, exc
+                    )
                     self._retry_later(task)
                 else:
                     log.error("job %s%r failed for good: %s", task.func_path, task.args, exc)
@@ -105,6 +112,9 @@ class InProcessQueue:
 
     def stop(self) -> None:
         self._q.put(None)
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
 
 class SyncQueue:
@@ -130,3 +140,131 @@ def configure_queue(settings: Settings | None = None, worker: bool = False) -> j
     jobs.set_queue(q)
     wire_case_hooks()
     return q
+
+
+# --- `hotline worker`: a supervised work loop ----------------------------------------------------------
+
+WORKERS_KEY = "hotline:workers:"  # + queue name: sorted set, worker name → time of its last beat
+BEAT_SECONDS = 5
+LIVE_SECONDS = 20  # a worker not heard from for this long is dead (kill -9, machine gone, loop stopped)
+
+
+def live_workers(redis: Redis, queue_name: str) -> int:
+    """How many `hotline worker` processes have a running work loop on this queue (their recent beats)."""
+    return int(redis.zcount(WORKERS_KEY + queue_name, time.time() - LIVE_SECONDS, "+inf"))
+
+
+class WorkerSupervisor:
+    """Runs RQ's work loop and starts it again whenever it ends without being asked to.
+
+    RQ retries a failed dequeue, but a Redis error anywhere else in its loop (a heartbeat, a job's
+    bookkeeping, maintenance) ends the loop, and its death handler then fails on the same dead
+    connection; the process used to exit for good. Here the loop is started again with back-off
+    (1, 2, 4 … 30 s), while the sweeper thread and the liveness beat of this process keep running."""
+
+    def __init__(self, settings: Settings, q: RQQueue, burst: bool = False) -> None:
+        self.settings = settings
+        self.q = q
+        self.burst = burst
+        self.name = f"{socket.gethostname()}.{os.getpid()}"
+        self.stopping = threading.Event()
+        self.working = threading.Event()
+        self.restarts = 0
+        # Beats and the sweeper use short timeouts: a hung Redis must not hang them.
+        self.side_connection = redis_connection(settings.redis_url or "")
+
+    def run(self) -> None:
+        from rq import SimpleWorker
+
+        threading.Thread(target=self._beat, name="hotline-worker-beat", daemon=True).start()
+        backoff = 1.0
+        try:
+            while not self.stopping.is_set():
+                started = time.monotonic()
+                w: Any = None
+                try:
+                    # SimpleWorker runs jobs in this process: no fork per job, the model stays loaded.
+                    # (Its constructor already talks to Redis.) Maintenance every minute, not RQ's ten:
+                    # it restarts a scheduler process that a Redis outage killed (retries wait on it).
+                    w = SimpleWorker([self.q.queue], connection=self.q.connection, maintenance_interval=60)
+                    self.working.set()
+                    w.work(burst=self.burst, with_scheduler=True, logging_level=self.settings.log_level.upper())
+                    if self.burst or w._shutdown_requested_date is not None:
+                        return  # done, or stopped by SIGTERM/SIGINT (RQ's own handlers)
+                    why = "the work loop ended"
+                except Exception as exc:
+                    why = _describe(exc)
+                finally:
+                    self.working.clear()
+                    self._own_signal_handlers()  # RQ's handlers talk to Redis, which may be gone
+                    if w is not None:
+                        _stop_scheduler(w)
+                if time.monotonic() - started > 60:
+                    backoff = 1.0
+                self.restarts += 1
+                log.warning("worker %s: RQ work loop stopped (%s); restarting in %.0f s", self.name, why, backoff)
+                if self.stopping.wait(backoff):
+                    return
+                backoff = min(backoff * 2, 30.0)
+        finally:
+            self.stopping.set()
+            try:
+                self.side_connection.zrem(WORKERS_KEY + self.settings.queue_name, self.name)
+            except RedisError:
+                pass  # the entry ages out by itself
+
+    def _own_signal_handlers(self) -> None:
+        def stop(_signum: int, _frame: Any) -> None:
+            self.stopping.set()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+
+    def _beat(self) -> None:
+        key = WORKERS_KEY + self.settings.queue_name
+        failing = False
+        while True:
+            try:
+                if self.working.is_set():
+                    now = time.time()
+                    pipe = self.side_connection.pipeline()
+                    pipe.zadd(key, {self.name: now})
+                    pipe.zremrangebyscore(key, "-inf", now - 24 * 3600)  # long-gone workers
+                    pipe.execute()
+                if failing:
+                    log.info("worker %s: liveness beat reaches Redis again", self.name)
+                failing = False
+            except RedisError as exc:
+                if not failing:  # once per outage, not every few seconds
+                    log.warning("worker %s: liveness beat failed: %s", self.name, _describe(exc))
+                failing = True
+            if self.stopping.wait(BEAT_SECONDS):
+                return
+
+
+def _describe(exc: BaseException) -> str:
+    """An error for the log: Redis's own messages name only hosts and ports; anything else is named by
+    its type alone, as a job's data (a phone number) may be in its text."""
+    return f"{type(exc).__name__}: {exc}" if isinstance(exc, (RedisError, OSError)) else type(exc).__name__
+
+
+def _stop_scheduler(w: Any) -> None:
+    """RQ stops its scheduler process in its teardown, which a dead Redis can cut short."""
+    proc = getattr(getattr(w, "scheduler", None), "_process", None)
+    if proc is not None and proc.is_alive():
+        proc.terminate()
+        proc.join(5)
+
+
+def run_worker(settings: Settings, burst: bool = False, sweep: bool = True) -> None:
+    """`hotline worker`: the sweeper (its own thread, which outlives work-loop restarts) and a supervised
+    RQ work loop."""
+    from hotline.sweeper import start_sweeper
+
+    q = configure_queue(settings, worker=True)
+    assert isinstance(q, RQQueue)
+    supervisor = WorkerSupervisor(settings, q, burst=burst)
+    if sweep:
+        start_sweeper(settings, supervisor.side_connection)
+    supervisor.run()

@@ -1,8 +1,10 @@
 """The background job that turns a stored Report into a Case: classify → route → 立案 → 派遣.
 
-`process_report` is safe to run twice and concurrently for the same report: it locks the report row
-and does nothing when the report already has its case. All of its changes commit together, so a
-worker killed halfway leaves the report untouched for the sweeper to enqueue again.
+`process_report` is safe to run twice and concurrently for the same report, from any thread or process
+and on either backend: the transaction that opens the case first claims the report (PostgreSQL: the row
+`FOR UPDATE`; SQLite: a write as its first statement, so it holds the database's one writer lock), then
+reads the report again; whoever comes second finds the case and returns that case's number. All of its
+changes commit together, so a worker killed halfway leaves the report untouched for the sweeper.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from cases.db import is_sqlite, session_scope
+from cases.db import is_sqlite, serialise_on, session_scope
 from cases.jobs import enqueue_now
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
@@ -43,12 +45,46 @@ def routing_table() -> RoutingTable:
     return load_rules(s.routing_rules_path or DEFAULT_RULES, s.timezone, reference)
 
 
-def _lock_report(session: Session, report_id: int) -> Report | None:
-    stmt = select(Report).where(Report.id == report_id)
-    if not is_sqlite(session):
-        # Serialises two workers that picked up the same report (a retry racing the sweeper).
-        stmt = stmt.with_for_update()
-    return session.exec(stmt).first()
+def _claim_report(session: Session, report_id: int) -> Report | None:
+    """The report, read again inside a transaction that no other pipeline run can enter until it ends.
+
+    PostgreSQL: the row lock serialises two runners of the same report. SQLite has no row locks and its
+    reads take none: the first statement is a (no-op) write, which takes this process's writer lock
+    (`cases.db`) and SQLite's RESERVED lock, so a second runner — another thread, the in-process queue, a
+    CLI process — waits here and then reads the committed case."""
+    if is_sqlite(session):
+        same = {"processing_status": col(Report.processing_status)}
+        session.execute(update(Report).where(col(Report.id) == report_id).values(same))
+        return session.get(Report, report_id, populate_existing=True)
+    return session.exec(select(Report).where(Report.id == report_id).with_for_update()).first()
+
+
+def _facts(report: Report) -> ReportFacts:
+    return ReportFacts(
+        text=report.text,
+        lat=report.lat,
+        lon=report.lon,
+        address=report.address,
+        camera_grid_code=report.hints.get("camera_grid_code"),
+        phone=report.phone,
+    )
+
+
+def _link_hint(report: Report) -> int | None:
+    """The case a channel asked this report to join, when the hint is a usable id (else: route it)."""
+    link = report.hints.get("link_case_id")
+    if isinstance(link, bool):
+        return None
+    try:
+        case_id = int(link) if link is not None else None
+    except (TypeError, ValueError):
+        return None
+    return case_id if case_id is not None and 0 < case_id < 2**31 else None  # the id column's range
+
+
+def _case_number(session: Session, case_id: int | None) -> str | None:
+    case = session.get(Case, case_id) if case_id is not None else None
+    return case.number if case else None
 
 
 def _mark_attempt(report_id: int) -> Report | None:
@@ -123,29 +159,35 @@ def process_report(report_id: int) -> str | None:
 
 
 def _process(report_id: int) -> str | None:
+    # Classify before claiming: the model's CPU time must not hold SQLite's single writer. The claim
+    # below re-reads the report and classifies again if an SMS follow-up changed it meanwhile.
     with session_scope() as s:
-        report = _lock_report(s, report_id)
+        report = s.get(Report, report_id)
         if report is None:
             return None
         if report.case_id is not None:
-            case = s.get(Case, report.case_id)
-            return case.number if case else None
+            return _case_number(s, report.case_id)
+        facts, linking = _facts(report), _link_hint(report) is not None
+    c = None if linking else get_classifier().classify(facts)
 
-        link = report.hints.get("link_case_id")
-        if link is not None and (linked := s.get(Case, int(link))) is not None:
+    with session_scope() as s:
+        report = _claim_report(s, report_id)
+        if report is None:
+            return None
+        if report.case_id is not None:  # another runner opened (or linked) it while we classified
+            return _case_number(s, report.case_id)
+
+        link = _link_hint(report)
+        if link is not None and (linked := s.get(Case, link)) is not None:
             return _link(s, report, linked)
 
-        c = get_classifier().classify(
-            ReportFacts(
-                text=report.text,
-                lat=report.lat,
-                lon=report.lon,
-                address=report.address,
-                camera_grid_code=report.hints.get("camera_grid_code"),
-                phone=report.phone,
-            )
-        )
+        if c is None or _facts(report) != facts:
+            c = get_classifier().classify(_facts(report))
         category = report.hints.get("category_code") or c.category_code
+        if category and c.grid_code:
+            # Two reports of one matter (a camera's and a resident's) processed at once must not both
+            # open a case: the second waits here and then finds the first one's case to link to.
+            serialise_on(s, f"matter:{category}:{c.grid_code}")
         same_matter = find_case_to_link(
             s,
             channel=report.channel,

@@ -137,11 +137,18 @@ def wait_until(pred: Callable[[], object], timeout: float = 30.0, what: str = "c
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def serving(base: str) -> bool:
+    """The server answers with its database and Redis reachable (workers may not be started yet: then
+    `/readyz` is 503, saying no worker is live)."""
+    checks = httpx.get(f"{base}/readyz", timeout=2).json().get("checks", {})
+    return checks.get("database") == "ok" and checks.get("redis") == "ok"
+
+
 @pytest.fixture
 def server(prod_env: dict[str, str], procs: Procs, tmp_path: Path) -> str:
     """`hotline serve` with two uvicorn workers on a free port; returns its base URL."""
     port = free_port()
     procs.start(["serve", "--port", str(port), "--workers", "2"], prod_env, tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 60, "server ready")
+    wait_until(lambda: serving(base), 60, "server ready")
     return base

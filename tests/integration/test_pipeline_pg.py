@@ -17,7 +17,7 @@ from sqlmodel import select
 from cases.db import session_scope
 from cases.models import Case, Report
 from tests.conftest import free_port
-from tests.integration.conftest import Procs, wait_until
+from tests.integration.conftest import Procs, serving, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -42,8 +42,8 @@ def test_report_becomes_dispatched_case_with_separate_worker(
     assert isinstance(case, dict)
     assert case["status"] == "dispatched"
     assert case["department"] == {"code": "enforcement", "name": "区城市管理执法大队"}
-    ready = httpx.get(f"{server}/readyz").json()
-    assert ready["checks"] == {"database": "ok", "redis": "ok"}
+    wait_until(lambda: httpx.get(f"{server}/readyz").status_code == 200, 30, "the worker's liveness beat")
+    assert httpx.get(f"{server}/readyz").json()["checks"] == {"database": "ok", "redis": "ok", "workers": "1 live"}
 
 
 def test_concurrent_duplicate_posts_make_one_report_and_one_case(
@@ -81,7 +81,7 @@ def test_redis_down_at_intake_then_sweeper_recovers(
         port = free_port()
         procs.start(["serve", "--port", str(port)], env, tmp_path / "serve.log")
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 60, "server")
+        wait_until(lambda: serving(base), 60, "server")
         rds.terminate()
         rds.wait(10)
         assert httpx.get(f"{base}/readyz").status_code == 503
@@ -92,7 +92,7 @@ def test_redis_down_at_intake_then_sweeper_recovers(
         assert case_of(base, rid, api_headers) is None
 
         rds = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL)
-        wait_until(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 30, "redis back")
+        wait_until(lambda: serving(base), 30, "redis back")
         procs.start(["worker"], env, tmp_path / "worker.log")  # its sweeper finds the orphan
         case = wait_until(lambda: case_of(base, rid, api_headers), 40, "case after sweep")
         assert isinstance(case, dict) and case["status"] == "dispatched"
