@@ -261,8 +261,9 @@ def run_worker(settings: Settings, burst: bool = False, sweep: bool = True) -> N
     """`hotline worker`: the sweeper (its own thread, which outlives work-loop restarts) and a supervised
     RQ work loop."""
     from hotline.sweeper import start_sweeper
+    from hotline.wiring import configure_runtime
 
-    q = configure_queue(settings, worker=True)
+    q = configure_runtime("worker", settings)
     assert isinstance(q, RQQueue)
     supervisor = WorkerSupervisor(settings, q, burst=burst)
     if sweep:
