@@ -58,14 +58,15 @@ def own_redis() -> Iterator[OwnRedis]:
     r.stop()
 
 
-def _case_number(base: str, rid: int) -> str | None:
-    number = httpx.get(f"{base}/api/v1/reports/{rid}", timeout=5).json()["case_number"]
+def _case_number(base: str, rid: int, headers: dict[str, str]) -> str | None:
+    number = httpx.get(f"{base}/api/v1/reports/{rid}", headers=headers, timeout=5).json()["case_number"]
     return str(number) if number else None
 
 
 def test_worker_survives_redis_dying_mid_job_and_readyz_tells(
-    prod_env: dict[str, str], procs: Procs, own_redis: OwnRedis, pg_url: str, tmp_path: Path
+    prod_env: dict[str, str], procs: Procs, own_redis: OwnRedis, pg_url: str, tmp_path: Path, api_key: str
 ) -> None:
+    key = {"Authorization": f"Bearer {api_key}"}
     env = {**prod_env, "HOTLINE_REDIS_URL": own_redis.url}
     port = free_port()
     procs.start(["serve", "--port", str(port)], env, tmp_path / "serve.log")
@@ -79,7 +80,9 @@ def test_worker_survives_redis_dying_mid_job_and_readyz_tells(
 
     dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
     day = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
-    r = httpx.post(f"{base}/api/v1/reports", json={"external_id": "mid-1", "text": "东门菜市场暴露垃圾"}, timeout=10)
+    r = httpx.post(
+        f"{base}/api/v1/reports", json={"external_id": "mid-1", "text": "东门菜市场暴露垃圾"}, headers=key, timeout=10
+    )
     rid = r.json()["report_id"]
     with psycopg.connect(dsn) as blocker:
         # Hold today's case-number counter: the job blocks mid-way, inside its transaction.
@@ -95,14 +98,16 @@ def test_worker_survives_redis_dying_mid_job_and_readyz_tells(
         wait_until(job_started, 30, "the worker to start the job")
         own_redis.stop()  # Redis dies while the job runs; the job then finishes with Redis gone
         blocker.rollback()
-    wait_until(lambda: _case_number(base, rid), 30, "the mid-job report's case")
+    wait_until(lambda: _case_number(base, rid, key), 30, "the mid-job report's case")
     time.sleep(3)  # the job's bookkeeping hits the dead Redis; RQ's loop ends, and its death handler fails
     own_redis.start()
     assert worker.poll() is None, "the worker exited when Redis went away"
 
-    r2 = httpx.post(f"{base}/api/v1/reports", json={"external_id": "after-1", "text": "考棚街路灯不亮"}, timeout=10)
+    r2 = httpx.post(
+        f"{base}/api/v1/reports", json={"external_id": "after-1", "text": "考棚街路灯不亮"}, headers=key, timeout=10
+    )
     assert r2.status_code == 202
-    wait_until(lambda: _case_number(base, r2.json()["report_id"]), 60, "a case from the surviving worker")
+    wait_until(lambda: _case_number(base, r2.json()["report_id"], key), 60, "a case from the surviving worker")
     wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, 30, "readyz after Redis is back")
     assert worker.poll() is None
 
@@ -118,7 +123,9 @@ def test_worker_survives_redis_dying_mid_job_and_readyz_tells(
     # With no worker at all the sweeper still runs (in the web node): a report whose enqueue failed
     # (Redis down at intake) is put on the queue once Redis is back, ready for the next worker.
     own_redis.stop()
-    r3 = httpx.post(f"{base}/api/v1/reports", json={"external_id": "orphan-1", "text": "胜利街占道经营"}, timeout=10)
+    r3 = httpx.post(
+        f"{base}/api/v1/reports", json={"external_id": "orphan-1", "text": "胜利街占道经营"}, headers=key, timeout=10
+    )
     assert r3.status_code == 202
     own_redis.start()
     import redis as redis_lib
@@ -126,4 +133,4 @@ def test_worker_survives_redis_dying_mid_job_and_readyz_tells(
     queue_key = f"rq:queue:{prod_env['HOTLINE_QUEUE_NAME']}"
     wait_until(lambda: redis_lib.Redis.from_url(own_redis.url).llen(queue_key) > 0, 30, "the sweeper to enqueue")
     procs.start(["worker"], env, tmp_path / "worker2.log")
-    wait_until(lambda: _case_number(base, r3.json()["report_id"]), 60, "the orphan's case")
+    wait_until(lambda: _case_number(base, r3.json()["report_id"], key), 60, "the orphan's case")
