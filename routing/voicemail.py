@@ -4,8 +4,9 @@ Twilio posts the transcript of a voicemail a while after the recording; by then 
 opened the case from a report with no words. The telephony adapter stores the transcript on the report
 and enqueues `apply_transcript_job`; once the case exists, the case gets a real title (if it had
 the placeholder), a fresh classification recorded on its timeline with the transcript, and stays held for
-an agent — a voicemail is never dispatched on the machine's word alone. When the transcript comes first,
-the pipeline classifies the report's text, transcript included, and nothing more is needed here.
+an agent — a voicemail is never dispatched on the machine's word alone. When the transcript comes first
+(or while the pipeline runs), the pipeline classifies the report's text, transcript included, and this job
+only puts the words on the timeline as a note.
 """
 
 from __future__ import annotations
@@ -67,10 +68,14 @@ def apply_transcript(session: Session, report_id: int) -> bool:
 
     c = get_classifier().classify(ReportFacts(text=report.text, address=report.address, phone=report.phone))
     if not _placeholder(case.title) and (c.category_code, c.grid_code) == (case.category_code, case.grid_code):
-        # The pipeline already classified these words (the transcript came first): nothing to add.
+        # The pipeline already classified these words (the transcript came first, or while it ran): the
+        # tags stand, but the agent still sees on the timeline what the caller said and when it came.
+        record_event(
+            session, case, "note", ACTOR, reason="留言转写", data={"report_id": report.id, "transcript": transcript}
+        )
         report.raw = {**report.raw, "transcript_applied": transcript}
         session.add(report)
-        return False
+        return True
     data: dict[str, Any] = {
         "report_id": report.id,
         "transcript": transcript,

@@ -102,4 +102,6 @@ def test_transcript_before_the_pipeline(voicemail: int) -> None:
     assert add_transcription("CAit1", WORDS, "completed")
     process_report(voicemail)
     events = _check(voicemail)
-    assert not any(e.actor == "system:voicemail" for e in events)  # the pipeline read the words itself
+    # The pipeline read the words itself; the timeline still shows them once, as a note.
+    mine = [e for e in events if e.actor == "system:voicemail"]
+    assert [(e.action, e.data.get("transcript")) for e in mine] == [("note", WORDS)]
