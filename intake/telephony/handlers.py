@@ -14,7 +14,7 @@ from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
 from cases.rating import record_rating
-from cases.service import get_case_by_number, record_event
+from cases.service import record_event, reporters_case
 from cases.settings import get_settings
 from classifiers import registry
 from classifiers.base import ReportFacts
@@ -144,8 +144,8 @@ def lookup_case(ctx: dict[str, Any], turn: Turn | None) -> str:
     if number is None:
         return RETRY
     with session_scope() as s:
-        case = get_case_by_number(s, number)
-        if case is None:
+        case = reporters_case(s, number, _phone(ctx))
+        if case is None:  # no such case, or not this caller's: the same answer
             return RETRY
         v = _vars(ctx)
         v["case_number_spoken"] = digits_zh(number)

@@ -20,7 +20,7 @@ from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, SmsMessage, SmsOptOut, utcnow
 from cases.phone import InvalidPhone, normalize_phone
 from cases.sanitize import DB_INT_MAX
-from cases.service import get_case_by_number, record_event
+from cases.service import record_event, reporters_case
 from cases.settings import get_settings
 from intake.core import PIPELINE_JOB, accept
 from intake.schemas import ReportIn
@@ -120,12 +120,7 @@ def _query_reply(session: Session, number: str, phone: str | None) -> str:
     prefix = get_settings().case_number_prefix
     if digits.startswith(prefix):
         digits = digits[len(prefix):]
-    case = get_case_by_number(session, f"{prefix}-{digits[:8]}-{digits[8:]}") if len(digits) == 14 else None
-    # Only the reporter's own cases: numbers are sequential, so anyone could otherwise walk them all.
-    if case is not None and (phone is None or session.exec(
-        select(Report.id).where(Report.case_id == case.id, Report.phone == phone)
-    ).first() is None):
-        case = None
+    case = reporters_case(session, f"{prefix}-{digits[:8]}-{digits[8:]}", phone) if len(digits) == 14 else None
     if case is None:
         return f"{SIGN}没有找到工单{number.strip()}，请核对工单号。"
     label = LABELS_ZH[CaseStatus(case.status)]

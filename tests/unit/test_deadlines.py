@@ -90,7 +90,7 @@ def test_every_deadline_sentence_says_the_minutes(twilio_env: TwilioStandIn, syn
         assert expected in _query_reply(s, number, "+8613800138000")
     outbound.notify_case_status(case_id)
     assert any(expected in m["Body"] for m in twilio_env.messages())
-    ctx: dict[str, object] = {}
+    ctx: dict[str, object] = {"call": {"from": "+8613800138000"}}
     assert lookup_case(ctx, Turn(digits=number.replace("-", "")[5:])) == "found"
     assert expected in ctx["vars"]["deadline_text"]  # type: ignore[index]
 
@@ -132,3 +132,20 @@ def test_a_dispatch_without_fresh_deadlines_is_refused(env: object) -> None:
         with pytest.raises(InvalidInput, match="fresh deadlines"):
             apply_action(s, case, Action.DISPATCH, "agent:li")
         assert s.get(Case, case.id).status == "reopened"  # type: ignore[union-attr]
+
+
+def test_phone_and_sms_lookups_tell_a_case_only_to_its_reporter(twilio_env: TwilioStandIn, sync_queue: object) -> None:
+    """Case numbers are sequential: a caller or texter who did not report the case learns nothing of it."""
+    from intake.telephony.handlers import lookup_case
+    from intake.telephony.sms import _query_reply
+    from ivr_flows.engine import Turn
+
+    due = datetime.now(SH).replace(hour=14, minute=30, second=0, microsecond=0) + timedelta(days=1)
+    _, number = _case_due(due, phone="+8613800138000")
+    keys = Turn(digits=number.replace("-", "")[5:])
+    for caller in ("+8613900139000", None):
+        ctx: dict[str, object] = {"call": {"from": caller}}
+        assert lookup_case(ctx, keys) == "retry" and "vars" not in ctx
+        with session_scope() as s:
+            assert "没有找到" in _query_reply(s, number, caller)
+    assert lookup_case({"call": {"from": "+8613800138000"}}, keys) == "found"
