@@ -43,21 +43,31 @@ def mask_phones(text: str) -> str:
     return _PHONE.sub(_mask_match, text)
 
 
+# The track link texted to a reporter (/h5/t/<token>) is their proof of ownership: access logs must not
+# hold it either.
+_TRACK_TOKEN = re.compile(r"(/h5/t/)[A-Za-z0-9_-]{4,}")
+
+
+def mask_log_text(text: str) -> str:
+    """`text` as a log line may hold it: phone numbers masked, track-link tokens replaced."""
+    return mask_phones(_TRACK_TOKEN.sub(r"\1****", text))
+
+
 def _masked_arg(arg: Any) -> Any:
     if isinstance(arg, str):
-        return mask_phones(arg)
+        return mask_log_text(arg)
     if arg is None or isinstance(arg, bool | int | float):
         return arg  # %d / %.2f keep working; an int phone is still caught in the rendered message
     shown = str(arg)
-    masked = mask_phones(shown)
-    return arg if masked == shown and mask_phones(repr(arg)) == repr(arg) else masked
+    masked = mask_log_text(shown)
+    return arg if masked == shown and mask_log_text(repr(arg)) == repr(arg) else masked
 
 
 def mask_record(record: logging.LogRecord) -> None:
     """Mask phone numbers in a record's message, arguments, traceback and stack, in place. Arguments
     stay arguments: some formatters (uvicorn's access log) read `record.args` themselves."""
     if isinstance(record.msg, str):
-        record.msg = mask_phones(record.msg)
+        record.msg = mask_log_text(record.msg)
     else:
         record.msg = _masked_arg(record.msg)
     if isinstance(record.args, Mapping):
@@ -65,17 +75,17 @@ def mask_record(record: logging.LogRecord) -> None:
     elif record.args:
         record.args = tuple(_masked_arg(a) for a in record.args)
     try:
-        if mask_phones(record.getMessage()) != record.getMessage():  # e.g. digits split across args
-            record.msg, record.args = mask_phones(record.getMessage()), ()
+        if mask_log_text(record.getMessage()) != record.getMessage():  # e.g. digits split across args
+            record.msg, record.args = mask_log_text(record.getMessage()), ()
     except (TypeError, ValueError):
         pass  # a malformed call: logging reports it when the record is emitted
     if record.exc_info and not record.exc_text:
         # Formatters reuse exc_text when set; exception messages carry raw input (InvalidPhone, SQL).
-        record.exc_text = mask_phones(logging.Formatter().formatException(record.exc_info))
+        record.exc_text = mask_log_text(logging.Formatter().formatException(record.exc_info))
     if record.exc_text:
-        record.exc_text = mask_phones(record.exc_text)
+        record.exc_text = mask_log_text(record.exc_text)
     if record.stack_info:
-        record.stack_info = mask_phones(record.stack_info)
+        record.stack_info = mask_log_text(record.stack_info)
 
 
 _base_factory = logging.getLogRecordFactory()

@@ -106,3 +106,22 @@ def test_unexpected_error_is_a_bare_problem_and_logged(
     assert hostile.is_problem(tally.saw(hc.get("/api/v1/nothing-here"), "unknown route"), 404)
     assert hostile.is_problem(tally.saw(hc.delete("/api/v1/reports"), "wrong method"), 405)
     assert hostile.is_chinese_html(tally.saw(hc.get("/h5/nothing-here"), "unknown page"), 404)
+
+
+def test_track_link_tokens_never_reach_a_log_line() -> None:
+    """The texted link is the reporter's proof: an access log line shows the path without it."""
+    import logging
+
+    from hotline.bootstrap import mask_record
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/h5/t/Zx9_abcDEF0123456789-Qw", "1.1", 200),
+        None,
+    )
+    mask_record(record)
+    assert "Zx9_abcDEF" not in record.getMessage() and "/h5/t/****" in record.getMessage()
