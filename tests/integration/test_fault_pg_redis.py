@@ -182,6 +182,14 @@ def intake_headers(env: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.stdout.strip().splitlines()[-1].strip()}"}
 
 
+def report(line: str) -> None:
+    """A figure for the closing summary of the pytest run (with the hostile suites'), and the test's output."""
+    from tests.hostile import FIGURES
+
+    FIGURES.append(line)
+    print(line)
+
+
 def post_report(client: httpx.Client, body: dict[str, object], headers: dict[str, str]) -> httpx.Response:
     """The one place the test posts a report."""
     return client.post("/api/v1/reports", json=body, headers=headers)
@@ -314,12 +322,12 @@ def test_reports_survive_worker_kill_redis_restart_and_postgres_restart(
         wait_until(all_have_cases, CASE_WAIT_SECONDS, "every stored report to have a case")
     finally:
         n_reports, n_with_case, n_cases = stored()
-        print(f"\nfault test: {' | '.join(events)}")
-        print(
+        report(f"fault test: {' | '.join(events)}")
+        report(
             f"fault test: requests sent {tally.sent}, acknowledged {len(tally.acked)}, refused 503 {tally.refused}"
             f" (malformed refusals {len(tally.bad_refusals)}), other {dict(tally.other) or 0}"
         )
-        print(
+        report(
             f"fault test: reports stored {n_reports}, with a case {n_with_case}, cases {n_cases}, "
             f"all cased {time.monotonic() - stream_end:.1f}s after the stream ended"
         )
@@ -340,7 +348,7 @@ def test_reports_survive_worker_kill_redis_restart_and_postgres_restart(
     one_case = sum(
         1 for ext in tally.acked if ext in by_ext and by_ext[ext][1] is not None and per_case.get(by_ext[ext][1]) == 1
     )
-    print(
+    report(
         f"fault test: acknowledged reports stored {sum(ext in by_ext for ext in tally.acked)}, "
         f"with exactly one case {one_case}, cases without a report {orphan_cases[0] if orphan_cases else '?'}"
     )
