@@ -28,6 +28,7 @@ services: ## start PostgreSQL and Redis if they are stopped
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: setup
 	$(BIN)/mypy

@@ -80,8 +80,13 @@ def run(
                 subprocess.Popen([str(BIN / "hotline"), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
             )
         wait_ready(base)
-        made = subprocess.run([str(BIN / "hotline"), "apikeys", "create", "bench", "--scope", "intake"],
-                              env=env, check=True, capture_output=True, text=True)
+        made = subprocess.run(
+            [str(BIN / "hotline"), "apikeys", "create", "bench", "--scope", "intake"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         key = made.stdout.strip().splitlines()[-1]  # the key is printed alone on the last line
         client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"})
         for i in range(10):  # warm-up: connections, model load, first-case-of-the-day counter row

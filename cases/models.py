@@ -52,9 +52,7 @@ class Report(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16, index=True)
     external_id: str = Field(max_length=128)
-    received_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
-    )
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
     raw: dict[str, Any] = json_column(dict)
     text: str = Field(default="")
     phone: str | None = Field(default=None, max_length=32, index=True)

@@ -50,8 +50,14 @@ def seed_categories(session: Session, path: Path) -> int:
         session,
         Category,
         ("事件", NON_CITY_CODE),
-        {"kind": "事件", "code": NON_CITY_CODE, "name": "非城管事项", "major_code": "99",
-         "major_name": "非城管事项", "standard": "local"},
+        {
+            "kind": "事件",
+            "code": NON_CITY_CODE,
+            "name": "非城管事项",
+            "major_code": "99",
+            "major_name": "非城管事项",
+            "standard": "local",
+        },
     )
     return n + 1
 

@@ -27,9 +27,7 @@ class Settings(BaseSettings):
 
     # --- jobs -----------------------------------------------------------------------------
     job_max_attempts: int = Field(default=4, description="A job is tried this often before it is failed.")
-    job_retry_intervals: list[int] = Field(
-        default=[2, 10, 60], description="Seconds between attempts (back-off)."
-    )
+    job_retry_intervals: list[int] = Field(default=[2, 10, 60], description="Seconds between attempts (back-off).")
     sweep_interval_seconds: int = Field(default=30, description="How often the sweeper runs.")
     sweep_delay_seconds: int = Field(
         default=60, description="A report without a case this long after its last attempt is re-enqueued."

@@ -70,9 +70,7 @@ def unseen_holdout(corpus: Corpus, seen: set[str], fraction: float = 0.2, seed: 
     """Hold out a share of the rows not in `seen` (`store.example_digest`s of what the active model trained
     on); every seen row trains. A model and its challenger can then be compared on rows neither has seen.
     Not stratified: new rows are mostly agents' corrections, spread one or two over many labels."""
-    fresh = [
-        i for i in range(corpus.size) if store.example_digest(corpus.texts[i], corpus.labels[i]) not in seen
-    ]
+    fresh = [i for i in range(corpus.size) if store.example_digest(corpus.texts[i], corpus.labels[i]) not in seen]
     held: set[int] = set()
     if len(fresh) >= 2:
         _, te = train_test_split(fresh, test_size=fraction, random_state=seed)

@@ -36,9 +36,19 @@ from intake.web.errors import error_page
 log = logging.getLogger(__name__)
 
 # Titles for people, by status, when a route or Starlette itself refuses a request.
-HTTP_TITLES = {400: "请求无效", 401: "需要身份验证", 403: "无权访问", 404: "未找到", 405: "不支持该请求方法",
-               409: "状态冲突", 413: "请求内容过大", 415: "不支持的内容类型", 422: "请求参数无效",
-               429: "请求太频繁，请稍后再试", 503: "服务暂不可用"}
+HTTP_TITLES = {
+    400: "请求无效",
+    401: "需要身份验证",
+    403: "无权访问",
+    404: "未找到",
+    405: "不支持该请求方法",
+    409: "状态冲突",
+    413: "请求内容过大",
+    415: "不支持的内容类型",
+    422: "请求参数无效",
+    429: "请求太频繁，请稍后再试",
+    503: "服务暂不可用",
+}
 
 
 def _door_error(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:
@@ -56,11 +66,9 @@ def _door_error(request: Request, status: int, title: str, detail: str, **extra:
 def _validation_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
-        for e in exc.errors()
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
     ]
-    return _door_error(request, 422, "请求参数无效", "the request body or parameters do not validate",
-                       errors=errors)
+    return _door_error(request, 422, "请求参数无效", "the request body or parameters do not validate", errors=errors)
 
 
 class UnsafeURL(Exception):
@@ -78,8 +86,7 @@ def refuse_unsafe_url(request: Request) -> None:
 
 
 def _unsafe_url_problem(request: Request, exc: Exception) -> Response:
-    return _door_error(request, 422, "请求包含无效字符",
-                       "the path or a query parameter contains a control character")
+    return _door_error(request, 422, "请求包含无效字符", "the path or a query parameter contains a control character")
 
 
 def _http_problem(request: Request, exc: Exception) -> Response:

@@ -44,9 +44,15 @@ class CallSimulator:
 
     def _params(self, extra: dict[str, str]) -> dict[str, str]:
         base = {
-            "CallSid": self.call_sid, "AccountSid": self.account_sid, "From": self.from_number,
-            "To": self.to_number, "Caller": self.from_number, "Called": self.to_number,
-            "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01",
+            "CallSid": self.call_sid,
+            "AccountSid": self.account_sid,
+            "From": self.from_number,
+            "To": self.to_number,
+            "Caller": self.from_number,
+            "Called": self.to_number,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
         }
         return base | extra
 
@@ -71,8 +77,13 @@ class CallSimulator:
         p = urlparse(absolute)
         return p.path + (f"?{p.query}" if p.query else "")
 
-    def run(self, answer: Answer, start: str = "/twilio/voice", status_callback: str | None = "/twilio/voice/status",
-            first: dict[str, str] | None = None) -> list[str]:
+    def run(
+        self,
+        answer: Answer,
+        start: str = "/twilio/voice",
+        status_callback: str | None = "/twilio/voice/status",
+        first: dict[str, str] | None = None,
+    ) -> list[str]:
         """Play the whole call; returns everything said to the caller, in order."""
         said: list[str] = []
         path = start
@@ -121,8 +132,16 @@ class CallSimulator:
             elif el.tag == "Enqueue":
                 wait = self._path(el.get("waitUrl") or "", current)
                 self.out(f"  [排队 {el.text}]")
-                hold = self.post(wait, {"QueuePosition": "1", "QueueTime": "0", "QueueSid": "QU" + "0" * 32,
-                                        "AvgQueueTime": "0", "CurrentQueueSize": "1"})
+                hold = self.post(
+                    wait,
+                    {
+                        "QueuePosition": "1",
+                        "QueueTime": "0",
+                        "QueueSid": "QU" + "0" * 32,
+                        "AvgQueueTime": "0",
+                        "CurrentQueueSize": "1",
+                    },
+                )
                 for h in ET.fromstring(hold):
                     self._say(h, said)
                 result = answer("queue", dict(el.attrib)) or "leave"
@@ -133,12 +152,15 @@ class CallSimulator:
                 action = self._path(el.get("action") or current, current)
                 rec = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/RE{uuid.uuid4().hex}"
                 self.out(f"  市民（留言）: {text or ''}")
-                nxt = self.post(action, {"RecordingUrl": rec, "RecordingDuration": "12",
-                                         "RecordingSid": rec.rsplit("/", 1)[1]})
+                nxt = self.post(
+                    action, {"RecordingUrl": rec, "RecordingDuration": "12", "RecordingSid": rec.rsplit("/", 1)[1]}
+                )
                 cb = el.get("transcribeCallback")
                 if cb and text:
-                    self.post(self._path(cb, current), {"TranscriptionText": text, "TranscriptionStatus": "completed",
-                                                        "RecordingUrl": rec})
+                    self.post(
+                        self._path(cb, current),
+                        {"TranscriptionText": text, "TranscriptionStatus": "completed", "RecordingUrl": rec},
+                    )
                 return nxt, action
             elif el.tag == "Dial":
                 self.out(f"  [接通 {''.join(el.itertext())}]")
@@ -188,9 +210,15 @@ def simulate(
         typer.echo("HOTLINE_TWILIO_AUTH_TOKEN is not set: the server would refuse unsigned webhooks.", err=True)
         raise typer.Exit(2)
     server = to or s.public_base_url
-    sim = CallSimulator(http_transport(server), public_url or s.public_base_url, s.twilio_auth_token,
-                        from_number=from_, account_sid=s.twilio_account_sid or "AC" + "0" * 32,
-                        out=typer.echo, pause_scale=1.0)
+    sim = CallSimulator(
+        http_transport(server),
+        public_url or s.public_base_url,
+        s.twilio_auth_token,
+        from_number=from_,
+        account_sid=s.twilio_account_sid or "AC" + "0" * 32,
+        out=typer.echo,
+        pause_scale=1.0,
+    )
     typer.echo(f"来电 {from_} → {server}{start}  (CallSid {sim.call_sid})")
     sim.run(_ask, start=start)
     lat = sorted(sim.latencies_ms)

@@ -11,8 +11,9 @@ from rich.table import Table
 from cases.db import session_scope
 from intake.camera.registry import CameraError, add_camera, list_cameras, parse_event_map, rotate_secret
 
-app = typer.Typer(help="AI street cameras: register them, list them, rotate their signing secrets.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="AI street cameras: register them, list them, rotate their signing secrets.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -24,18 +25,30 @@ def add(
     lon: Annotated[float | None, typer.Option(help="Longitude (WGS-84).")] = None,
     address: Annotated[str | None, typer.Option(help="Address text.")] = None,
     grid: Annotated[str | None, typer.Option(help="15-digit grid code the camera watches.")] = None,
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="vendor_event_type=taxonomy_code, repeatable (garbage_exposed=06010).")] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="vendor_event_type=taxonomy_code, repeatable (garbage_exposed=06010)."),
+    ] = None,
     min_confidence: Annotated[float, typer.Option(help="Alerts below this confidence are ignored.")] = 0.5,
-    auto_dispatch: Annotated[bool, typer.Option(
-        "--auto-dispatch/--agent", help="Dispatch its cases at once, or wait for an agent.")] = False,
+    auto_dispatch: Annotated[
+        bool, typer.Option("--auto-dispatch/--agent", help="Dispatch its cases at once, or wait for an agent.")
+    ] = False,
 ) -> None:
     """Register a camera and print its signing secret (once: store it in the camera)."""
     try:
         with session_scope() as s:
-            cam = add_camera(s, camera_id, name=name, lat=lat, lon=lon, address=address, grid_code=grid,
-                             event_map=parse_event_map(map_ or []), min_confidence=min_confidence,
-                             auto_dispatch=auto_dispatch)
+            cam = add_camera(
+                s,
+                camera_id,
+                name=name,
+                lat=lat,
+                lon=lon,
+                address=address,
+                grid_code=grid,
+                event_map=parse_event_map(map_ or []),
+                min_confidence=min_confidence,
+                auto_dispatch=auto_dispatch,
+            )
     except CameraError as exc:
         console.print(f"[red]{exc}")
         raise typer.Exit(1) from None
@@ -49,10 +62,16 @@ def list_() -> None:
     table = Table("id", "name", "grid", "event map", "min conf", "dispatch", "active", "last alert")
     with session_scope() as s:
         for c in list_cameras(s):
-            table.add_row(c.id, c.name, c.grid_code or "", ", ".join(f"{k}→{v}" for k, v in c.event_map.items()),
-                          f"{c.min_confidence:.2f}", "auto" if c.auto_dispatch else "agent",
-                          "yes" if c.active else "no",
-                          c.last_alert_at.isoformat(timespec="seconds") if c.last_alert_at else "")
+            table.add_row(
+                c.id,
+                c.name,
+                c.grid_code or "",
+                ", ".join(f"{k}→{v}" for k, v in c.event_map.items()),
+                f"{c.min_confidence:.2f}",
+                "auto" if c.auto_dispatch else "agent",
+                "yes" if c.active else "no",
+                c.last_alert_at.isoformat(timespec="seconds") if c.last_alert_at else "",
+            )
     console.print(table)
 
 

@@ -20,20 +20,28 @@ if TYPE_CHECKING:
 
 # scikit-learn, skops and jieba are imported inside the commands: `hotline` itself must start fast.
 
-app = typer.Typer(help="Category and grid classifier: train, evaluate, predict, retrain, versions.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Category and grid classifier: train, evaluate, predict, retrain, versions.", no_args_is_help=True
+)
 console = Console()
 SEED_CORPUS = Path(__file__).resolve().parents[1] / "classifiers" / "data" / "seed_corpus.csv"
 PHASES = ("vectorise", "choose C", "fit and calibrate", "evaluate", "save")
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
-def _train_with_bar(corpus: Corpus, out: Path, evaluation: Corpus | None,
-                    version: str | None = None) -> tuple[Any, dict[str, Any]]:
+def _train_with_bar(
+    corpus: Corpus, out: Path, evaluation: Corpus | None, version: str | None = None
+) -> tuple[Any, dict[str, Any]]:
     from classifiers import training
 
     with _progress() as bar:
@@ -68,8 +76,10 @@ def train(
 
 
 def _report(name: str, m: dict[str, Any]) -> None:
-    console.print(f"[bold]{name}[/bold]: n={m['n']} accuracy={m['accuracy']:.4f} macro-F1={m['macro_f1']:.4f}"
-                  + (f" ECE={m['ece']:.4f}" if "ece" in m else ""))
+    console.print(
+        f"[bold]{name}[/bold]: n={m['n']} accuracy={m['accuracy']:.4f} macro-F1={m['macro_f1']:.4f}"
+        + (f" ECE={m['ece']:.4f}" if "ece" in m else "")
+    )
     t = Table("label", "precision", "recall", "F1", "support")
     for lab, r in m["per_class"].items():
         t.add_row(lab, f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", str(r["support"]))
@@ -86,16 +96,21 @@ def eval_(
     model: Annotated[Path, typer.Argument(help="Model folder or .skops file.", exists=True)],
     data: Annotated[Path, typer.Argument(help="CSV with columns text,label.", exists=True)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-    baseline: Annotated[Path | None, typer.Option(
-        help="Also train the char 1–3-gram TF-IDF + LinearSVC baseline on this CSV and score it on DATA.")] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="Also train the char 1–3-gram TF-IDF + LinearSVC baseline on this CSV and score it on DATA."),
+    ] = None,
 ) -> None:
     """Accuracy, macro-F1, per-class P/R/F1, confusion table and ECE of MODEL on DATA."""
     from classifiers import store, training
     from classifiers.evaluation import evaluate, evaluate_baseline
 
     corpus = training.read_corpus(data)
-    result: dict[str, Any] = {"model": str(model), "data": str(data),
-                              "metrics": evaluate(store.load(model), corpus.texts, corpus.labels)}
+    result: dict[str, Any] = {
+        "model": str(model),
+        "data": str(data),
+        "metrics": evaluate(store.load(model), corpus.texts, corpus.labels),
+    }
     if baseline is not None:
         base = training.read_corpus(baseline)
         result["baseline"] = evaluate_baseline(base.texts, base.labels, corpus.texts, corpus.labels)
@@ -130,21 +145,34 @@ def predict(
     clf = build_classifier(settings)
     with inp.open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    facts = [ReportFacts(text=r.get("text") or "", lat=_float(r.get("lat")), lon=_float(r.get("lon")))
-             for r in rows]
+    facts = [ReportFacts(text=r.get("text") or "", lat=_float(r.get("lat")), lon=_float(r.get("lon"))) for r in rows]
     results = clf.classify_many(facts)
     # community_code is its own column: a 12-digit community in grid_code would read as a guessed grid.
-    fields = ["category", "category_confidence", "category_top3", "grid_code", "grid_confidence", "grid_source",
-              "community_code"]
+    fields = [
+        "category",
+        "category_confidence",
+        "category_top3",
+        "grid_code",
+        "grid_confidence",
+        "grid_source",
+        "community_code",
+    ]
     with out.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=[*(rows[0].keys() if rows else ["text"]), *fields])
         w.writeheader()
         for r, c in zip(rows, results, strict=True):
-            w.writerow({**r, "category": c.category_code or "",
-                        "category_confidence": f"{c.category_confidence:.4f}",
-                        "category_top3": json.dumps([[k, round(p, 4)] for k, p in c.category_top3], ensure_ascii=False),
-                        "grid_code": c.grid_code or "", "grid_confidence": f"{c.grid_confidence:.4f}",
-                        "grid_source": c.grid_source, "community_code": c.community_code or ""})
+            w.writerow(
+                {
+                    **r,
+                    "category": c.category_code or "",
+                    "category_confidence": f"{c.category_confidence:.4f}",
+                    "category_top3": json.dumps([[k, round(p, 4)] for k, p in c.category_top3], ensure_ascii=False),
+                    "grid_code": c.grid_code or "",
+                    "grid_confidence": f"{c.grid_confidence:.4f}",
+                    "grid_source": c.grid_source,
+                    "community_code": c.community_code or "",
+                }
+            )
     console.print(f"[green]{len(rows)} rows → {out}")
 
 
@@ -179,8 +207,10 @@ def retrain(
     tr, te = training.unseen_holdout(corpus, seen, holdout)
     version = training.new_version()
     out = get_settings().var_dir / "models" / version
-    console.print(f"retraining on {tr.size} rows ({len(corrections)} corrections), held out {te.size} "
-                  "that the active model has not seen")
+    console.print(
+        f"retraining on {tr.size} rows ({len(corrections)} corrections), held out {te.size} "
+        "that the active model has not seen"
+    )
     enough = te.size >= min_new
     _, card = _train_with_bar(tr, out, te if enough else None, version)
     name = current.version if current else "shipped default"
@@ -193,13 +223,17 @@ def retrain(
         s.commit()
     reset_classifier()
     if not enough:
-        console.print(f"[yellow]kept {name}[/]: {te.size} held-out examples it has not seen, fewer than "
-                      f"--min-new {min_new}, are too few to compare on. {version} is listed; "
-                      f"`hotline classifier activate {version}` to use it anyway.")
+        console.print(
+            f"[yellow]kept {name}[/]: {te.size} held-out examples it has not seen, fewer than "
+            f"--min-new {min_new}, are too few to compare on. {version} is listed; "
+            f"`hotline classifier activate {version}` to use it anyway."
+        )
         return
     verdict = "[green]activated" if better else "[yellow]kept the current model (macro-F1 would drop)"
-    console.print(f"{verdict}[/]: new {version} macro-F1 {new_f1:.4f} vs {name} {old_f1:.4f} on the same "
-                  f"{te.size} held-out rows")
+    console.print(
+        f"{verdict}[/]: new {version} macro-F1 {new_f1:.4f} vs {name} {old_f1:.4f} on the same {te.size} held-out rows"
+    )
+
 
 @app.command()
 def models() -> None:
@@ -209,14 +243,24 @@ def models() -> None:
 
     with session_scope() as s:
         rows = list_versions(s)
-    t = Table(Column("version", no_wrap=True), "active", "macro-F1", "rows", "created",
-              Column("path", overflow="fold"))
-    t.add_row("(shipped default)", "" if any(r.active for r in rows) else "*",
-              str(store.read_card(SHIPPED).get("metrics", {}).get("macro_f1", "")), "", "", str(SHIPPED))
+    t = Table(Column("version", no_wrap=True), "active", "macro-F1", "rows", "created", Column("path", overflow="fold"))
+    t.add_row(
+        "(shipped default)",
+        "" if any(r.active for r in rows) else "*",
+        str(store.read_card(SHIPPED).get("metrics", {}).get("macro_f1", "")),
+        "",
+        "",
+        str(SHIPPED),
+    )
     for r in rows:
-        t.add_row(r.version, "*" if r.active else "", f"{r.macro_f1:.4f}" if r.macro_f1 is not None else "",
-                  str(r.card.get("training_data", {}).get("rows", "")), r.created_at.isoformat(timespec="seconds"),
-                  r.path)
+        t.add_row(
+            r.version,
+            "*" if r.active else "",
+            f"{r.macro_f1:.4f}" if r.macro_f1 is not None else "",
+            str(r.card.get("training_data", {}).get("rows", "")),
+            r.created_at.isoformat(timespec="seconds"),
+            r.path,
+        )
     console.print(t)
 
 

@@ -86,7 +86,6 @@ def require(scope: str) -> Callable[..., ApiKey]:
     return dependency
 
 
-
 def _over_rate(key: ApiKey) -> JSONResponse | None:
     limit = get_settings().api_intake_per_minute
     # By hash, not id: ids restart in every database, and databases may share one Redis.
@@ -146,8 +145,10 @@ def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse |
     "/reports",
     status_code=202,
     response_model=ReportAccepted,
-    responses={200: {"description": "Duplicate: the report this key's external_id already made"},
-               **problem_responses(400, 401, 403, 413, 422, 429)},
+    responses={
+        200: {"description": "Duplicate: the report this key's external_id already made"},
+        **problem_responses(400, 401, 403, 413, 422, 429),
+    },
 )
 def post_report(
     body: ApiReportIn,

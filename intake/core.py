@@ -23,9 +23,7 @@ class Accepted:
 
 
 def find_report(session: Session, channel: str, external_id: str) -> Report | None:
-    return session.exec(
-        select(Report).where(Report.channel == channel, Report.external_id == external_id)
-    ).first()
+    return session.exec(select(Report).where(Report.channel == channel, Report.external_id == external_id)).first()
 
 
 def accept(session: Session, report_in: ReportIn) -> Accepted:

@@ -113,7 +113,8 @@ class ApiReportIn(BaseModel):
         default=None, description="Only `api` (or absent): other channels are their adapters' own (403)."
     )
     external_id: str | None = Field(
-        default=None, pattern=API_EXTERNAL_ID,
+        default=None,
+        pattern=API_EXTERNAL_ID,
         description="The caller's own id, unique per API key (idempotency): 1–100 of A-Z a-z 0-9 . _ : -",
     )
     text: str = Field(default="", max_length=10_000)

@@ -149,8 +149,14 @@ def clean_image(data: bytes, settings: Settings | None = None) -> CleanImage:
                     img = img.copy()  # first frame only
     except AttachmentRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError,
-            SyntaxError, ValueError) as exc:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
         raise AttachmentRejected("无法识别这张图片，请上传 JPG 或 PNG 照片", f"{type(exc).__name__}: {exc}") from None
     # Build a fresh image from the pixels only: no info dict, no EXIF, no ICC, no XMP, no text chunks.
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)

@@ -44,10 +44,17 @@ def case_view(session: Session, case: Case) -> dict[str, Any]:
         "status": case.status,
         "status_label": LABELS_ZH[CaseStatus(case.status)],
         "title": case.title,
-        "category": {"code": case.category_code, "name": category.name if category else None,
-                     "confidence": case.category_confidence},
-        "grid": {"code": case.grid_code, "name": grid.name if grid else None,
-                 "confidence": case.grid_confidence, "source": case.grid_source},
+        "category": {
+            "code": case.category_code,
+            "name": category.name if category else None,
+            "confidence": case.category_confidence,
+        },
+        "grid": {
+            "code": case.grid_code,
+            "name": grid.name if grid else None,
+            "confidence": case.grid_confidence,
+            "source": case.grid_source,
+        },
         "grade": case.grade,
         "department": {"code": case.department_code, "name": dept.name if dept else None},
         "needs_review": case.needs_review,
@@ -56,11 +63,20 @@ def case_view(session: Session, case: Case) -> dict[str, Any]:
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-        "reports": [{"id": r.id, "channel": r.channel, "received_at": r.received_at.isoformat(),
-                     "phone": mask_phone(r.phone)} for r in reports],
+        "reports": [
+            {"id": r.id, "channel": r.channel, "received_at": r.received_at.isoformat(), "phone": mask_phone(r.phone)}
+            for r in reports
+        ],
         "timeline": [
-            {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from_status": e.from_status,
-             "to_status": e.to_status, "reason": e.reason, "data": e.data}
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "reason": e.reason,
+                "data": e.data,
+            }
             for e in timeline(session, case)
         ],
     }

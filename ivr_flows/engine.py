@@ -210,4 +210,3 @@ class Engine:
     def _say(flow: Flow, prompt_name: str, vars_: _Vars) -> Say:
         p = flow.prompts[prompt_name]
         return Say(text=p.text.format_map(vars_), audio=p.audio if "{" not in p.text else None)
-

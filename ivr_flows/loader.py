@@ -18,8 +18,19 @@ STEP_TYPES: dict[str, set[str]] = {
     "decide": {"type", "handler", "outcomes"},
     "say": {"type", "say", "next"},
     "gather": {
-        "type", "input", "say", "retry_say", "choices", "handler", "outcomes", "on_fail",
-        "num_digits", "finish_on_key", "timeout", "hints", "max_retries",
+        "type",
+        "input",
+        "say",
+        "retry_say",
+        "choices",
+        "handler",
+        "outcomes",
+        "on_fail",
+        "num_digits",
+        "finish_on_key",
+        "timeout",
+        "hints",
+        "max_retries",
     },
     "enqueue": {"type", "say", "wait_say", "outcomes"},
     "record": {"type", "say", "handler", "next", "max_length"},
@@ -212,8 +223,9 @@ def load_flow(path: Path, handlers: set[str] | None = None) -> Flow:
         missing = sorted(used - handlers)
         if missing:
             raise err(doc.line, f"handlers not provided by the runtime: {', '.join(missing)}")
-    return Flow(name=str(doc["flow"]), start=str(doc["start"]), prompts=prompts, steps=steps, path=where,
-                handlers_used=used)
+    return Flow(
+        name=str(doc["flow"]), start=str(doc["start"]), prompts=prompts, steps=steps, path=where, handlers_used=used
+    )
 
 
 def load_flows(directory: Path | None = None, handlers: set[str] | None = None) -> dict[str, Flow]:

@@ -141,13 +141,33 @@ def live_server(tmp_path: Path, template_db: Path) -> Iterator[LiveServer]:
     shutil.copy(template_db, db)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HOTLINE_DATABASE_URL": f"sqlite:///{db}", "HOTLINE_VAR_DIR": str(tmp_path / "var"),
-           "HOTLINE_MIGRATE_ON_START": "false", "HOTLINE_PUBLIC_BASE_URL": base, "HOTLINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "HOTLINE_DATABASE_URL": f"sqlite:///{db}",
+        "HOTLINE_VAR_DIR": str(tmp_path / "var"),
+        "HOTLINE_MIGRATE_ON_START": "false",
+        "HOTLINE_PUBLIC_BASE_URL": base,
+        "HOTLINE_LOG_LEVEL": "WARNING",
+    }
     env.pop("HOTLINE_REDIS_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hotline.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "hotline.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60  # loads the category model before answering; slow on a busy machine

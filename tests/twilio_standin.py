@@ -75,8 +75,9 @@ class TwilioStandIn:
                 raw = self.rfile.read(length).decode()
                 form: dict[str, Any] = {}
                 for k, v in parse_qsl(raw, keep_blank_values=True):
-                    form[k] = [*form[k], v] if k in form and isinstance(form[k], list) else (
-                        [form[k], v] if k in form else v)
+                    form[k] = (
+                        [*form[k], v] if k in form and isinstance(form[k], list) else ([form[k], v] if k in form else v)
+                    )
                 with standin._lock:
                     standin.requests.append(Recorded("POST", path, form, self._account()))
                     fail = standin._fail.pop(0) if standin._fail else None
@@ -124,25 +125,49 @@ class TwilioStandIn:
 def _message(account: str, form: dict[str, Any]) -> dict[str, Any]:
     sid = "SM" + uuid.uuid4().hex
     return {
-        "sid": sid, "account_sid": account, "to": form.get("To"), "from": form.get("From"),
-        "body": form.get("Body"), "status": "queued", "direction": "outbound-api", "num_segments": "1",
-        "num_media": "0", "price": None, "price_unit": "USD", "api_version": "2010-04-01",
-        "date_created": "Wed, 25 Nov 2026 08:00:00 +0000", "date_updated": "Wed, 25 Nov 2026 08:00:00 +0000",
-        "date_sent": None, "error_code": None, "error_message": None, "messaging_service_sid": None,
-        "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json", "subresource_uris": {},
+        "sid": sid,
+        "account_sid": account,
+        "to": form.get("To"),
+        "from": form.get("From"),
+        "body": form.get("Body"),
+        "status": "queued",
+        "direction": "outbound-api",
+        "num_segments": "1",
+        "num_media": "0",
+        "price": None,
+        "price_unit": "USD",
+        "api_version": "2010-04-01",
+        "date_created": "Wed, 25 Nov 2026 08:00:00 +0000",
+        "date_updated": "Wed, 25 Nov 2026 08:00:00 +0000",
+        "date_sent": None,
+        "error_code": None,
+        "error_message": None,
+        "messaging_service_sid": None,
+        "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
+        "subresource_uris": {},
     }
 
 
 def _call(account: str, form: dict[str, Any]) -> dict[str, Any]:
     sid = "CA" + uuid.uuid4().hex
     return {
-        "sid": sid, "account_sid": account, "to": form.get("To"), "from": form.get("From"),
-        "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
-        "date_created": "Wed, 25 Nov 2026 08:00:00 +0000", "date_updated": "Wed, 25 Nov 2026 08:00:00 +0000",
-        "start_time": None, "end_time": None, "duration": None, "price": None, "answered_by": None,
-        "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json", "subresource_uris": {},
+        "sid": sid,
+        "account_sid": account,
+        "to": form.get("To"),
+        "from": form.get("From"),
+        "status": "queued",
+        "direction": "outbound-api",
+        "api_version": "2010-04-01",
+        "date_created": "Wed, 25 Nov 2026 08:00:00 +0000",
+        "date_updated": "Wed, 25 Nov 2026 08:00:00 +0000",
+        "start_time": None,
+        "end_time": None,
+        "duration": None,
+        "price": None,
+        "answered_by": None,
+        "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json",
+        "subresource_uris": {},
     }
-
 
 
 def main() -> None:

@@ -116,7 +116,10 @@ def handle_alert(
         return AlertOutcome("merged", incident.report_id, incident.id, incident.count)
 
     incident = CameraIncident(
-        camera_id=camera.id, event_type=alert.event_type, first_seen=now, last_seen=now,
+        camera_id=camera.id,
+        event_type=alert.event_type,
+        first_seen=now,
+        last_seen=now,
         max_confidence=alert.confidence,
     )
     session.add(incident)
@@ -146,7 +149,8 @@ def handle_alert(
             external_id=f"incident-{incident.id}",
             text=f"摄像头告警：{label}（{camera.name or camera.id}，置信度 {alert.confidence:.2f}）",
             location=LocationIn(lat=camera.lat, lon=camera.lon, address=camera.address)
-            if camera.lat is not None or camera.address else None,
+            if camera.lat is not None or camera.address
+            else None,
             attachments=attachments,
             raw=raw,
             hints=hints,

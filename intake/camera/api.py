@@ -71,10 +71,14 @@ async def _parse(request: Request, body: bytes) -> tuple[CameraAlertIn, bytes | 
 @router.post(
     "/camera-alerts",
     status_code=202,
-    responses={200: {"description": "Merged into the camera's open incident, or ignored (low confidence)"},
-               **problem_responses(400, 401, 403, 413, 422),
-               401: {"description": "Unsigned, wrongly signed or stale (application/problem+json)",
-                     "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}},
+    responses={
+        200: {"description": "Merged into the camera's open incident, or ignored (low confidence)"},
+        **problem_responses(400, 401, 403, 413, 422),
+        401: {
+            "description": "Unsigned, wrongly signed or stale (application/problem+json)",
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        },
+    },
 )
 async def post_camera_alert(request: Request) -> Any:
     """An AI camera's alert, signed with HMAC-SHA256 of `timestamp + "." + body` (see docs/channels.md)."""
@@ -89,8 +93,12 @@ async def post_camera_alert(request: Request) -> Any:
     try:
         alert, snapshot = await _parse(request, body)
     except ValidationError as exc:  # the fields at fault, not pydantic's text (it echoes input, links docs)
-        return problem(422, "告警内容无效", "the alert does not validate",
-                       errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()])
+        return problem(
+            422,
+            "告警内容无效",
+            "the alert does not validate",
+            errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+        )
     except (ValueError, json.JSONDecodeError) as exc:  # our own message, or where the JSON breaks
         return problem(422, "告警内容无效", str(exc)[:300])
     return await run_in_threadpool(_store, camera_id, alert, signature, snapshot)
@@ -115,7 +123,12 @@ def _store(camera_id: str, alert: CameraAlertIn, signature: str, snapshot: bytes
             session.rollback()
             return problem(422, exc.message)  # the decoder's own error text stays out of the answer
     return JSONResponse(
-        {"status": outcome.status, "report_id": outcome.report_id, "incident_id": outcome.incident_id,
-         "count": outcome.count, "reason": outcome.reason},
+        {
+            "status": outcome.status,
+            "report_id": outcome.report_id,
+            "incident_id": outcome.incident_id,
+            "count": outcome.count,
+            "reason": outcome.reason,
+        },
         status_code=202 if outcome.status == "created" else 200,
     )

@@ -27,19 +27,27 @@ from intake.open311.mapping import CLOSED, request_row, service, service_row, se
 from intake.open311.render import FORMATS, error, render, render_one
 from intake.schemas import LocationIn, ReportIn
 
-_OPEN311_ERROR = {"type": "array", "items": {"type": "object", "properties": {
-    "code": {"type": "integer"}, "description": {"type": "string"}}}}
+_OPEN311_ERROR = {
+    "type": "array",
+    "items": {"type": "object", "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}},
+}
 
 
 def _errors(description: str) -> dict[str, Any]:
-    return {"description": f"{description} (GeoReport v2 error list, JSON or XML by the format asked)",
-            "content": {"application/json": {"schema": _OPEN311_ERROR}, "text/xml": {}}}
+    return {
+        "description": f"{description} (GeoReport v2 error list, JSON or XML by the format asked)",
+        "content": {"application/json": {"schema": _OPEN311_ERROR}, "text/xml": {}},
+    }
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], responses={
-    400: _errors("Unknown format, bad parameter, control characters, dates out of range or page_size < 1"),
-    404: _errors("Unknown jurisdiction_id, service_code, service_request_id or token"),
-})
+router = APIRouter(
+    prefix="/open311/v2",
+    tags=["open311"],
+    responses={
+        400: _errors("Unknown format, bad parameter, control characters, dates out of range or page_size < 1"),
+        404: _errors("Unknown jurisdiction_id, service_code, service_request_id or token"),
+    },
+)
 
 MAX_RANGE = timedelta(days=90)
 MAX_RESULTS = 1000
@@ -90,14 +98,24 @@ def discovery(fmt: Format) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     base = get_settings().public_base_url.rstrip("/")
-    return render_one(fmt, "discovery", {
-        "changeset": "2026-11-25T00:00:00Z",
-        "contact": "12319 城市管理热线",
-        "key_service": "API keys are issued by the city (hotline apikeys create NAME).",
-        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": f"{base}/open311/v2",
-                       "changeset": "2026-11-25T00:00:00Z", "type": "production",
-                       "formats": ["application/json", "text/xml"]}],
-    })
+    return render_one(
+        fmt,
+        "discovery",
+        {
+            "changeset": "2026-11-25T00:00:00Z",
+            "contact": "12319 城市管理热线",
+            "key_service": "API keys are issued by the city (hotline apikeys create NAME).",
+            "endpoints": [
+                {
+                    "specification": "http://wiki.open311.org/GeoReport_v2",
+                    "url": f"{base}/open311/v2",
+                    "changeset": "2026-11-25T00:00:00Z",
+                    "type": "production",
+                    "formats": ["application/json", "text/xml"],
+                }
+            ],
+        },
+    )
 
 
 @router.get("/services.{fmt}")
@@ -133,23 +151,50 @@ def _location(p: dict[str, str]) -> LocationIn:
     if not (lat or address or address_id):
         raise ValueError("a location is required: lat & long, address_string or address_id")
     try:
-        return LocationIn(lat=float(lat) if lat else None, lon=float(lon) if lon else None,
-                          address=(address or address_id or None))
+        return LocationIn(
+            lat=float(lat) if lat else None, lon=float(lon) if lon else None, address=(address or address_id or None)
+        )
     except ValueError:
         raise ValueError("lat/long must be numbers in range") from None
 
 
-_FORM_FIELDS = ["api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id",
-                "email", "device_id", "account_id", "first_name", "last_name", "phone", "description", "media_url"]
+_FORM_FIELDS = [
+    "api_key",
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+]
 
 
 @router.post(
     "/requests.{fmt}",
     status_code=201,
     responses={403: _errors("api_key missing, unknown or revoked"), 429: _errors("Rate limited")},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": ["api_key", "service_code"],
-        "properties": {name: {"type": "string"} for name in _FORM_FIELDS}}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["api_key", "service_code"],
+                        "properties": {name: {"type": "string"} for name in _FORM_FIELDS},
+                    }
+                }
+            },
+        }
+    },
 )
 async def create_request(request: Request, fmt: Format) -> Response:
     if not _fmt(fmt):
@@ -165,8 +210,11 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         return bad
     too_long = sorted(k[:40] for k, v in p.items() if len(v) > MAX_FIELD.get(k, MAX_FIELD_DEFAULT))
     if too_long:
-        return error(fmt, 400, f"too long: {', '.join(too_long)} (description 4000, phone 40, others "
-                               f"{MAX_FIELD_DEFAULT} characters)")
+        return error(
+            fmt,
+            400,
+            f"too long: {', '.join(too_long)} (description 4000, phone 40, others {MAX_FIELD_DEFAULT} characters)",
+        )
     code = (p.get("service_code") or "").strip()
     if not code:
         return error(fmt, 400, "service_code is required")
@@ -201,8 +249,12 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
                     phone=p.get("phone") or None,
                     location=location,
                     attachments=[media] if media else [],
-                    raw={"service_code": code, "api_key_name": key_name, "contact": contact,
-                         "address_id": p.get("address_id")},
+                    raw={
+                        "service_code": code,
+                        "api_key_name": key_name,
+                        "contact": contact,
+                        "address_id": p.get("address_id"),
+                    },
                     hints=hints,
                 ),
             )
@@ -320,5 +372,6 @@ def get_token(request: Request, token: str, fmt: Format) -> Response:
             return error(fmt, 404, f"token {token} not found")
         case = s.get(Case, report.case_id) if report.case_id else None
     # Until the pipeline has opened the case, the spec's answer is the token without an id.
-    return render(fmt, "service_requests", "request",
-                  [{"service_request_id": case.number if case else None, "token": token}])
+    return render(
+        fmt, "service_requests", "request", [{"service_request_id": case.number if case else None, "token": token}]
+    )

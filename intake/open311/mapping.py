@@ -45,16 +45,15 @@ def service_row(cat: Category) -> dict[str, Any]:
 
 
 def services(session: Session) -> list[Category]:
-    return list(session.exec(
-        select(Category).where(Category.kind == "事件", Category.active).order_by(col(Category.code))
-    ))
+    return list(
+        session.exec(select(Category).where(Category.kind == "事件", Category.active).order_by(col(Category.code)))
+    )
 
 
 def service(session: Session, code: str) -> Category | None:
     if has_unsafe(code):  # PostgreSQL refuses NUL in a query; no code holds one
         return None
-    return session.exec(select(Category).where(Category.kind == "事件", Category.code == code,
-                                               Category.active)).first()
+    return session.exec(select(Category).where(Category.kind == "事件", Category.code == code, Category.active)).first()
 
 
 def open_or_closed(case: Case) -> str:
@@ -65,7 +64,8 @@ def _status_notes(session: Session, case: Case) -> str:
     label = LABELS_ZH[CaseStatus(case.status)]
     if case.status in (CaseStatus.REJECTED.value, CaseStatus.MERGED.value):
         ev = session.exec(
-            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.to_status == case.status)
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.to_status == case.status)
             .order_by(col(CaseEvent.id).desc())
         ).first()
         if ev and ev.reason:

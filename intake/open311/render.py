@@ -48,8 +48,9 @@ def _xml_text(value: Any) -> str:
 def render(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200) -> Response:
     if fmt == "xml":
         return Response(_xml(root, item, rows), status_code=status, media_type="text/xml; charset=utf-8")
-    return Response(json.dumps(rows, ensure_ascii=False), status_code=status,
-                    media_type="application/json; charset=utf-8")
+    return Response(
+        json.dumps(rows, ensure_ascii=False), status_code=status, media_type="application/json; charset=utf-8"
+    )
 
 
 def render_one(fmt: str, root: str, row: dict[str, Any]) -> Response:
@@ -57,12 +58,16 @@ def render_one(fmt: str, root: str, row: dict[str, Any]) -> Response:
     if fmt == "xml":
         el = ET.Element(root)
         _fill(el, row)
-        return Response(ET.tostring(el, encoding="utf-8", xml_declaration=True),
-                        media_type="text/xml; charset=utf-8")
+        return Response(ET.tostring(el, encoding="utf-8", xml_declaration=True), media_type="text/xml; charset=utf-8")
     return Response(json.dumps(row, ensure_ascii=False), media_type="application/json; charset=utf-8")
 
 
 def error(fmt: str, status: int, description: str) -> Response:
     """GeoReport v2 errors: a list of {code, description}, with the HTTP status set to the code."""
-    return render(fmt if fmt in FORMATS else "json", "errors", "error",
-                  [{"code": status, "description": description}], status=status)
+    return render(
+        fmt if fmt in FORMATS else "json",
+        "errors",
+        "error",
+        [{"code": status, "description": description}],
+        status=status,
+    )

@@ -67,8 +67,14 @@ def classify(ctx: dict[str, Any], turn: Turn | None) -> str:
     v["speech_confidence"] = speech_confidence
     floor = get_settings().ivr_readback_min_confidence
     if not may_read_back(text, c.category_code, c.category_confidence, floor, speech_confidence):
-        log.info("call %s: not reading back %s (category %.2f, speech %s, floor %.2f)", ctx.get("call", {}).get("sid"),
-                 c.category_code, c.category_confidence, speech_confidence, floor)
+        log.info(
+            "call %s: not reading back %s (category %.2f, speech %s, floor %.2f)",
+            ctx.get("call", {}).get("sid"),
+            c.category_code,
+            c.category_confidence,
+            speech_confidence,
+            floor,
+        )
         return RETRY
     assert c.category_code is not None
     place = reference.place_in(text, c.grid_code)
@@ -99,8 +105,11 @@ def submit_report(ctx: dict[str, Any], turn: Turn | None) -> str:
         external_id=call["sid"],
         text=v.get("report_text", ""),
         phone=_phone(ctx),
-        raw={"call_sid": call["sid"], "speech_confidence": v.get("speech_confidence"),
-             "in_call_classification": v.get("classification")},
+        raw={
+            "call_sid": call["sid"],
+            "speech_confidence": v.get("speech_confidence"),
+            "in_call_classification": v.get("classification"),
+        },
         hints={"category_code": v["category_code"], "caller_confirmed": True},
     )
     with session_scope() as s:
@@ -176,8 +185,12 @@ def save_voicemail(ctx: dict[str, Any], turn: Turn | None) -> str:
         text=text,
         phone=_phone(ctx),
         attachments=[recording] if recording else [],
-        raw={"call_sid": call["sid"], "recording_url": recording,
-             "recording_duration": params.get("RecordingDuration"), "voicemail": True},
+        raw={
+            "call_sid": call["sid"],
+            "recording_url": recording,
+            "recording_duration": params.get("RecordingDuration"),
+            "voicemail": True,
+        },
         hints={"needs_review": True, "voicemail": True},
     )
     with session_scope() as s:
@@ -236,8 +249,9 @@ def survey_score(ctx: dict[str, Any], turn: Turn | None) -> str:
         case = s.get(Case, case_id) if case_id else None
         if case is not None:
             # The same rating use case as the track page (cases.rating): one meaning on every channel.
-            record_rating(s, case, codes[digit], actor=ACTOR, channel="voice_survey", source="回访",
-                          extra={"score": int(digit)})
+            record_rating(
+                s, case, codes[digit], actor=ACTOR, channel="voice_survey", source="回访", extra={"score": int(digit)}
+            )
             s.commit()
     return "unsatisfied" if digit == "3" else "satisfied"
 

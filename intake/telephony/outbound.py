@@ -65,8 +65,15 @@ def queue_message(
     if existing is not None:
         return existing
     om = OutboundMessage(
-        dedupe_key=dedupe_key, kind=kind, purpose=purpose, to_phone=to, body=body, url=url,
-        case_id=case_id, report_id=report_id, status="queued" if quiet_ok else "pending",
+        dedupe_key=dedupe_key,
+        kind=kind,
+        purpose=purpose,
+        to_phone=to,
+        body=body,
+        url=url,
+        case_id=case_id,
+        report_id=report_id,
+        status="queued" if quiet_ok else "pending",
     )
     held = not_before is not None and not_before > utcnow()
     if held:
@@ -83,10 +90,28 @@ def queue_message(
     return om
 
 
-def queue_sms(session: Session, *, purpose: str, to: str, body: str, dedupe_key: str,
-              case_id: int | None = None, report_id: int | None = None, quiet_ok: bool = False) -> OutboundMessage:
-    return queue_message(session, kind="sms", purpose=purpose, to=to, body=body, dedupe_key=dedupe_key,
-                         case_id=case_id, report_id=report_id, quiet_ok=quiet_ok)
+def queue_sms(
+    session: Session,
+    *,
+    purpose: str,
+    to: str,
+    body: str,
+    dedupe_key: str,
+    case_id: int | None = None,
+    report_id: int | None = None,
+    quiet_ok: bool = False,
+) -> OutboundMessage:
+    return queue_message(
+        session,
+        kind="sms",
+        purpose=purpose,
+        to=to,
+        body=body,
+        dedupe_key=dedupe_key,
+        case_id=case_id,
+        report_id=report_id,
+        quiet_ok=quiet_ok,
+    )
 
 
 def _claim(om_id: int, kind: str) -> OutboundMessage | None:
@@ -163,7 +188,9 @@ def send_sms(om_id: int) -> None:
 
     def send() -> str:
         msg = get_client().messages.create(
-            to=om.to_phone, from_=s.twilio_from_number, body=om.body,
+            to=om.to_phone,
+            from_=s.twilio_from_number,
+            body=om.body,
             status_callback=_url("/twilio/sms/status", om=om.id),
         )
         return str(msg.sid)
@@ -180,9 +207,14 @@ def place_call(om_id: int) -> None:
 
     def send() -> str:
         call = get_client().calls.create(
-            to=om.to_phone, from_=s.twilio_from_number, url=om.url, method="POST",
-            status_callback=_url("/twilio/voice/status", om=om.id), status_callback_method="POST",
-            status_callback_event=["completed"], timeout=30,
+            to=om.to_phone,
+            from_=s.twilio_from_number,
+            url=om.url,
+            method="POST",
+            status_callback=_url("/twilio/voice/status", om=om.id),
+            status_callback_method="POST",
+            status_callback_event=["completed"],
+            timeout=30,
         )
         return str(call.sid)
 
@@ -232,10 +264,17 @@ def send_case_number(report_id: int) -> None:
             return
         what, number = category_names().get(case.category_code or "", ""), case.number
         link = track_url(issue_token(s, report_id))  # proof for the track page that only this phone gets
-        queue_sms(s, purpose="case_number", to=report.phone, dedupe_key=f"case_number:{report_id}",
-                  report_id=report_id, case_id=case.id, quiet_ok=True,
-                  body=f"【12319城市管理热线】您反映的{what}问题已登记，工单号{number}。"
-                       f"查询进度请回复：查询 {number}，或打开 {link}")
+        queue_sms(
+            s,
+            purpose="case_number",
+            to=report.phone,
+            dedupe_key=f"case_number:{report_id}",
+            report_id=report_id,
+            case_id=case.id,
+            quiet_ok=True,
+            body=f"【12319城市管理热线】您反映的{what}问题已登记，工单号{number}。"
+            f"查询进度请回复：查询 {number}，或打开 {link}",
+        )
         s.commit()
 
 
@@ -273,9 +312,16 @@ def start_survey_call(case_id: int) -> None:
             return
         # A short pause after 核实 so the resident has seen the result before we ask about it.
         delay = timedelta(minutes=get_settings().survey_delay_minutes)
-        om = queue_message(s, kind="call", purpose="survey", to=phone, dedupe_key=f"survey:{case_id}",
-                           url=_url("/twilio/voice/survey/ask", case_id=case_id), case_id=case_id,
-                           not_before=utcnow() + delay)
+        om = queue_message(
+            s,
+            kind="call",
+            purpose="survey",
+            to=phone,
+            dedupe_key=f"survey:{case_id}",
+            url=_url("/twilio/voice/survey/ask", case_id=case_id),
+            case_id=case_id,
+            not_before=utcnow() + delay,
+        )
         s.commit()
         log.info("survey call %s queued for case %s", om.id, case_id)
 
@@ -290,8 +336,14 @@ def queue_survey_link(case_id: int) -> None:
         if s.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == f"survey_link:{case_id}")).first():
             return  # sent already: a second token would open nothing new
         link = track_url(issue_token(s, report.id))  # the link is the proof: it goes to the reporter only
-        queue_sms(s, purpose="survey_link", to=report.phone, dedupe_key=f"survey_link:{case_id}",
-                  case_id=case_id, body=f"【12319城市管理热线】您的工单{case.number}已处理完毕，请您评价：{link}")
+        queue_sms(
+            s,
+            purpose="survey_link",
+            to=report.phone,
+            dedupe_key=f"survey_link:{case_id}",
+            case_id=case_id,
+            body=f"【12319城市管理热线】您的工单{case.number}已处理完毕，请您评价：{link}",
+        )
         s.commit()
 
 
@@ -299,9 +351,16 @@ def click_to_call(case_id: int, agent_phone: str) -> int | None:
     """Ring the agent's phone; when they answer, Twilio bridges them to the resident (/twilio/voice/bridge).
     Called by the agent console; not subject to quiet hours (a person chose to call now)."""
     with session_scope() as s:
-        om = queue_message(s, kind="call", purpose="click_to_call", to=agent_phone,
-                           dedupe_key=f"click:{case_id}:{uuid.uuid4().hex}", case_id=case_id, quiet_ok=True,
-                           url=_url("/twilio/voice/bridge", case_id=case_id))
+        om = queue_message(
+            s,
+            kind="call",
+            purpose="click_to_call",
+            to=agent_phone,
+            dedupe_key=f"click:{case_id}:{uuid.uuid4().hex}",
+            case_id=case_id,
+            quiet_ok=True,
+            url=_url("/twilio/voice/bridge", case_id=case_id),
+        )
         s.commit()
         return om.id
 

@@ -29,7 +29,7 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
 
     def rewrite(self, url: str) -> str:
         if self.base_url and url.startswith(TWILIO_API):
-            return self.base_url + url[len(TWILIO_API):]
+            return self.base_url + url[len(TWILIO_API) :]
         return url
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
@@ -90,9 +90,7 @@ def fetch_media(url: str, settings: Settings | None = None) -> tuple[bytes, str]
     http = BaseUrlHttpClient(s.twilio_api_base_url, timeout=15)
     _pace()
     session = http.session or requests.Session()
-    resp = session.get(
-        http.rewrite(url), auth=(s.twilio_account_sid or "", s.twilio_auth_token or ""), timeout=15
-    )
+    resp = session.get(http.rewrite(url), auth=(s.twilio_account_sid or "", s.twilio_auth_token or ""), timeout=15)
     if resp.status_code >= 400:
         raise RuntimeError(f"media download {url} answered {resp.status_code}")
     return resp.content, resp.headers.get("Content-Type", "application/octet-stream").split(";")[0]

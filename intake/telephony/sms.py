@@ -87,8 +87,12 @@ def open_thread_report(session: Session, phone: str, window_minutes: int | None 
     since = utcnow() - timedelta(minutes=minutes)
     last = session.exec(
         select(SmsMessage)
-        .where(SmsMessage.phone == phone, col(SmsMessage.kind).in_(("report", "append")),
-               col(SmsMessage.report_id).is_not(None), SmsMessage.received_at >= since)
+        .where(
+            SmsMessage.phone == phone,
+            col(SmsMessage.kind).in_(("report", "append")),
+            col(SmsMessage.report_id).is_not(None),
+            SmsMessage.received_at >= since,
+        )
         .order_by(col(SmsMessage.received_at).desc())
     ).first()
     if last is None or last.report_id is None:
@@ -111,15 +115,21 @@ def append_to_report(session: Session, report: Report, text: str, attachments: l
     report.raw = {**report.raw, "appended": [*report.raw.get("appended", []), message_sid]}
     session.add(report)
     if report.case_id is not None and (case := session.get(Case, report.case_id)) is not None:
-        record_event(session, case, Action.NOTE, "system:sms", reason="市民短信补充",
-                     data={"text": text, "attachments": attachments, "message_sid": message_sid})
+        record_event(
+            session,
+            case,
+            Action.NOTE,
+            "system:sms",
+            reason="市民短信补充",
+            data={"text": text, "attachments": attachments, "message_sid": message_sid},
+        )
 
 
 def _query_reply(session: Session, number: str, phone: str | None) -> str:
     digits = re.sub(r"\D", "", number)
     prefix = get_settings().case_number_prefix
     if digits.startswith(prefix):
-        digits = digits[len(prefix):]
+        digits = digits[len(prefix) :]
     case = reporters_case(session, f"{prefix}-{digits[:8]}-{digits[8:]}", phone) if len(digits) == 14 else None
     if case is None:
         return f"{SIGN}没有找到工单{number.strip()}，请核对工单号。"
@@ -170,8 +180,12 @@ def handle_inbound(params: dict[str, str]) -> str:
                 msg.reply = f"{SIGN}已补充到您的工单{case.number}。" if case else f"{SIGN}已补充到您刚才反映的问题。"
             else:
                 s.commit()  # the media rows; accept() runs its own transaction
-                report = accept(s, ReportIn(channel="sms", external_id=sid, text=body, phone=phone,
-                                            attachments=media, raw=dict(params))).report
+                report = accept(
+                    s,
+                    ReportIn(
+                        channel="sms", external_id=sid, text=body, phone=phone, attachments=media, raw=dict(params)
+                    ),
+                ).report
                 report_id = msg.report_id = report.id
                 msg.kind = "report"
         if msg.kind != "report":
@@ -201,14 +215,22 @@ def _reply_for_new_report(msg: SmsMessage, report_id: int) -> str:
                 s.add(msg)
                 s.commit()
                 # The case number follows by SMS once the queued pipeline has made it.
-                outbound.queue_sms(s, purpose="case_number_later", to=report.phone,
-                                   body=f"{SIGN}您反映的问题已登记。查询请回复：查询 工单号",
-                                   dedupe_key=f"case_number:{report_id}", report_id=report_id, quiet_ok=True)
+                outbound.queue_sms(
+                    s,
+                    purpose="case_number_later",
+                    to=report.phone,
+                    body=f"{SIGN}您反映的问题已登记。查询请回复：查询 工单号",
+                    dedupe_key=f"case_number:{report_id}",
+                    report_id=report_id,
+                    quiet_ok=True,
+                )
                 s.commit()
                 return msg.reply
         else:
-            msg.reply = (f"{SIGN}您反映的问题已登记，工单号{number}。"
-                         f"{window}分钟内回复可补充说明或照片；回复“查询 {number}”查看进度。")
+            msg.reply = (
+                f"{SIGN}您反映的问题已登记，工单号{number}。"
+                f"{window}分钟内回复可补充说明或照片；回复“查询 {number}”查看进度。"
+            )
         s.add(msg)
         try:
             s.commit()
@@ -231,10 +253,9 @@ def inbound(params: dict[str, str] = Depends(twilio_form)) -> Response:
 
 
 @router.post("/status")
-def status(params: dict[str, str] = Depends(twilio_form),
-           om: int | None = Query(default=None, ge=1, le=DB_INT_MAX)) -> Response:
+def status(
+    params: dict[str, str] = Depends(twilio_form), om: int | None = Query(default=None, ge=1, le=DB_INT_MAX)
+) -> Response:
     if om is not None:
         outbound.sms_status(om, params.get("MessageStatus", ""), params.get("ErrorCode"))
     return Response(status_code=204)
-
-

@@ -39,12 +39,23 @@ class TwimlRenderer:
             elif isinstance(verb, Redirect):
                 r.redirect(verb.url, method="POST")
             elif isinstance(verb, Enqueue):
-                r.enqueue(verb.queue or s.twilio_agent_queue, wait_url=verb.wait_url, wait_url_method="POST",
-                          action=verb.action, method="POST")
+                r.enqueue(
+                    verb.queue or s.twilio_agent_queue,
+                    wait_url=verb.wait_url,
+                    wait_url_method="POST",
+                    action=verb.action,
+                    method="POST",
+                )
             elif isinstance(verb, Record):
-                r.record(action=verb.action, method="POST", max_length=verb.max_length, play_beep=True,
-                         timeout=5, transcribe=bool(verb.transcribe_callback),
-                         transcribe_callback=verb.transcribe_callback)
+                r.record(
+                    action=verb.action,
+                    method="POST",
+                    max_length=verb.max_length,
+                    play_beep=True,
+                    timeout=5,
+                    transcribe=bool(verb.transcribe_callback),
+                    transcribe_callback=verb.transcribe_callback,
+                )
             elif isinstance(verb, Dial):
                 d = r.dial(caller_id=verb.caller_id, action=verb.action)
                 d.number(verb.number)

@@ -95,8 +95,12 @@ def _engine(turn_no: int) -> Engine:
 def _new_session(params: dict[str, str], flow: str) -> CallSession:
     sid = params["CallSid"]
     return CallSession(
-        call_sid=sid, flow=flow, from_phone=params.get("From"), to_phone=params.get("To"),
-        direction=params.get("Direction", "inbound").split("-")[0], status=params.get("CallStatus", "in-progress"),
+        call_sid=sid,
+        flow=flow,
+        from_phone=params.get("From"),
+        to_phone=params.get("To"),
+        direction=params.get("Direction", "inbound").split("-")[0],
+        status=params.get("CallStatus", "in-progress"),
         context={"call": {"sid": sid, "from": params.get("From"), "to": params.get("To")}, "vars": {}},
     )
 
@@ -174,11 +178,20 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
         if ctx.get("vars", {}).get("case_id") and flow == "main":
             cs.case_id = ctx["vars"]["case_id"]
         s.add(cs)
-        s.add(CallStep(
-            call_sid=sid, request_key=request_key, flow=flow, step=step or flows()[flow].start,
-            digits=params.get("Digits"), speech=params.get("SpeechResult"), confidence=turn.confidence,
-            response=xml, error=error, elapsed_ms=(time.perf_counter() - started) * 1000,
-        ))
+        s.add(
+            CallStep(
+                call_sid=sid,
+                request_key=request_key,
+                flow=flow,
+                step=step or flows()[flow].start,
+                digits=params.get("Digits"),
+                speech=params.get("SpeechResult"),
+                confidence=turn.confidence,
+                response=xml,
+                error=error,
+                elapsed_ms=(time.perf_counter() - started) * 1000,
+            )
+        )
         try:
             s.commit()
         except IntegrityError:  # the same request ran twice at once: answer what the first stored
@@ -216,8 +229,9 @@ def incoming(request: Request, params: dict[str, str] = Depends(twilio_form)) ->
 
 
 @router.post("/status")
-def status_callback(params: dict[str, str] = Depends(twilio_form),
-                    om: int | None = Query(default=None, ge=1, le=DB_INT_MAX)) -> Response:
+def status_callback(
+    params: dict[str, str] = Depends(twilio_form), om: int | None = Query(default=None, ge=1, le=DB_INT_MAX)
+) -> Response:
     """Call status callback: final status and duration on the session; outbound calls' results."""
     sid = params.get("CallSid")
     status = params.get("CallStatus", "")
@@ -225,8 +239,13 @@ def status_callback(params: dict[str, str] = Depends(twilio_form),
         with session_scope(durable=False) as s:  # call bookkeeping (see _run_turn)
             cs = s.exec(select(CallSession).where(CallSession.call_sid == sid)).first()
             if cs is None:
-                cs = CallSession(call_sid=sid, flow="", from_phone=params.get("From"), to_phone=params.get("To"),
-                                 direction=params.get("Direction", "inbound").split("-")[0])
+                cs = CallSession(
+                    call_sid=sid,
+                    flow="",
+                    from_phone=params.get("From"),
+                    to_phone=params.get("To"),
+                    direction=params.get("Direction", "inbound").split("-")[0],
+                )
             cs.status = status or cs.status
             duration = params.get("CallDuration", "")
             if duration.isascii() and duration.isdigit() and len(duration) <= 9:  # fits the INTEGER column
@@ -261,8 +280,9 @@ def fallback(request: Request, params: dict[str, str] = Depends(twilio_form)) ->
 
 
 @router.post("/bridge")
-def bridge(case_id: Annotated[int, Query(ge=1, le=DB_INT_MAX)],
-           params: dict[str, str] = Depends(twilio_form)) -> Response:
+def bridge(
+    case_id: Annotated[int, Query(ge=1, le=DB_INT_MAX)], params: dict[str, str] = Depends(twilio_form)
+) -> Response:
     """Click-to-call: the agent answered; connect them to the resident who reported the case."""
     phone = handlers.resident_phone(case_id)
     if phone is None:
@@ -274,8 +294,9 @@ def bridge(case_id: Annotated[int, Query(ge=1, le=DB_INT_MAX)],
 
 @router.post("/{flow}/{step}/transcription")
 def transcription(flow: str, step: str, params: dict[str, str] = Depends(twilio_form)) -> Response:
-    handlers.add_transcription(params.get("CallSid", ""), params.get("TranscriptionText", ""),
-                               params.get("TranscriptionStatus"))
+    handlers.add_transcription(
+        params.get("CallSid", ""), params.get("TranscriptionText", ""), params.get("TranscriptionStatus")
+    )
     return Response(status_code=204)
 
 
@@ -296,8 +317,9 @@ def wait(flow: str, step: str, params: dict[str, str] = Depends(twilio_form)) ->
 
 
 @router.post("/{flow}/{step}/{kind}")
-def step_input(request: Request, flow: str, step: str, kind: str,
-               params: dict[str, str] = Depends(twilio_form)) -> Response:
+def step_input(
+    request: Request, flow: str, step: str, kind: str, params: dict[str, str] = Depends(twilio_form)
+) -> Response:
     if kind not in ("input", "timeout"):
         raise HTTPException(404, "unknown webhook")
     return _run_turn(request, params, flow, step, kind)

@@ -55,8 +55,9 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def render_form(request: Request, values: dict[str, str] | None = None, error: str | None = None,
-                status: int = 200) -> HTMLResponse:
+def render_form(
+    request: Request, values: dict[str, str] | None = None, error: str | None = None, status: int = 200
+) -> HTMLResponse:
     """The form page with a fresh CSRF token (the cookie is set on this response when missing)."""
     probe = Response()
     token = csrf.issue(request, probe)
@@ -71,9 +72,15 @@ def render_form(request: Request, values: dict[str, str] | None = None, error: s
     response = templates.TemplateResponse(
         request,
         "report.html",
-        {"values": values, "error": error, "common": common, "streets": streets,
-         "csrf_token": token, "max_photos": MAX_PHOTOS,
-         "max_mb": get_settings().attachment_max_bytes // (1024 * 1024)},
+        {
+            "values": values,
+            "error": error,
+            "common": common,
+            "streets": streets,
+            "csrf_token": token,
+            "max_photos": MAX_PHOTOS,
+            "max_mb": get_settings().attachment_max_bytes // (1024 * 1024),
+        },
         status_code=status,
     )
     if "set-cookie" in probe.headers:
@@ -174,11 +181,19 @@ def _submit(request: Request, form: FormData) -> Response:
             ids = [save_image(s, img, channel="web").id for img in cleaned]
             result = accept(
                 s,
-                ReportIn(channel="web", text=values["description"], phone=phone, location=location,
-                         attachments=ids, hints=hints,
-                         raw={"category_code": values["category_code"] or None,
-                              "community_code": values["community_code"] or None,
-                              "user_agent": request.headers.get("user-agent", "")[:300]}),
+                ReportIn(
+                    channel="web",
+                    text=values["description"],
+                    phone=phone,
+                    location=location,
+                    attachments=ids,
+                    hints=hints,
+                    raw={
+                        "category_code": values["category_code"] or None,
+                        "community_code": values["community_code"] or None,
+                        "user_agent": request.headers.get("user-agent", "")[:300],
+                    },
+                ),
             )
             assert result.report.id is not None
             report_id = result.report.id
@@ -203,16 +218,22 @@ def _report_case(token: str) -> tuple[Report | None, Case | None]:
 def _status_ctx(report: Report, case: Case | None, token: str, t: str) -> dict[str, Any]:
     # `t` is the track token the submit redirect carried; only its shape is checked here (a forged one
     # just makes a link that opens nothing).
-    return {"report": report, "case": case, "token": token, "has_phone": bool(report.phone),
-            "track_token": t if TOKEN_SHAPE.match(t) else None}
+    return {
+        "report": report,
+        "case": case,
+        "token": token,
+        "has_phone": bool(report.phone),
+        "track_token": t if TOKEN_SHAPE.match(t) else None,
+    }
 
 
 @router.get("/submitted/{token}", response_class=HTMLResponse)
 def submitted(request: Request, token: str, t: str = "") -> HTMLResponse:
     report, case = _report_case(token)
     if report is None:
-        return templates.TemplateResponse(request, "message.html",
-                                          {"title": "未找到", "message": "没有找到这条反映。"}, status_code=404)
+        return templates.TemplateResponse(
+            request, "message.html", {"title": "未找到", "message": "没有找到这条反映。"}, status_code=404
+        )
     response = templates.TemplateResponse(request, "submitted.html", _status_ctx(report, case, token, t))
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -19,8 +19,15 @@ from tests.conftest import LiveServer, make_api_key, reset_caches
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 GRID = "421102001001001"  # 东门社区第1网格, whose places include 东门菜市场
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -68,8 +75,13 @@ def test_resident_reports_with_photo_and_address_then_tracks(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2,
-                                          is_mobile=True, has_touch=True, locale="zh-CN")
+            context = browser.new_context(
+                viewport={"width": 375, "height": 812},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="zh-CN",
+            )
             page = context.new_page()
             page.goto(f"{server}/h5/")
             expect(page.locator("h1")).to_have_text("我要反映")

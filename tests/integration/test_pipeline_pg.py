@@ -31,12 +31,18 @@ def case_of(base: str, report_id: int, headers: dict[str, str]) -> dict[str, obj
 
 
 def test_report_becomes_dispatched_case_with_separate_worker(
-    server: str, procs: Procs, prod_env: dict[str, str], tmp_path: Path,
+    server: str,
+    procs: Procs,
+    prod_env: dict[str, str],
+    tmp_path: Path,
     api_headers: dict[str, str],
 ) -> None:
     procs.start(["worker"], prod_env, tmp_path / "worker.log")
-    r = httpx.post(f"{server}/api/v1/reports", json={"external_id": "it-1", "text": "胜利街菜场门口有人占道经营"},
-                   headers=api_headers)
+    r = httpx.post(
+        f"{server}/api/v1/reports",
+        json={"external_id": "it-1", "text": "胜利街菜场门口有人占道经营"},
+        headers=api_headers,
+    )
     assert r.status_code == 202
     case = wait_until(lambda: case_of(server, r.json()["report_id"], api_headers), 30, "case")
     assert isinstance(case, dict)
@@ -47,7 +53,10 @@ def test_report_becomes_dispatched_case_with_separate_worker(
 
 
 def test_concurrent_duplicate_posts_make_one_report_and_one_case(
-    server: str, procs: Procs, prod_env: dict[str, str], tmp_path: Path,
+    server: str,
+    procs: Procs,
+    prod_env: dict[str, str],
+    tmp_path: Path,
     api_headers: dict[str, str],
 ) -> None:
     procs.start(["worker"], prod_env, tmp_path / "worker1.log")
@@ -85,8 +94,12 @@ def test_redis_down_at_intake_then_sweeper_recovers(
         rds.terminate()
         rds.wait(10)
         assert httpx.get(f"{base}/readyz").status_code == 503
-        r = httpx.post(f"{base}/api/v1/reports", json={"external_id": "down-1", "text": "考棚街路灯不亮"},
-                       headers=api_headers, timeout=30)
+        r = httpx.post(
+            f"{base}/api/v1/reports",
+            json={"external_id": "down-1", "text": "考棚街路灯不亮"},
+            headers=api_headers,
+            timeout=30,
+        )
         assert r.status_code == 202, r.text  # stored and acknowledged although the queue is gone
         rid = r.json()["report_id"]
         assert case_of(base, rid, api_headers) is None
@@ -102,11 +115,16 @@ def test_redis_down_at_intake_then_sweeper_recovers(
 
 
 def test_worker_killed_mid_job_still_one_case(
-    server: str, procs: Procs, prod_env: dict[str, str], pg_url: str, tmp_path: Path,
+    server: str,
+    procs: Procs,
+    prod_env: dict[str, str],
+    pg_url: str,
+    tmp_path: Path,
     api_headers: dict[str, str],
 ) -> None:
-    r = httpx.post(f"{server}/api/v1/reports", json={"external_id": "kill-1", "text": "东门菜市场暴露垃圾"},
-                   headers=api_headers)
+    r = httpx.post(
+        f"{server}/api/v1/reports", json={"external_id": "kill-1", "text": "东门菜市场暴露垃圾"}, headers=api_headers
+    )
     rid = r.json()["report_id"]
     dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
     day = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")

@@ -32,14 +32,27 @@ def _jpeg_b64() -> str:
 def camera(client: TestClient) -> Camera:
     with session_scope() as s:
         return add_camera(
-            s, "CAM-DM-01", name="东门菜市场东口", lat=30.403, lon=114.843, address="东门菜市场东口",
-            grid_code=GRID, event_map={"garbage_exposed": "06010"}, min_confidence=0.6, auto_dispatch=True,
+            s,
+            "CAM-DM-01",
+            name="东门菜市场东口",
+            lat=30.403,
+            lon=114.843,
+            address="东门菜市场东口",
+            grid_code=GRID,
+            event_map={"garbage_exposed": "06010"},
+            min_confidence=0.6,
+            auto_dispatch=True,
         )
 
 
 def _body(**over: Any) -> bytes:
-    alert = {"event_id": "ev-1", "event_type": "garbage_exposed", "confidence": 0.91,
-             "occurred_at": "2026-11-25T08:00:00+08:00", "bbox": [10, 20, 100, 80]}
+    alert = {
+        "event_id": "ev-1",
+        "event_type": "garbage_exposed",
+        "confidence": 0.91,
+        "occurred_at": "2026-11-25T08:00:00+08:00",
+        "bbox": [10, 20, 100, 80],
+    }
     alert.update(over)
     return json.dumps(alert).encode()
 
@@ -168,8 +181,9 @@ def test_multipart_snapshot_and_bad_image(client: TestClient, camera: Camera) ->
     img = base64.b64decode(_jpeg_b64())
     from httpx import Request
 
-    req = Request("POST", "http://x" + URL, data={"metadata": _body().decode()},
-                  files={"snapshot": ("s.jpg", img, "image/jpeg")})
+    req = Request(
+        "POST", "http://x" + URL, data={"metadata": _body().decode()}, files={"snapshot": ("s.jpg", img, "image/jpeg")}
+    )
     body = req.read()
     headers = {**signed_headers(camera.id, camera.secret, body), "Content-Type": req.headers["content-type"]}
     r = client.post(URL, content=body, headers=headers)

@@ -15,8 +15,23 @@ runner = CliRunner()
 
 
 def test_cameras_add_list_rotate(env: Path) -> None:
-    r = runner.invoke(app, ["cameras", "add", "CAM-9", "--name", "东门", "--grid", "421102001001001",
-                            "--map", "garbage_exposed=06010", "--min-confidence", "0.7", "--auto-dispatch"])
+    r = runner.invoke(
+        app,
+        [
+            "cameras",
+            "add",
+            "CAM-9",
+            "--name",
+            "东门",
+            "--grid",
+            "421102001001001",
+            "--map",
+            "garbage_exposed=06010",
+            "--min-confidence",
+            "0.7",
+            "--auto-dispatch",
+        ],
+    )
     assert r.exit_code == 0, r.output
     secret = r.output.strip().splitlines()[-1]
     with session_scope() as s:

@@ -148,8 +148,9 @@ def test_resident_report_joins_the_cameras_case_end_to_end(client: TestClient) -
         assert {r.channel for r in reports} == {"camera", "web", "open311"}
         assert all(r.case_id == cases[0].id for r in reports)
     # The resident follows the shared case with their own phone.
-    track = client.post("/h5/track", data={"csrf_token": token.group(1), "number": cases[0].number,
-                                           "phone": "13800138000"})
+    track = client.post(
+        "/h5/track", data={"csrf_token": token.group(1), "number": cases[0].number, "phone": "13800138000"}
+    )
     assert track.status_code == 200 and "收到同一问题的其他反映" in track.text
 
 

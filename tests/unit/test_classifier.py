@@ -229,8 +229,11 @@ def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -
     new = [
         (f"{place}{what}", label)
         for place in ("东门菜场", "青砖湖路", "考棚街", "安国寺门口", "黄州古城")
-        for what, label in (("一堆垃圾好几天没人收", "06010"), ("有人摆摊卖菜占了半条路", "09006"),
-                            ("井盖不见了很危险", "01001"))
+        for what, label in (
+            ("一堆垃圾好几天没人收", "06010"),
+            ("有人摆摊卖菜占了半条路", "09006"),
+            ("井盖不见了很危险", "01001"),
+        )
     ]
     with session_scope() as s:
         for text, label in new:
@@ -260,7 +263,8 @@ def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -
 
 def test_unseen_holdout_holds_out_only_new_examples() -> None:
     corpus = training.corpus_from_pairs(
-        [(f"旧的第{i}条", "06010") for i in range(50)] + [(f"新的第{i}条", "09006") for i in range(20)]
+        [(f"旧的第{i}条", "06010") for i in range(50)]
+        + [(f"新的第{i}条", "09006") for i in range(20)]
         + [("旧的第0条", "99000")],  # relabelled
         "t",
     )

@@ -74,10 +74,16 @@ def test_import_grid_layer(env: Path) -> None:
         "features": [
             {
                 "type": "Feature",
-                "properties": {"grid_code": "421102009009001", "grid_name": "新区第1网格", "community": "新区社区",
-                               "places": "新区路|新区菜场"},
-                "geometry": {"type": "Polygon", "coordinates": [[[115.0, 31.0], [115.01, 31.0], [115.01, 31.01],
-                                                                 [115.0, 31.01], [115.0, 31.0]]]},
+                "properties": {
+                    "grid_code": "421102009009001",
+                    "grid_name": "新区第1网格",
+                    "community": "新区社区",
+                    "places": "新区路|新区菜场",
+                },
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[115.0, 31.0], [115.01, 31.0], [115.01, 31.01], [115.0, 31.01], [115.0, 31.0]]],
+                },
             }
         ],
     }

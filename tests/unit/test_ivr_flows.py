@@ -11,8 +11,17 @@ from ivr_flows.loader import FlowError, load_flow, load_flows
 from ivr_flows.speech import case_number_from_keys, digits_zh
 from ivr_flows.verbs import Gather, Hangup, Redirect, Say
 
-HANDLERS = {"agent_hours", "classify", "submit_report", "case_ready", "lookup_case", "save_voicemail", "survey_score",
-            "survey_comment", "survey_link_sms"}
+HANDLERS = {
+    "agent_hours",
+    "classify",
+    "submit_report",
+    "case_ready",
+    "lookup_case",
+    "save_voicemail",
+    "survey_score",
+    "survey_comment",
+    "survey_link_sms",
+}
 
 GOOD = """\
 flow: t
@@ -69,7 +78,7 @@ def test_broken_flows_name_file_and_line(tmp_path: Path, old: str, new: str, lin
 
 
 def test_unknown_handler_is_refused(tmp_path: Path) -> None:
-    text = GOOD.replace('    choices: {"1": done}\n', '    handler: mystery\n    outcomes: {ok: done}\n')
+    text = GOOD.replace('    choices: {"1": done}\n', "    handler: mystery\n    outcomes: {ok: done}\n")
     with pytest.raises(FlowError, match="handlers not provided by the runtime: mystery"):
         load_flow(_write(tmp_path, text), handlers=HANDLERS)
 
@@ -92,7 +101,7 @@ def test_engine_retries_once_with_the_gather_then_on_fail(tmp_path: Path) -> Non
 
 
 def test_engine_handler_retry_outcome(tmp_path: Path) -> None:
-    text = GOOD.replace('    choices: {"1": done}\n', '    handler: check\n    outcomes: {ok: done}\n')
+    text = GOOD.replace('    choices: {"1": done}\n', "    handler: check\n    outcomes: {ok: done}\n")
     flow = load_flow(_write(tmp_path, text))
     calls: list[str] = []
 

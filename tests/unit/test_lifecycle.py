@@ -20,8 +20,7 @@ def test_every_pair_is_allowed_or_refused(status: CaseStatus, action: Action) ->
 
 
 def test_closed_loop_path() -> None:
-    path = [Action.REGISTER, Action.DISPATCH, Action.ACCEPT, Action.HANDLE, Action.VERIFY, Action.SURVEY,
-            Action.CLOSE]
+    path = [Action.REGISTER, Action.DISPATCH, Action.ACCEPT, Action.HANDLE, Action.VERIFY, Action.SURVEY, Action.CLOSE]
     s = CaseStatus.REPORTED
     for a in path:
         s = next_status(s, a)

@@ -24,9 +24,17 @@ def api_key(client: TestClient) -> str:
 
 
 def post(client: TestClient, key: str, fmt: str = "json", **over: str) -> Any:
-    data = {"api_key": key, "service_code": "06010", "lat": "30.403", "long": "114.843",
-            "description": "东门菜市场门口暴露垃圾", "phone": "13800138000", "first_name": "San",
-            "media_url": "https://example.org/photo.jpg", **over}
+    data = {
+        "api_key": key,
+        "service_code": "06010",
+        "lat": "30.403",
+        "long": "114.843",
+        "description": "东门菜市场门口暴露垃圾",
+        "phone": "13800138000",
+        "first_name": "San",
+        "media_url": "https://example.org/photo.jpg",
+        **over,
+    }
     return client.post(f"{BASE}/requests.{fmt}", data=data)
 
 
@@ -53,8 +61,12 @@ def test_errors_use_spec_format(client: TestClient, api_key: str) -> None:
     assert post(client, api_key, service_code="nope").status_code == 404
     assert client.get(f"{BASE}/services.json", params={"jurisdiction_id": "elsewhere"}).status_code == 404
     assert client.get(f"{BASE}/requests.json", params={"status": "maybe"}).status_code == 400
-    assert client.get(f"{BASE}/requests.json", params={"start_date": "2026-01-01T00:00:00Z",
-                                                        "end_date": "2026-06-01T00:00:00Z"}).status_code == 400
+    assert (
+        client.get(
+            f"{BASE}/requests.json", params={"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"}
+        ).status_code
+        == 400
+    )
 
 
 def test_create_read_filter_and_token(client: TestClient, api_key: str) -> None:

@@ -43,17 +43,26 @@ def test_third_party_client_lists_creates_and_reads_back(
     base, db_url = live_server.base, live_server.db_url
     key = _make_key(db_url, monkeypatch)
     endpoint = Endpoint(id="hotline-12319", name="12319", base_url=f"{base}/open311/v2", write=True)
-    client = Open311Client(endpoint, transport=HttpTransport(rate_limiter=RateLimiter(min_interval=0.0)),
-                           jurisdiction_id="12319.local")
+    client = Open311Client(
+        endpoint, transport=HttpTransport(rate_limiter=RateLimiter(min_interval=0.0)), jurisdiction_id="12319.local"
+    )
 
     services = client.list_services()
     assert {"service_code": "06010", "service_name": "暴露垃圾"}.items() <= next(
-        s for s in services if s["service_code"] == "06010").items()
+        s for s in services if s["service_code"] == "06010"
+    ).items()
     assert client.get_service_definition("06010") == {"service_code": "06010", "attributes": []}
 
     sent = client.create_request(
-        "06010", dry_run=False, confirm="SEND", api_key=key, validate_remote=True,
-        lat=30.403, lng=114.843, description="东门菜市场门口暴露垃圾，两天没人清理", phone="13800138000",
+        "06010",
+        dry_run=False,
+        confirm="SEND",
+        api_key=key,
+        validate_remote=True,
+        lat=30.403,
+        lng=114.843,
+        description="东门菜市场门口暴露垃圾，两天没人清理",
+        phone="13800138000",
     )
     answer = sent.response[0]
     token = answer["token"]

@@ -71,7 +71,8 @@ def test_bad_rules_are_reported() -> None:
     with pytest.raises(RulesError, match="no department"):
         parse_rules({"rules": [{"id": "x", "categories": ["1"]}]}, "Asia/Shanghai")
     with pytest.raises(RulesError, match="unknown unit"):
-        parse_rules({"rules": [{"id": "x", "department": "d", "handle_limit": {"amount": 1, "unit": "weeks"}}]},
-                    "Asia/Shanghai")
+        parse_rules(
+            {"rules": [{"id": "x", "department": "d", "handle_limit": {"amount": 1, "unit": "weeks"}}]}, "Asia/Shanghai"
+        )
     with pytest.raises(RulesError, match="duplicate"):
         parse_rules({"rules": [{"id": "x", "department": "d"}, {"id": "x", "department": "d"}]}, "Asia/Shanghai")

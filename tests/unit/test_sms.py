@@ -23,8 +23,15 @@ PHONE = "+8613911112222"
 
 
 def _sms(client: TestClient, body: str, phone: str = PHONE, sid: str | None = None, **extra: str) -> str:
-    params = {"MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT, "From": phone,
-              "To": "+8671312319", "Body": body, "NumMedia": "0", **extra}
+    params = {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": ACCOUNT,
+        "From": phone,
+        "To": "+8671312319",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
     sig = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", params)
     r = client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
     assert r.status_code == 200, r.text
@@ -41,8 +48,9 @@ def _png() -> bytes:
 def test_sms_report_with_photo_gets_case_number(client: TestClient, twilio_env: TwilioStandIn) -> None:
     sid = "SM" + uuid.uuid4().hex
     media = twilio_env.add_media(ACCOUNT, sid, _png(), "image/png")
-    reply = _sms(client, "东门菜市场附近有暴露垃圾", sid=sid, NumMedia="1", MediaUrl0=media,
-                 MediaContentType0="image/png")
+    reply = _sms(
+        client, "东门菜市场附近有暴露垃圾", sid=sid, NumMedia="1", MediaUrl0=media, MediaContentType0="image/png"
+    )
     with session_scope() as s:
         report = s.exec(select(Report)).one()
         case = s.get(Case, report.case_id)
@@ -72,8 +80,7 @@ def test_follow_ups_within_the_window_join_the_open_report(client: TestClient, t
         assert any(n.reason == "市民短信补充" for n in notes)
 
 
-def test_window_closed_opens_a_new_report(client: TestClient, twilio_env: TwilioStandIn,
-                                          monkeypatch: object) -> None:
+def test_window_closed_opens_a_new_report(client: TestClient, twilio_env: TwilioStandIn, monkeypatch: object) -> None:
     import pytest
 
     from cases.settings import reset_settings
@@ -111,8 +118,9 @@ def test_query_stop_start_help(client: TestClient, twilio_env: TwilioStandIn) ->
 
 
 def test_forged_sms_is_refused(client: TestClient, twilio_env: TwilioStandIn) -> None:
-    r = client.post("/twilio/sms", data={"MessageSid": "SMx", "From": PHONE, "Body": "hi"},
-                    headers={"X-Twilio-Signature": "forged"})
+    r = client.post(
+        "/twilio/sms", data={"MessageSid": "SMx", "From": PHONE, "Body": "hi"}, headers={"X-Twilio-Signature": "forged"}
+    )
     assert r.status_code == 403
     with session_scope() as s:
         assert s.exec(select(SmsMessage)).all() == [] and s.exec(select(OutboundMessage)).all() == []

@@ -44,8 +44,10 @@ def _handled(case_id: int) -> None:
 
 def test_base_url_rewrite() -> None:
     http = BaseUrlHttpClient("http://127.0.0.1:9999/")
-    assert http.rewrite("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json") == \
-        "http://127.0.0.1:9999/2010-04-01/Accounts/AC1/Messages.json"
+    assert (
+        http.rewrite("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json")
+        == "http://127.0.0.1:9999/2010-04-01/Accounts/AC1/Messages.json"
+    )
     assert BaseUrlHttpClient(None).rewrite("https://api.twilio.com/x") == "https://api.twilio.com/x"
 
 
@@ -87,8 +89,9 @@ def test_quiet_hours_defer_then_flush(client: TestClient, twilio_env: TwilioStan
     assert any("已派遣" in m["Body"] for m in twilio_env.messages())
 
 
-def test_no_credentials_nothing_outbound_and_a_log_line(client: TestClient, twilio_env: TwilioStandIn,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_no_credentials_nothing_outbound_and_a_log_line(
+    client: TestClient, twilio_env: TwilioStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
     case_id = _reported_case(client)
     before = len(twilio_env.requests)
     mp = pytest.MonkeyPatch()
@@ -127,8 +130,11 @@ def test_survey_call_unsatisfied_reopens_the_case(client: TestClient, twilio_env
     assert call["Url"].startswith(PUBLIC) and url.path == "/twilio/voice/survey/ask"
     # Twilio places the call and fetches the URL when the resident answers
     sim = simulator(client, from_number="+8671312319", to_number="+8613800138000")
-    said = sim.run(scripted("3", "垃圾还是没清走"), start=f"{url.path}?{url.query}",
-                   first={"CallStatus": "in-progress", "Direction": "outbound-api"})
+    said = sim.run(
+        scripted("3", "垃圾还是没清走"),
+        start=f"{url.path}?{url.query}",
+        first={"CallStatus": "in-progress", "Direction": "outbound-api"},
+    )
     assert "满意请按1，基本满意请按2，不满意请按3" in said[0] and "暴露垃圾" in said[0]
     assert any("工单已重新交办" in s for s in said)
     with session_scope() as s:

@@ -141,8 +141,9 @@ def test_unclear_speech_retries_then_agent(client: TestClient, twilio_env: Twili
     assert _reports() == []
 
 
-def test_out_of_hours_greeting_and_voicemail(client: TestClient, twilio_env: TwilioStandIn,
-                                             monkeypatch: object) -> None:
+def test_out_of_hours_greeting_and_voicemail(
+    client: TestClient, twilio_env: TwilioStandIn, monkeypatch: object
+) -> None:
     import pytest
 
     mp = pytest.MonkeyPatch()
@@ -182,8 +183,9 @@ def test_status_and_fallback_are_recorded(client: TestClient, twilio_env: Twilio
         assert cs.error_code == "11200" and cs.duration_seconds == 42 and cs.ended_at is not None
 
 
-def test_flow_error_becomes_an_apology_and_voicemail(client: TestClient, twilio_env: TwilioStandIn,
-                                                    monkeypatch: object) -> None:
+def test_flow_error_becomes_an_apology_and_voicemail(
+    client: TestClient, twilio_env: TwilioStandIn, monkeypatch: object
+) -> None:
     import pytest
 
     from intake.telephony import handlers

@@ -48,8 +48,13 @@ def jpeg_with_gps() -> bytes:
 
 
 def submit(c: TestClient, files: list[Any] | None = None, **fields: str) -> Any:
-    data = {"csrf_token": token(c), "description": "东门菜市场门口暴露垃圾两天没人清理", "address": "东门菜市场北门",
-            "phone": "13800138000", **fields}
+    data = {
+        "csrf_token": token(c),
+        "description": "东门菜市场门口暴露垃圾两天没人清理",
+        "address": "东门菜市场北门",
+        "phone": "13800138000",
+        **fields,
+    }
     return c.post("/h5/report", data=data, files=files or [], follow_redirects=False)
 
 
@@ -199,8 +204,9 @@ def _track_token(web: TestClient, number: str) -> str:
 
 
 def _rate(web: TestClient, t: str, rating: str, comment: str = "") -> Any:
-    return web.post("/h5/track/rate", data={"csrf_token": token(web, "/h5/track"), "t": t, "rating": rating,
-                                            "comment": comment})
+    return web.post(
+        "/h5/track/rate", data={"csrf_token": token(web, "/h5/track"), "t": t, "rating": rating, "comment": comment}
+    )
 
 
 def test_unsatisfied_rating_reopens_and_satisfied_is_surveyed(web: TestClient) -> None:
@@ -261,7 +267,7 @@ def test_submitted_page_waits_for_the_case(web: TestClient) -> None:
     status_url = re.search(r'data-poll="([^"]+)"', page.text)
     assert status_url
     assert "case-number" not in web.get(status_url.group(1)).text
-    (func, args), = later.pending
+    ((func, args),) = later.pending
     assert func == "routing.pipeline.process_report"
     number = process_report(*args)
     fragment = web.get(status_url.group(1)).text
