@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,19 @@ class Classification:
     category_top3: list[tuple[str, float]] = field(default_factory=list)
     community_code: str | None = None  # when only the community is known, never a guessed grid
     model_version: str = "unknown"
+
+    def event_data(self) -> dict[str, Any]:
+        """What a `classify` event on a case's timeline records of this classification (JSON-ready)."""
+        return {
+            "category_code": self.category_code,
+            "category_confidence": self.category_confidence,
+            "category_top3": [list(t) for t in self.category_top3],
+            "grid_code": self.grid_code,
+            "grid_confidence": self.grid_confidence,
+            "grid_source": self.grid_source,
+            "community_code": self.community_code,
+            "model_version": self.model_version,
+        }
 
 
 class Classifier(Protocol):

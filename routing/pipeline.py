@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
@@ -201,16 +200,8 @@ def _process(report_id: int) -> str | None:
             return _link(s, report, same_matter)
         now = utcnow()
         decision = route(routing_table(), category, now, grade=report.hints.get("grade"))
-        classification: dict[str, Any] = {
-            "category_code": category,
-            "category_confidence": c.category_confidence,
-            "category_top3": [list(t) for t in c.category_top3],
-            "grid_code": c.grid_code,
-            "grid_confidence": c.grid_confidence,
-            "grid_source": c.grid_source,
-            "community_code": c.community_code,
-            "model_version": c.model_version,
-        }
+        # A category the channel supplied stands in for the model's (see _needs_review).
+        classification = c.event_data() | {"category_code": category}
         case = open_case(
             s,
             actor=SYSTEM_ACTOR,

@@ -76,18 +76,7 @@ def apply_transcript(session: Session, report_id: int) -> bool:
         report.raw = {**report.raw, "transcript_applied": transcript}
         session.add(report)
         return True
-    data: dict[str, Any] = {
-        "report_id": report.id,
-        "transcript": transcript,
-        "category_code": c.category_code,
-        "category_confidence": c.category_confidence,
-        "category_top3": [list(t) for t in c.category_top3],
-        "grid_code": c.grid_code,
-        "grid_confidence": c.grid_confidence,
-        "grid_source": c.grid_source,
-        "community_code": c.community_code,
-        "model_version": c.model_version,
-    }
+    data: dict[str, Any] = {"report_id": report.id, "transcript": transcript, **c.event_data()}
     if _placeholder(case.title):
         case.title = " ".join(transcript.split())[:TITLE_CHARS]
     # Only a case still waiting for an agent takes the new tags; one an agent already confirmed keeps
