@@ -15,6 +15,11 @@ Channel = Literal["voice", "sms", "web", "camera", "open311", "api"]
 CHANNELS: tuple[str, ...] = ("voice", "sms", "web", "camera", "open311", "api")
 
 
+# The longest report text a channel hands over; an adapter clips a longer message (keeping it whole in
+# `raw`) rather than lose it, the API refuses it (422).
+REPORT_TEXT_MAX = 10_000
+
+
 class LocationIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -27,7 +32,7 @@ class ReportIn(BaseModel):
 
     channel: Channel = "api"
     external_id: SafeIdentifier | None = Field(default=None, min_length=1, max_length=128)
-    text: CleanStr = Field(default="", max_length=10_000)
+    text: CleanStr = Field(default="", max_length=REPORT_TEXT_MAX)
     phone: CleanStr | None = Field(default=None, max_length=40)
     location: LocationIn | None = None
     attachments: list[SafeIdentifier] = Field(default_factory=list, max_length=20)
@@ -117,7 +122,7 @@ class ApiReportIn(BaseModel):
         pattern=API_EXTERNAL_ID,
         description="The caller's own id, unique per API key (idempotency): 1–100 of A-Z a-z 0-9 . _ : -",
     )
-    text: str = Field(default="", max_length=10_000)
+    text: str = Field(default="", max_length=REPORT_TEXT_MAX)
     phone: str | None = Field(default=None, max_length=40)
     location: LocationIn | None = None
     attachments: list[str] = Field(default_factory=list, max_length=20)

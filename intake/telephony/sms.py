@@ -23,7 +23,7 @@ from cases.sanitize import DB_INT_MAX
 from cases.service import record_event, reporters_case
 from cases.settings import get_settings
 from intake.core import PIPELINE_JOB, accept
-from intake.schemas import ReportIn
+from intake.schemas import REPORT_TEXT_MAX, ReportIn
 from intake.storage import AttachmentRejected, store_image
 from intake.telephony import outbound
 from intake.telephony.rest import fetch_media
@@ -48,7 +48,7 @@ def _phone(raw: str | None) -> str | None:
     try:
         return normalize_phone(raw)
     except InvalidPhone:
-        return raw or None
+        return None  # an alphanumeric sender id or a withheld number: taken anonymously, `From` kept in raw
 
 
 def _store_media(session: Session, params: dict[str, str], sid: str) -> list[str]:
@@ -183,7 +183,12 @@ def handle_inbound(params: dict[str, str]) -> str:
                 report = accept(
                     s,
                     ReportIn(
-                        channel="sms", external_id=sid, text=body, phone=phone, attachments=media, raw=dict(params)
+                        channel="sms",
+                        external_id=sid,
+                        text=body[:REPORT_TEXT_MAX],  # Twilio joins long messages; all of it stays in raw
+                        phone=phone,
+                        attachments=media,
+                        raw=dict(params),
                     ),
                 ).report
                 report_id = msg.report_id = report.id

@@ -6,6 +6,7 @@ import io
 import uuid
 import xml.etree.ElementTree as ET
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import select
@@ -124,3 +125,29 @@ def test_forged_sms_is_refused(client: TestClient, twilio_env: TwilioStandIn) ->
     assert r.status_code == 403
     with session_scope() as s:
         assert s.exec(select(SmsMessage)).all() == [] and s.exec(select(OutboundMessage)).all() == []
+
+
+def test_a_message_longer_than_a_report_is_stored_clipped_not_lost(
+    client: TestClient, twilio_env: TwilioStandIn
+) -> None:
+    """Twilio joins a long multi-part SMS into one Body: the report keeps what a report can hold, the raw
+    webhook keeps every character, and the resident gets a case number instead of a 500 on every retry."""
+    body = "胜利街菜场门口垃圾堆了好几天没人清理。" * 800  # 16,000 characters
+    reply = _sms(client, body, sid="SMlong1")
+    assert "工单号" in reply
+    with session_scope() as s:
+        report = s.exec(select(Report).where(Report.external_id == "SMlong1")).one()
+        assert len(report.text) == 10_000 and body.startswith(report.text)
+        assert report.raw["Body"] == body and report.case_id is not None
+
+
+@pytest.mark.parametrize("sender", ["anonymous", "CMBCHINA", "+" + "1" * 39])
+def test_a_sender_that_is_no_phone_number_is_taken_anonymously(
+    client: TestClient, twilio_env: TwilioStandIn, sender: str
+) -> None:
+    """Alphanumeric sender ids and withheld numbers: the report is stored without a phone, not refused."""
+    sid = "SM" + uuid.uuid4().hex
+    assert "已登记" in _sms(client, "考棚街路灯不亮", phone=sender, sid=sid)
+    with session_scope() as s:
+        report = s.exec(select(Report).where(Report.external_id == sid)).one()
+        assert report.phone is None and report.raw["From"] == sender and report.case_id is not None
