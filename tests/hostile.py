@@ -59,6 +59,15 @@ class Tally:
         return r
 
 
+def tallied(backend: str, test_name: str) -> Iterator[Tally]:
+    """Body of each suite module's `tally` fixture: count the test's requests, put its figure in the
+    closing summary, and fail it on any 5xx."""
+    t = Tally()
+    yield t
+    FIGURES.append(f"hostile suite, {backend}, {test_name}: {t.sent} requests sent, {len(t.server_errors)} 5xx seen")
+    assert t.server_errors == []
+
+
 def hostile_client(app: Any) -> Iterator[TestClient]:
     """A client that returns 5xx answers instead of raising, so a suite counts them all."""
     with TestClient(app, raise_server_exceptions=False) as c:

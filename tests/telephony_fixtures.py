@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from twilio.request_validator import RequestValidator
 
 from cases.settings import reset_settings
 from hotline.cli_call import CallSimulator
@@ -79,3 +82,21 @@ def scripted(*inputs: str | None):  # type: ignore[no-untyped-def]
 
     answer.remaining = queue  # type: ignore[attr-defined]
     return answer
+
+
+def send_sms(client: TestClient, body: str, phone: str, sid: str | None = None, **extra: str) -> str:
+    """Post an inbound SMS as Twilio does (signed over the public URL); returns the TwiML reply's text."""
+    params = {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": ACCOUNT,
+        "From": phone,
+        "To": "+8671312319",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
+    sig = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", params)
+    r = client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
+    assert r.status_code == 200, r.text
+    msg = ET.fromstring(r.text).find("Message")
+    return (msg.text or "") if msg is not None else ""

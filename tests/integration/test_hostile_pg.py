@@ -56,12 +56,7 @@ def pg_client(prod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iter
 
 @pytest.fixture
 def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
-    t = Tally()
-    yield t
-    hostile.FIGURES.append(
-        f"hostile suite, PostgreSQL, {request.node.name}: {t.sent} requests sent, {len(t.server_errors)} 5xx seen"
-    )
-    assert t.server_errors == []
+    yield from hostile.tallied("PostgreSQL", request.node.name)
 
 
 def test_api_on_postgresql(pg_client: TestClient, tally: Tally) -> None:

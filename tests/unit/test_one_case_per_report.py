@@ -21,7 +21,6 @@ from cases.models import Case, CaseEvent, Report
 from cases.settings import get_settings
 from hotline.queues import InProcessQueue
 from tests import telephony_fixtures as tf
-from tests.telephony_fixtures import ACCOUNT, PUBLIC, TOKEN
 from tests.twilio_standin import TwilioStandIn
 
 standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
@@ -47,26 +46,6 @@ def app_client(inprocess: InProcessQueue) -> Iterator[TestClient]:
         yield c
 
 
-def _sms(client: TestClient, body: str, phone: str) -> str:
-    import xml.etree.ElementTree as ET
-
-    from twilio.request_validator import RequestValidator
-
-    params = {
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "AccountSid": ACCOUNT,
-        "From": phone,
-        "To": "+8671312319",
-        "Body": body,
-        "NumMedia": "0",
-    }
-    sig = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", params)
-    r = client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
-    assert r.status_code == 200, r.text
-    msg = ET.fromstring(r.text).find("Message")
-    return (msg.text or "") if msg is not None else ""
-
-
 def _slow_classifier(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.05) -> None:
     """Classification takes a while, as the real model does on a busy machine: both runners overlap."""
     import time
@@ -88,7 +67,7 @@ def test_three_sms_from_three_phones_make_three_cases(
 ) -> None:
     _slow_classifier(monkeypatch)
     phones = ["+8613911110001", "+8613911110002", "+8613911110003"]
-    replies = [_sms(app_client, "东门菜市场附近有暴露垃圾，好几天没人清理", p) for p in phones]
+    replies = [tf.send_sms(app_client, "东门菜市场附近有暴露垃圾，好几天没人清理", p) for p in phones]
     inprocess.join(30)
     with session_scope() as s:
         cases = s.exec(select(Case)).all()
@@ -104,7 +83,7 @@ def test_three_sms_from_three_phones_make_three_cases(
         assert {r.case_id for r in reports} == {c.id for c in cases}  # no case without its report
     # A follow-up lands on the case the resident was told about.
     first_number = next(c.number for c in cases if c.id == reports[0].case_id)
-    follow = _sms(app_client, "补充：在北门那边", phones[0])
+    follow = tf.send_sms(app_client, "补充：在北门那边", phones[0])
     assert first_number in follow
 
 

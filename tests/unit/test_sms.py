@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import io
 import uuid
-import xml.etree.ElementTree as ET
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import select
-from twilio.request_validator import RequestValidator
 
 from cases.db import session_scope
 from cases.models import Attachment, Case, CaseEvent, OutboundMessage, Report, SmsMessage, SmsOptOut
 from tests import telephony_fixtures as tf
-from tests.telephony_fixtures import ACCOUNT, PUBLIC, TOKEN
+from tests.telephony_fixtures import ACCOUNT
 from tests.twilio_standin import TwilioStandIn
 
 standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
@@ -24,20 +22,7 @@ PHONE = "+8613911112222"
 
 
 def _sms(client: TestClient, body: str, phone: str = PHONE, sid: str | None = None, **extra: str) -> str:
-    params = {
-        "MessageSid": sid or "SM" + uuid.uuid4().hex,
-        "AccountSid": ACCOUNT,
-        "From": phone,
-        "To": "+8671312319",
-        "Body": body,
-        "NumMedia": "0",
-        **extra,
-    }
-    sig = RequestValidator(TOKEN).compute_signature(PUBLIC + "/twilio/sms", params)
-    r = client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": sig})
-    assert r.status_code == 200, r.text
-    msg = ET.fromstring(r.text).find("Message")
-    return msg.text or "" if msg is not None else ""
+    return tf.send_sms(client, body, phone, sid, **extra)
 
 
 def _png() -> bytes:
