@@ -59,6 +59,26 @@ class Tally:
         return r
 
 
+def hostile_camera() -> Any:
+    """The registered camera whose correctly signed alerts the camera door's checks send."""
+    from cases.db import session_scope
+    from intake.camera.registry import add_camera
+
+    with session_scope() as s:
+        return add_camera(
+            s,
+            "CAM-H-01",
+            name="东门",
+            lat=30.403,
+            lon=114.843,
+            address="东门",
+            grid_code="421102001001001",
+            event_map={"garbage_exposed": "06010"},
+            min_confidence=0.6,
+            auto_dispatch=True,
+        )
+
+
 def tallied(backend: str, test_name: str) -> Iterator[Tally]:
     """Body of each suite module's `tally` fixture: count the test's requests, put its figure in the
     closing summary, and fail it on any 5xx."""

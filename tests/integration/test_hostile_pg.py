@@ -11,9 +11,7 @@ from sqlalchemy import text
 
 from cases import jobs
 from cases.db import get_engine, session_scope
-from cases.models import Camera
 from cases.settings import reset_settings
-from intake.camera.registry import add_camera
 from intake.open311.keys import create_key
 from intake.ratelimit import reset_limiter
 from tests import hostile
@@ -78,20 +76,7 @@ def test_twilio_on_postgresql(pg_client: TestClient, tally: Tally) -> None:
 
 
 def test_camera_on_postgresql(pg_client: TestClient, tally: Tally) -> None:
-    with session_scope() as s:
-        camera: Camera = add_camera(
-            s,
-            "CAM-H-01",
-            name="东门",
-            lat=30.403,
-            lon=114.843,
-            address="东门",
-            grid_code="421102001001001",
-            event_map={"garbage_exposed": "06010"},
-            min_confidence=0.6,
-            auto_dispatch=True,
-        )
-    hostile.check_camera(pg_client, tally, camera)
+    hostile.check_camera(pg_client, tally, hostile.hostile_camera())
 
 
 def test_postgresql_error_detail_holds_no_phone_in_logs(pg_client: TestClient, tmp_path: object) -> None:

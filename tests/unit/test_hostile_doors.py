@@ -10,8 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cases.db import session_scope
-from cases.models import Camera
-from intake.camera.registry import add_camera
 from intake.open311.keys import create_key
 from intake.ratelimit import reset_limiter
 from tests import hostile
@@ -55,20 +53,7 @@ def test_twilio(hc: TestClient, tally: Tally, twilio_env: TwilioStandIn) -> None
 
 
 def test_camera(hc: TestClient, tally: Tally) -> None:
-    with session_scope() as s:
-        camera: Camera = add_camera(
-            s,
-            "CAM-H-01",
-            name="东门",
-            lat=30.403,
-            lon=114.843,
-            address="东门",
-            grid_code="421102001001001",
-            event_map={"garbage_exposed": "06010"},
-            min_confidence=0.6,
-            auto_dispatch=True,
-        )
-    hostile.check_camera(hc, tally, camera)
+    hostile.check_camera(hc, tally, hostile.hostile_camera())
 
 
 def test_speech_with_control_characters_is_stored_clean(client: TestClient, twilio_env: TwilioStandIn) -> None:
