@@ -145,16 +145,21 @@ def test_the_floor_is_a_setting(client: TestClient, model: SureOfAnything, monke
     assert any(READBACK in s for s in said)
 
 
-def test_a_doubtful_transcript_is_not_read_back(client: TestClient, model: SureOfAnything) -> None:
-    """Twilio's own Confidence counts: a transcript the recogniser doubts is asked again."""
-    model.code, model.confidence = "06010", 0.9
+def _say_report(client: TestClient, speech: str, confidence: str) -> tuple[CallSimulator, str]:
+    """Ring, press 1 for a report, say `speech` with Twilio's `Confidence`: the call and the TwiML answer."""
     sim = simulator(client)
     sim.post("/twilio/voice", {"CallStatus": "ringing"})
     menu = ET.fromstring(sim.requests[-1][2]).find("Gather")
     assert menu is not None
     report = ET.fromstring(sim.post(menu.get("action", ""), {"Digits": "1"})).find("Gather")
     assert report is not None
-    body = sim.post(report.get("action", ""), {"SpeechResult": "东门菜市场附近有暴露垃圾", "Confidence": "0.12"})
+    return sim, sim.post(report.get("action", ""), {"SpeechResult": speech, "Confidence": confidence})
+
+
+def test_a_doubtful_transcript_is_not_read_back(client: TestClient, model: SureOfAnything) -> None:
+    """Twilio's own Confidence counts: a transcript the recogniser doubts is asked again."""
+    model.code, model.confidence = "06010", 0.9
+    sim, body = _say_report(client, "东门菜市场附近有暴露垃圾", "0.12")
     assert READBACK not in body and PLAINER in body
     again = ET.fromstring(body).find("Gather")
     assert again is not None
@@ -230,11 +235,5 @@ def test_a_malformed_speech_confidence_is_no_estimate_not_an_error(
     client: TestClient, model: SureOfAnything, raw: str
 ) -> None:
     model.code, model.confidence = "06010", 0.9
-    sim = simulator(client)
-    sim.post("/twilio/voice", {"CallStatus": "ringing"})
-    menu = ET.fromstring(sim.requests[-1][2]).find("Gather")
-    assert menu is not None
-    report = ET.fromstring(sim.post(menu.get("action", ""), {"Digits": "1"})).find("Gather")
-    assert report is not None
-    body = sim.post(report.get("action", ""), {"SpeechResult": "东门菜市场附近有暴露垃圾", "Confidence": raw})
+    _, body = _say_report(client, "东门菜市场附近有暴露垃圾", raw)
     assert READBACK in body
