@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from cases.models import LabelledExample, utcnow
+from cases.models import utcnow
+from classifiers.models import LabelledExample
 
 
 def record_correction(

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from cases.db import session_scope
-from cases.models import Category, Grid, ModelVersion
+from cases.models import Category, Grid
 from cases.settings import Settings, get_settings
 from classifiers import store, taxonomy
 from classifiers.base import Classifier
@@ -32,6 +32,7 @@ from classifiers.classifier import ModelClassifier
 from classifiers.fast import Scorer, scorer_for
 from classifiers.grids import GridLocator, grid_rows_from_db, grid_rows_from_files
 from classifiers.history import recent_grids_from_db
+from classifiers.models import ModelVersion
 from classifiers.versions import SHIPPED, active_version
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cases.models import ModelVersion, utcnow
+from cases.models import utcnow
+from classifiers.models import ModelVersion
 
 SHIPPED = Path(__file__).parent / "models" / "default"
 

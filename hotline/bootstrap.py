@@ -12,10 +12,10 @@ import structlog
 from sqlmodel import select
 
 from cases.db import session_scope
-from cases.migrate import upgrade
 from cases.models import Category
 from cases.seed import seed_reference_data
 from cases.settings import Settings, get_settings
+from hotline.migrate import upgrade
 
 # Phone numbers as they reach a log line: CN mobiles (+86 / 0086 / 86 prefix, spaces or dashes between
 # digit groups), fixed lines with a trunk 0 and an area code, and any other E.164 number. Digits

@@ -21,13 +21,14 @@ from sqlmodel import Session, col, select
 
 from cases.db import session_scope
 from cases.lifecycle import TERMINAL
-from cases.models import ApiKey, Attachment, Case, Category, Grid, Report
+from cases.models import Case, Category, Grid, Report
 from cases.phone import InvalidPhone
 from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
 from cases.settings import get_settings
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
+from intake.models import ApiKey, Attachment
 from intake.problems import problem, problem_responses
 from intake.ratelimit import get_limiter
 from intake.schemas import ApiHintsIn, ApiReportIn, ReportAccepted, ReportIn

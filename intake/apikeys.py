@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from cases.models import ApiKey, utcnow
+from cases.models import utcnow
+from intake.models import ApiKey
 
 KEY_PREFIX = "hk_"
 

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlmodel import Session
 
-from cases.models import Attachment
 from cases.settings import Settings, get_settings
+from intake.models import Attachment
 
 # What we accept from residents and cameras, and the only types we ever serve back.
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}

@@ -10,8 +10,9 @@ import secrets
 
 from sqlmodel import Session, col, select
 
-from cases.models import Case, Report, TrackToken
+from cases.models import Case, Report
 from cases.settings import get_settings
+from intake.models import TrackToken
 
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 

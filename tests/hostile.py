@@ -21,8 +21,10 @@ from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from cases.db import session_scope
-from cases.models import Camera, Report, SmsMessage
+from cases.models import Report
 from cases.sanitize import DB_INT_MAX, has_unsafe
+from intake.camera.models import Camera
+from intake.telephony.models import SmsMessage
 
 # Every C0 control PostgreSQL or XML 1.0 refuses, NUL first; tab, LF and CR are allowed everywhere.
 CONTROLS = "\x00\x01\x02\x07\x08\x0b\x0c\x0e\x1b\x1f"

@@ -18,9 +18,10 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from cases.models import Camera, CameraAlertSignature, CameraIncident, Category, utcnow
+from cases.models import Category, utcnow
 from cases.sanitize import SafeIdentifier
 from cases.settings import get_settings
+from intake.camera.models import Camera, CameraAlertSignature, CameraIncident
 from intake.core import accept
 from intake.schemas import LocationIn, ReportIn
 from intake.storage import store_image

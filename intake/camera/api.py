@@ -17,10 +17,10 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from cases.db import session_scope
-from cases.models import Camera
 from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 from intake.camera.alerts import CameraAlertIn, Replayed, decode_snapshot, handle_alert
+from intake.camera.models import Camera
 from intake.camera.signing import (
     HEADER_CAMERA,
     HEADER_SIGNATURE,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from cases.models import Camera, Grid, utcnow
+from cases.models import Grid, utcnow
+from intake.camera.models import Camera
 from intake.camera.signing import new_secret
 
 

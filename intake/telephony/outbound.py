@@ -23,11 +23,12 @@ from twilio.base.exceptions import TwilioRestException
 from cases.db import session_scope
 from cases.jobs import enqueue_after_commit, enqueue_now
 from cases.lifecycle import CaseStatus
-from cases.models import Case, OutboundMessage, Report, SmsOptOut, utcnow
+from cases.models import Case, Report, utcnow
 from cases.phone import mask_phone
 from cases.settings import get_settings
 from cases.timetext import finish_by_zh
 from intake.telephony.hours import quiet_now, window_end
+from intake.telephony.models import OutboundMessage, SmsOptOut
 from intake.telephony.rest import credentials_missing, get_client
 from intake.tracking import first_report_with_phone, issue_token, track_url
 

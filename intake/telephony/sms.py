@@ -17,7 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from cases.db import session_scope
 from cases.jobs import resolve
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
-from cases.models import Case, Report, SmsMessage, SmsOptOut, utcnow
+from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
 from cases.sanitize import DB_INT_MAX
 from cases.service import record_event, reporters_case
@@ -26,6 +26,7 @@ from intake.core import PIPELINE_JOB, accept
 from intake.schemas import REPORT_TEXT_MAX, ReportIn
 from intake.storage import AttachmentRejected, store_image
 from intake.telephony import outbound
+from intake.telephony.models import SmsMessage, SmsOptOut
 from intake.telephony.rest import fetch_media
 from intake.telephony.security import twilio_form
 

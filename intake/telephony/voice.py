@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cases.db import session_scope
-from cases.models import CallSession, CallStep, utcnow
+from cases.models import utcnow
 from cases.sanitize import DB_INT_MAX
 from cases.settings import get_settings
 from intake.telephony import handlers, outbound, reference
+from intake.telephony.models import CallSession, CallStep
 from intake.telephony.security import twilio_form
 from intake.telephony.twiml import TwimlRenderer
 from ivr_flows.engine import Engine, Turn

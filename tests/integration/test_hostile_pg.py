@@ -87,7 +87,7 @@ def test_postgresql_error_detail_holds_no_phone_in_logs(pg_client: TestClient, t
 
     from sqlalchemy.exc import IntegrityError
 
-    from cases.models import SmsOptOut
+    from intake.telephony.models import SmsOptOut
     from tests.conftest import phone_leaks
 
     path = Path(str(tmp_path)) / "pg.log"

@@ -11,9 +11,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cases.db import session_scope
-from cases.models import Case, CaseEvent, Category, Department, LabelledExample, Report
+from cases.models import Case, CaseEvent, Category, Department, Report
 from cases.reference import InvalidInput, actor_id
 from cases.service import apply_action, get_case_by_number, open_case
+from classifiers.models import LabelledExample
 from hotline.cli import app as cli
 from routing.rules import DEFAULT_RULES, RulesError, load_rules
 

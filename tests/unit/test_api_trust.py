@@ -19,12 +19,13 @@ from twilio.request_validator import RequestValidator
 
 from cases.db import session_scope
 from cases.lifecycle import Action
-from cases.models import ApiKey, Case, Report
+from cases.models import Case, Report
 from cases.service import apply_action, get_case_by_number, open_case
 from cases.settings import reset_settings
 from intake.apikeys import revoke_key
 from intake.camera.registry import add_camera
 from intake.camera.signing import signed_headers
+from intake.models import ApiKey
 from intake.ratelimit import reset_limiter
 from tests import telephony_fixtures as tf
 from tests.conftest import make_api_key
@@ -105,7 +106,7 @@ def test_existing_open311_keys_keep_working_and_only_for_open311(client: TestCli
 def test_migration_gives_keys_made_before_scopes_the_open311_scope(tmp_path: Path) -> None:
     import sqlalchemy as sa
 
-    from cases.migrate import upgrade
+    from hotline.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0004_classifier")
@@ -430,7 +431,7 @@ def test_the_texted_link_opens_and_rates_the_case(
     link = re.search(r"/h5/t/([A-Za-z0-9_-]+)", sms["Body"])
     assert link
     with session_scope() as s:
-        from cases.models import TrackToken
+        from intake.models import TrackToken
 
         assert all(link.group(1) not in row.token_hash for row in s.exec(select(TrackToken)).all())
     page = client.get(link.group(0))

@@ -14,9 +14,11 @@ from PIL import Image
 from sqlmodel import select
 
 from cases.db import session_scope
-from cases.models import Attachment, Camera, CameraAlertSignature, CameraIncident, Case, Report
+from cases.models import Case, Report
+from intake.camera.models import Camera, CameraAlertSignature, CameraIncident
 from intake.camera.registry import add_camera, parse_event_map, rotate_secret
 from intake.camera.signing import signed_headers
+from intake.models import Attachment
 
 URL = "/api/v1/camera-alerts"
 GRID = "421102001001001"  # 东门社区第1网格

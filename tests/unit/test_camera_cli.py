@@ -7,8 +7,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cases.db import session_scope
-from cases.models import ApiKey, Camera
 from hotline.cli import app
+from intake.camera.models import Camera
+from intake.models import ApiKey
 from intake.open311.keys import check_key, hash_key
 
 runner = CliRunner()

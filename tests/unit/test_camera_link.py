@@ -14,8 +14,9 @@ from sqlmodel import Session, select
 from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
-from cases.models import Camera, Case, Report, utcnow
+from cases.models import Case, Report, utcnow
 from cases.service import apply_action, open_case
+from intake.camera.models import Camera
 from intake.camera.registry import add_camera
 from intake.camera.signing import signed_headers
 from intake.open311.keys import create_key

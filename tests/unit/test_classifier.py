@@ -10,11 +10,11 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from cases.models import LabelledExample, ModelVersion
 from cases.settings import Settings
 from classifiers import store, training
 from classifiers.base import Classification, ReportFacts
 from classifiers.gate import needs_review
+from classifiers.models import LabelledExample, ModelVersion
 from classifiers.taxonomy import NON_CITY_CODE, disabled_codes, load_categories, merge
 from classifiers.tokenizer import normalise, tokenize
 

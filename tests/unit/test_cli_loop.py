@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from cases import hooks
 from cases.db import session_scope
-from cases.models import CaseEvent, OutboundMessage, Report
+from cases.models import CaseEvent, Report
 from cases.service import apply_action, get_case_by_number, open_case
 from hotline.cli import app as cli
+from intake.telephony.models import OutboundMessage
 from tests import telephony_fixtures as tf
 from tests.twilio_standin import TwilioStandIn
 

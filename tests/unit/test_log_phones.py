@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
 from cases.db import session_scope
-from cases.models import SmsOptOut
 from hotline.bootstrap import configure_logging, mask_phones
 from intake.ratelimit import reset_limiter
+from intake.telephony.models import SmsOptOut
 from tests import hostile
 from tests import telephony_fixtures as tf
 from tests.conftest import phone_leaks

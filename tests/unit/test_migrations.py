@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
-from cases.migrate import alembic_config, check, upgrade
+from hotline.migrate import alembic_config, check, upgrade
 
 
 def test_no_drift_between_models_and_migrations(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cases.db import session_scope
-from cases.models import LabelledExample, Report
+from cases.models import Report
 from cases.service import apply_action, get_case_by_number, open_case
+from classifiers.models import LabelledExample
 from hotline.cli import app as cli
 
 runner = CliRunner()

@@ -11,7 +11,9 @@ from PIL import Image
 from sqlmodel import select
 
 from cases.db import session_scope
-from cases.models import Attachment, Case, CaseEvent, OutboundMessage, Report, SmsMessage, SmsOptOut
+from cases.models import Case, CaseEvent, Report
+from intake.models import Attachment
+from intake.telephony.models import OutboundMessage, SmsMessage, SmsOptOut
 from tests import telephony_fixtures as tf
 from tests.telephony_fixtures import ACCOUNT
 from tests.twilio_standin import TwilioStandIn

@@ -13,10 +13,11 @@ from sqlmodel import select
 
 from cases.db import session_scope
 from cases.lifecycle import Action
-from cases.models import Case, CaseEvent, OutboundMessage
+from cases.models import Case, CaseEvent
 from cases.service import apply_action
 from cases.settings import reset_settings
 from intake.telephony import outbound
+from intake.telephony.models import OutboundMessage
 from intake.telephony.rest import BaseUrlHttpClient
 from tests import telephony_fixtures as tf
 from tests.telephony_fixtures import PUBLIC, scripted, simulator
@@ -111,7 +112,7 @@ def test_no_credentials_nothing_outbound_and_a_log_line(
 
 def test_opted_out_number_gets_no_notice(client: TestClient, twilio_env: TwilioStandIn) -> None:
     case_id = _reported_case(client)
-    from cases.models import SmsOptOut
+    from intake.telephony.models import SmsOptOut
 
     with session_scope() as s:
         s.add(SmsOptOut(phone="+8613800138000"))

@@ -9,7 +9,8 @@ from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from cases.db import session_scope
-from cases.models import CallSession, CallStep, Case, OutboundMessage, Report
+from cases.models import Case, Report
+from intake.telephony.models import CallSession, CallStep, OutboundMessage
 from tests import telephony_fixtures as tf
 from tests.telephony_fixtures import PUBLIC, TOKEN, scripted, simulator
 from tests.twilio_standin import TwilioStandIn

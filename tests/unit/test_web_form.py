@@ -14,8 +14,9 @@ from sqlmodel import select
 
 from cases.db import session_scope
 from cases.lifecycle import Action
-from cases.models import Attachment, Case, CaseEvent, Report
+from cases.models import Case, CaseEvent, Report
 from cases.service import apply_action, get_case_by_number
+from intake.models import Attachment
 from intake.ratelimit import reset_limiter
 from intake.tracking import issue_token
 

@@ -11,11 +11,12 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cases.db import session_scope
-from cases.models import OutboundMessage, utcnow
+from cases.models import utcnow
 from hotline.cli import app as cli
 from hotline.sweeper import sweep_once
 from hotline.wiring import PERIODIC, wire_case_hooks
 from intake.telephony import outbound
+from intake.telephony.models import OutboundMessage
 from tests import telephony_fixtures as tf
 from tests.twilio_standin import TwilioStandIn
 

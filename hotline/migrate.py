@@ -1,4 +1,6 @@
-"""Alembic, driven from code: the server upgrades on start, `hotline db upgrade` does it by hand."""
+"""Alembic, driven from code: the server upgrades on start, `hotline db upgrade` does it by hand. The script
+directory lives here, in the composition root, because only here are every package's tables known
+(hotline/tables.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
+from cases.db import get_engine
 from cases.settings import get_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,3 +35,11 @@ def check(url: str | None = None) -> None:
 
 def revision(message: str, url: str | None = None) -> None:
     command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def is_at_head(url: str | None = None) -> bool:
+    """Whether the database has every migration applied (a new, empty one has none)."""
+    url = url or get_settings().database_url
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    with get_engine(url).connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads

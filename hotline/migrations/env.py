@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import cases.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import hotline.tables  # noqa: F401  (registers every package's tables on SQLModel.metadata)
 from cases.db import get_engine
 
 config = context.config

@@ -1,0 +1,22 @@
+"""Every package's tables, for the one place that needs all of them: the migration environment (Alembic's
+autogenerate and `alembic check` compare the database with SQLModel.metadata, which only holds the tables
+whose modules were imported). A package that adds a `models.py` adds it here, or its tables are invisible
+to migrations."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import cases.models
+import classifiers.models
+import intake.camera.models
+import intake.models
+import intake.telephony.models
+
+MODELS: list[ModuleType] = [
+    cases.models,
+    classifiers.models,
+    intake.models,
+    intake.camera.models,
+    intake.telephony.models,
+]

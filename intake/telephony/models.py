@@ -1,0 +1,105 @@
+"""Tables of the telephony adapter: calls and their IVR steps, inbound texts, opt-outs, and the SMS and calls
+the system places through Twilio."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from cases.models import UTCDateTime, json_column, ts_column, utcnow
+
+
+class CallSession(SQLModel, table=True):
+    """One phone call (inbound or outbound) and where it is in its IVR flow. `context` holds the flow's
+    variables (what was said, the classification read back, retries) between webhooks."""
+
+    __tablename__ = "call_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_sid: str = Field(max_length=64, unique=True, index=True)
+    direction: str = Field(default="inbound", max_length=16)
+    flow: str = Field(default="main", max_length=32)
+    from_phone: str | None = Field(default=None, max_length=40)
+    to_phone: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="in-progress", max_length=24)
+    context: dict[str, Any] = json_column(dict)
+    turn: int = 0
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    duration_seconds: int | None = None
+    error_code: str | None = Field(default=None, max_length=16)
+    error_url: str | None = Field(default=None, max_length=500)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = ts_column(nullable=True)
+
+
+class CallStep(SQLModel, table=True):
+    """One webhook of a call: the step, what the caller pressed or said, the TwiML answered and how long it
+    took. `request_key` (CallSid + path + turn) makes Twilio's retries return the first answer."""
+
+    __tablename__ = "call_step"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_sid: str = Field(max_length=64, index=True)
+    request_key: str = Field(max_length=300, unique=True)
+    flow: str = Field(default="", max_length=32)
+    step: str = Field(default="", max_length=64)
+    digits: str | None = Field(default=None, max_length=64)
+    speech: str | None = None
+    confidence: float | None = None
+    response: str = Field(default="")
+    error: str | None = None
+    elapsed_ms: float = 0.0
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SmsMessage(SQLModel, table=True):
+    """An inbound text (MessageSid unique: a retried webhook is recognised) and the report it went to."""
+
+    __tablename__ = "sms_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_sid: str = Field(max_length=64, unique=True, index=True)
+    phone: str | None = Field(default=None, max_length=40, index=True)
+    body: str = Field(default="")
+    media: list[str] = json_column(list)
+    kind: str = Field(default="report", max_length=16)  # report | append | query | stop | start | help
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    reply: str = Field(default="")
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SmsOptOut(SQLModel, table=True):
+    """A number that texted 退订/STOP: no more notices until it texts START."""
+
+    __tablename__ = "sms_opt_out"
+
+    phone: str = Field(primary_key=True, max_length=40)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OutboundMessage(SQLModel, table=True):
+    """An SMS or call the system places through Twilio. `dedupe_key` makes each notice happen once."""
+
+    __tablename__ = "outbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=8)  # sms | call
+    purpose: str = Field(max_length=32, index=True)  # case_number | dispatch | completion | survey | ...
+    to_phone: str = Field(max_length=40)
+    body: str = Field(default="")
+    url: str | None = Field(default=None, max_length=500)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    report_id: int | None = Field(default=None, foreign_key="report.id")
+    status: str = Field(default="queued", max_length=16, index=True)
+    twilio_sid: str | None = Field(default=None, max_length=64, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    not_before: datetime | None = ts_column(nullable=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = ts_column(nullable=True)
