@@ -10,11 +10,41 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from typer.core import TyperGroup
 
 from cases.settings import get_settings
 from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids
 
-app = typer.Typer(help="12319 城市管理热线 — citizen-intake system.", no_args_is_help=True)
+NOT_MIGRATED = "the database is not migrated yet: run `hotline db upgrade` first"
+
+
+class _HotlineGroup(TyperGroup):
+    """Commands assume a migrated database (serve, demo and db upgrade migrate it themselves). On one that
+    is not — a new file, an older schema — the first query fails for want of a table or column: such a
+    command ends with one line saying what to run, not a traceback. Any other database error, and any
+    error on a migrated database, is raised as before."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors its own click: its Context type is private
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError):
+            if _database_is_behind():
+                console.print(f"[red]{NOT_MIGRATED}")
+                raise typer.Exit(1) from None
+            raise
+
+
+def _database_is_behind() -> bool:
+    from hotline.migrate import is_at_head
+
+    try:
+        return not is_at_head()
+    except Exception:  # the database cannot be asked either (down, wrong URL): the original error says why
+        return False
+
+
+app = typer.Typer(cls=_HotlineGroup, help="12319 城市管理热线 — citizen-intake system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs: failed ones and retries.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
