@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,9 +30,13 @@ class _HotlineGroup(TyperGroup):
             return super().invoke(ctx)
         except (OperationalError, ProgrammingError):
             if _database_is_behind():
-                console.print(f"[red]{NOT_MIGRATED}")
-                raise typer.Exit(1) from None
+                _exit_not_migrated()
             raise
+
+
+def _exit_not_migrated() -> NoReturn:
+    console.print(f"[red]{NOT_MIGRATED}")
+    raise typer.Exit(1)
 
 
 def _database_is_behind() -> bool:
@@ -117,6 +121,8 @@ def worker(
     if not settings.redis_url:
         console.print("[red]HOTLINE_REDIS_URL is not set: on the embedded default, jobs run inside `hotline serve`.")
         raise typer.Exit(2)
+    if _database_is_behind():  # asked up front: a worker rides out database errors by design, job after job
+        _exit_not_migrated()
     _warm_up()
     run_worker(settings, burst=burst, sweep=sweep)
 
