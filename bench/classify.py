@@ -31,13 +31,14 @@ SEED = REPO / "classifiers" / "data" / "seed_corpus.csv"
 LOAD_SNIPPET = """
 import time, json, sys
 t0 = time.perf_counter()
-from classifiers import store, tokenizer
-from classifiers.registry import build_classifier, load_scorer
+from classifiers import tokenizer
+from classifiers.serving import store
+from classifiers.serving.registry import build_classifier, load_scorer
 from cases.settings import get_settings
 t1 = time.perf_counter()
 tokenizer.cutter()
 t2 = time.perf_counter()
-from classifiers.versions import SHIPPED
+from classifiers.serving.versions import SHIPPED
 load_scorer(SHIPPED)
 t3 = time.perf_counter()
 build_classifier(get_settings())
@@ -78,7 +79,7 @@ def main() -> None:
 
     from cases.settings import get_settings
     from classifiers.base import ReportFacts
-    from classifiers.registry import build_classifier
+    from classifiers.serving.registry import build_classifier
     from classifiers.tokenizer import tokenize
 
     if args.write and args.texts != SEED:

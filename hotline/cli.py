@@ -128,7 +128,7 @@ def worker(
 
 
 def _warm_up() -> None:
-    from classifiers.registry import get_classifier
+    from classifiers.serving.registry import get_classifier
     from hotline.bootstrap import freeze_startup_objects
 
     get_classifier()

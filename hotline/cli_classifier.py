@@ -16,7 +16,7 @@ from cases.db import session_scope
 from cases.settings import get_settings
 
 if TYPE_CHECKING:
-    from classifiers.training import Corpus
+    from classifiers.training.trainer import Corpus
 
 # scikit-learn, skops and jieba are imported inside the commands: `hotline` itself must start fast.
 
@@ -42,7 +42,7 @@ def _progress() -> Progress:
 def _train_with_bar(
     corpus: Corpus, out: Path, evaluation: Corpus | None, version: str | None = None
 ) -> tuple[Any, dict[str, Any]]:
-    from classifiers import training
+    from classifiers.training import trainer
 
     with _progress() as bar:
         task = bar.add_task("read data", total=len(PHASES))
@@ -50,7 +50,7 @@ def _train_with_bar(
         def step(name: str) -> None:
             bar.update(task, description=name, completed=PHASES.index(name))
 
-        result = training.train(corpus, out, evaluation, step=step, version=version)
+        result = trainer.train(corpus, out, evaluation, step=step, version=version)
         bar.update(task, completed=len(PHASES))
     return result
 
@@ -62,12 +62,12 @@ def train(
     eval_data: Annotated[Path | None, typer.Option("--eval", help="Score the model on this CSV too.")] = None,
 ) -> None:
     """Train a category model on DATA and write model.skops and card.json."""
-    from classifiers import training
+    from classifiers.training import trainer
 
-    corpus = training.read_corpus(data)
-    version = training.new_version()
+    corpus = trainer.read_corpus(data)
+    version = trainer.new_version()
     out = out or get_settings().var_dir / "models" / version
-    evaluation = training.read_corpus(eval_data) if eval_data else None
+    evaluation = trainer.read_corpus(eval_data) if eval_data else None
     console.print(f"training on {corpus.size} rows, {len(set(corpus.labels))} labels from {data}")
     _, card = _train_with_bar(corpus, out, evaluation, version)
     console.print(f"[green]model written to {out}[/green]  C={card['params']['C']}")
@@ -102,17 +102,18 @@ def eval_(
     ] = None,
 ) -> None:
     """Accuracy, macro-F1, per-class P/R/F1, confusion table and ECE of MODEL on DATA."""
-    from classifiers import store, training
-    from classifiers.evaluation import evaluate, evaluate_baseline
+    from classifiers.serving import store
+    from classifiers.training import trainer
+    from classifiers.training.evaluation import evaluate, evaluate_baseline
 
-    corpus = training.read_corpus(data)
+    corpus = trainer.read_corpus(data)
     result: dict[str, Any] = {
         "model": str(model),
         "data": str(data),
         "metrics": evaluate(store.load(model), corpus.texts, corpus.labels),
     }
     if baseline is not None:
-        base = training.read_corpus(baseline)
+        base = trainer.read_corpus(baseline)
         result["baseline"] = evaluate_baseline(base.texts, base.labels, corpus.texts, corpus.labels)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -137,7 +138,7 @@ def predict(
 ) -> None:
     """Category and grid for every row of IN.csv, written to OUT.csv."""
     from classifiers.base import ReportFacts
-    from classifiers.registry import build_classifier
+    from classifiers.serving.registry import build_classifier
 
     settings = get_settings()
     if model is not None:
@@ -187,25 +188,26 @@ def retrain(
     Both models are scored on the same held-out examples, drawn from those the active model was not trained
     on (in practice, corrections made since): scored on its own training rows the active model would look
     perfect and no retrained model could ever replace it."""
-    from classifiers import store, training
-    from classifiers.corrections import labelled_examples
-    from classifiers.evaluation import evaluate
-    from classifiers.registry import reset_classifier
-    from classifiers.versions import SHIPPED, active_version, register
+    from classifiers.serving import store
+    from classifiers.serving.registry import reset_classifier
+    from classifiers.serving.versions import SHIPPED, active_version, register
+    from classifiers.training import trainer
+    from classifiers.training.corrections import labelled_examples
+    from classifiers.training.evaluation import evaluate
 
-    seed = training.read_corpus(seed_corpus)
+    seed = trainer.read_corpus(seed_corpus)
     with session_scope() as s:
         corrections = labelled_examples(s)
         current = active_version(s)
     corrected = {t for t, _ in corrections}
     pairs = [(t, lab) for t, lab in zip(seed.texts, seed.labels, strict=True) if t not in corrected]
-    corpus = training.corpus_from_pairs([*pairs, *corrections], f"seed+{len(corrections)} corrections")
+    corpus = trainer.corpus_from_pairs([*pairs, *corrections], f"seed+{len(corrections)} corrections")
     old_path = Path(current.path) if current else SHIPPED
     seen = store.read_trained_on(old_path)
     if seen is None:  # saved before models listed what they were trained on: the seed corpus, at least
         seen = store.example_digests(seed.texts, seed.labels)
-    tr, te = training.unseen_holdout(corpus, seen, holdout)
-    version = training.new_version()
+    tr, te = trainer.unseen_holdout(corpus, seen, holdout)
+    version = trainer.new_version()
     out = get_settings().var_dir / "models" / version
     console.print(
         f"retraining on {tr.size} rows ({len(corrections)} corrections), held out {te.size} "
@@ -238,8 +240,8 @@ def retrain(
 @app.command()
 def models() -> None:
     """Every model version, the active one marked."""
-    from classifiers import store
-    from classifiers.versions import SHIPPED, list_versions
+    from classifiers.serving import store
+    from classifiers.serving.versions import SHIPPED, list_versions
 
     with session_scope() as s:
         rows = list_versions(s)
@@ -267,8 +269,8 @@ def models() -> None:
 @app.command()
 def activate(version: Annotated[str, typer.Argument(help="A version listed by `models`.")]) -> None:
     """Make VERSION the model every new report is classified with."""
-    from classifiers.registry import reset_classifier, when_running_processes_reload
-    from classifiers.versions import set_active
+    from classifiers.serving.registry import reset_classifier, when_running_processes_reload
+    from classifiers.serving.versions import set_active
 
     with session_scope() as s:
         try:

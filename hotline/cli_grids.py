@@ -21,8 +21,8 @@ console = Console()
 @app.command("import")
 def import_layer(geojson: Annotated[Path, typer.Argument(help="The city's grid layer.", exists=True)]) -> None:
     """Load a GeoJSON grid layer (properties: grid_code, grid_name, street, community, places)."""
-    from classifiers.grids import import_grid_layer
-    from classifiers.registry import reset_classifier, when_running_processes_reload
+    from classifiers.serving.grids import import_grid_layer
+    from classifiers.serving.registry import reset_classifier, when_running_processes_reload
 
     started = time.perf_counter()
     with session_scope() as s:

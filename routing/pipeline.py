@@ -25,8 +25,8 @@ from cases.reference import reference_codes
 from cases.service import apply_action, open_case, record_event
 from cases.settings import get_settings
 from classifiers.base import Classification, ReportFacts
-from classifiers.gate import needs_review as confidence_too_low
-from classifiers.registry import get_classifier
+from classifiers.serving.gate import needs_review as confidence_too_low
+from classifiers.serving.registry import get_classifier
 from routing.rules import DEFAULT_RULES, RoutingTable, load_rules, route
 from routing.voicemail import case_title
 

@@ -19,7 +19,7 @@ from cases.lifecycle import Action, CaseStatus, next_status
 from cases.models import Case, Report, utcnow
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.service import apply_action, record_event
-from classifiers.corrections import record_correction
+from classifiers.training.corrections import record_correction
 from routing.pipeline import routing_table
 from routing.rules import GRADES, RoutingDecision, route
 

@@ -21,7 +21,7 @@ from cases.lifecycle import CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.service import record_event
 from classifiers.base import ReportFacts
-from classifiers.registry import get_classifier
+from classifiers.serving.registry import get_classifier
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 def reset_caches() -> None:
     from cases import hooks
-    from classifiers.registry import reset_classifier
+    from classifiers.serving.registry import reset_classifier
     from intake.ratelimit import reset_limiter
 
     hooks.clear()

@@ -16,8 +16,8 @@ from cases.phone import InvalidPhone, normalize_phone
 from cases.rating import record_rating
 from cases.service import record_event, reporters_case
 from cases.settings import get_settings
-from classifiers import registry
 from classifiers.base import ReportFacts
+from classifiers.serving import registry
 from intake.core import PIPELINE_JOB, accept, find_report
 from intake.schemas import ReportIn
 from intake.telephony import outbound, reference

@@ -46,8 +46,8 @@ _warmed = False
 def _load_for_calls() -> None:
     flows()
     reference.speech_hints()
-    from classifiers import registry
     from classifiers.base import ReportFacts
+    from classifiers.serving import registry
 
     registry.get_classifier().classify(ReportFacts(text="东门菜市场附近有暴露垃圾"))
 

@@ -6,7 +6,7 @@ import pytest
 
 from cases.db import session_scope
 from cases.models import Category, Grid
-from classifiers.registry import serving_state
+from classifiers.serving.registry import serving_state
 
 pytestmark = [pytest.mark.integration]
 

@@ -30,7 +30,7 @@ class Gate:
     transaction (report row locked, text read) for as long as the test needs."""
 
     def __init__(self) -> None:
-        from classifiers.registry import get_classifier
+        from classifiers.serving.registry import get_classifier
 
         self.real = get_classifier()
         self.entered = threading.Event()

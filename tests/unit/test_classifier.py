@@ -11,12 +11,13 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cases.settings import Settings
-from classifiers import store, training
 from classifiers.base import Classification, ReportFacts
-from classifiers.gate import needs_review
 from classifiers.models import LabelledExample, ModelVersion
-from classifiers.taxonomy import NON_CITY_CODE, disabled_codes, load_categories, merge
+from classifiers.serving import store
+from classifiers.serving.gate import needs_review
+from classifiers.serving.taxonomy import NON_CITY_CODE, disabled_codes, load_categories, merge
 from classifiers.tokenizer import normalise, tokenize
+from classifiers.training import trainer
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "classifiers" / "data" / "seed_corpus.csv"
@@ -86,8 +87,8 @@ def test_taxonomy_is_data(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("model")
-    corpus = training.read_corpus(small_corpus(d / "corpus.csv"))
-    training.train(corpus, d / "model", version="tiny")
+    corpus = trainer.read_corpus(small_corpus(d / "corpus.csv"))
+    trainer.train(corpus, d / "model", version="tiny")
     return d / "model"
 
 
@@ -114,7 +115,7 @@ def test_a_file_needing_other_types_is_refused(tmp_path: Path) -> None:
 
 
 def test_shipped_default_loads_and_classifies(env: Path) -> None:
-    from classifiers.registry import get_classifier
+    from classifiers.serving.registry import get_classifier
 
     card = store.read_card(REPO / "classifiers" / "models" / "default")
     assert card["training_data"]["source"] == "seed_corpus.csv" and "holdout" in card
@@ -138,7 +139,7 @@ def disable_category(code: str) -> None:
 
 
 def test_disabled_category_is_never_proposed(env: Path) -> None:
-    from classifiers.registry import get_classifier, reset_classifier
+    from classifiers.serving.registry import get_classifier, reset_classifier
 
     disable_category("09006")
     reset_classifier()
@@ -148,7 +149,7 @@ def test_disabled_category_is_never_proposed(env: Path) -> None:
 
 def test_record_correction(env: Path) -> None:
     from cases.db import session_scope
-    from classifiers.corrections import labelled_examples, record_correction
+    from classifiers.training.corrections import labelled_examples, record_correction
 
     with session_scope() as s:
         record_correction(s, "楼下烧烤油烟太大", "06020", who="agent7")
@@ -192,7 +193,7 @@ def test_cli_train_eval_predict(tmp_path: Path) -> None:
 
 def test_cli_retrain_models_activate(env: Path) -> None:
     from cases.db import session_scope
-    from classifiers.corrections import record_correction
+    from classifiers.training.corrections import record_correction
     from hotline.cli_classifier import app
 
     seed = small_corpus(env / "seed.csv", per_label=10, labels=4)
@@ -220,12 +221,12 @@ def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -
     import re
 
     from cases.db import session_scope
-    from classifiers.corrections import record_correction
-    from classifiers.versions import SHIPPED
+    from classifiers.serving.versions import SHIPPED
+    from classifiers.training.corrections import record_correction
     from hotline.cli_classifier import app
 
     seed = small_corpus(env / "seed.csv", per_label=10, labels=4)
-    seed_rows = training.read_corpus(seed)
+    seed_rows = trainer.read_corpus(seed)
     new = [
         (f"{place}{what}", label)
         for place in ("东门菜场", "青砖湖路", "考棚街", "安国寺门口", "黄州古城")
@@ -262,26 +263,26 @@ def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -
 
 
 def test_unseen_holdout_holds_out_only_new_examples() -> None:
-    corpus = training.corpus_from_pairs(
+    corpus = trainer.corpus_from_pairs(
         [(f"旧的第{i}条", "06010") for i in range(50)]
         + [(f"新的第{i}条", "09006") for i in range(20)]
         + [("旧的第0条", "99000")],  # relabelled
         "t",
     )
     seen = {store.example_digest(f"旧的第{i}条", "06010") for i in range(50)}
-    tr, te = training.unseen_holdout(corpus, seen, 0.2)
+    tr, te = trainer.unseen_holdout(corpus, seen, 0.2)
     assert te.size == 5
     assert all(t.startswith("新的") or lab == "99000" for t, lab in zip(te.texts, te.labels, strict=True))
     assert sum(t.startswith("旧的") and lab == "06010" for t, lab in zip(tr.texts, tr.labels, strict=True)) == 50
     assert tr.size + te.size == corpus.size
     everything = {store.example_digest(t, lab) for t, lab in zip(corpus.texts, corpus.labels, strict=True)}
-    assert training.unseen_holdout(corpus, seen | everything)[1].size == 0
+    assert trainer.unseen_holdout(corpus, seen | everything)[1].size == 0
 
 
 def test_fast_path_matches_the_pipeline(tiny_model: Path) -> None:
     import numpy as np
 
-    from classifiers.fast import FastScorer
+    from classifiers.serving.fast import FastScorer
 
     pipe = store.load(tiny_model)
     with SEED.open(encoding="utf-8") as f:
@@ -340,7 +341,7 @@ def test_vocabularies_survive_the_array_storage(tiny_model: Path, tmp_path: Path
 def test_serving_tables_give_the_pipelines_probabilities(tiny_model: Path, tmp_path: Path) -> None:
     import numpy as np
 
-    from classifiers.fast import SERVING_FILE, FastScorer
+    from classifiers.serving.fast import SERVING_FILE, FastScorer
 
     pipe = store.load(tiny_model)
     store.save(pipe, tmp_path, {"version": "x"})
@@ -365,7 +366,7 @@ def test_serving_file_cannot_name_an_arbitrary_function(tiny_model: Path, tmp_pa
 
     import numpy as np
 
-    from classifiers.fast import SERVING_FILE, FastScorer
+    from classifiers.serving.fast import SERVING_FILE, FastScorer
 
     store.save(store.load(tiny_model), tmp_path, {"version": "x"})
     with np.load(tmp_path / SERVING_FILE, allow_pickle=False) as z:
@@ -386,7 +387,7 @@ def test_serving_process_does_not_import_scikit_learn(tiny_model: Path, tmp_path
 
     store.save(store.load(tiny_model), tmp_path, {"version": "x"})
     code = (
-        "import sys; from pathlib import Path; from classifiers.registry import load_scorer; "
+        "import sys; from pathlib import Path; from classifiers.serving.registry import load_scorer; "
         f"s = load_scorer(Path({str(tmp_path)!r})); print(s.proba_one('井盖坏了').shape); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'skops')))"
     )
@@ -397,9 +398,9 @@ def test_serving_process_does_not_import_scikit_learn(tiny_model: Path, tmp_path
 def test_cross_validation_on_training_data_only() -> None:
     from collections import Counter
 
-    from classifiers.crossval import cross_validate
+    from classifiers.training.crossval import cross_validate
 
-    corpus = training.read_corpus(SEED)
+    corpus = trainer.read_corpus(SEED)
     common = {lab for lab, n in Counter(corpus.labels).items() if n >= 20}
     rows = [(t, lab) for t, lab in zip(corpus.texts, corpus.labels, strict=True) if lab in common][:300]
     result = cross_validate([t for t, _ in rows], [lab for _, lab in rows], c_grid=(1.0,), folds=3)
@@ -412,7 +413,7 @@ def test_compiled_ngram_lookup_finds_what_the_string_lookup_finds(tiny_model: Pa
     exactly the columns the string lookup finds, whatever the characters."""
     import random
 
-    from classifiers.fast import FastScorer
+    from classifiers.serving.fast import FastScorer
 
     fast = FastScorer.from_pipeline(store.load(tiny_model))
     char_parts = [p for p in fast.parts if p.grams is not None]
@@ -430,7 +431,7 @@ def test_ngram_table_under_collisions() -> None:
     and hits: the compiled lookup against a dict of strings."""
     import random
 
-    from classifiers.fast import _char_ngrams, _GramTable
+    from classifiers.serving.fast import _char_ngrams, _GramTable
     from classifiers.tokenizer import normalise
 
     rng = random.Random(11)
@@ -449,7 +450,7 @@ def test_ngram_table_under_collisions() -> None:
 def test_top_k_is_a_stable_descending_sort_cut_short() -> None:
     import numpy as np
 
-    from classifiers import kernels
+    from classifiers.serving import kernels
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 3, 5, 236):
@@ -470,8 +471,8 @@ def test_running_process_picks_up_an_activated_model_and_city_edits(
     from cases.db import session_scope
     from cases.models import Grid
     from cases.settings import reset_settings
-    from classifiers.registry import get_classifier, reset_classifier
-    from classifiers.versions import register
+    from classifiers.serving.registry import get_classifier, reset_classifier
+    from classifiers.serving.versions import register
 
     text = "东门菜场那边有人占道经营摆摊卖菜"
     monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "3600")
@@ -510,7 +511,7 @@ def test_running_process_picks_up_an_activated_model_and_city_edits(
 
 def test_a_refresh_in_progress_does_not_hold_up_other_threads(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cases.settings import reset_settings
-    from classifiers import registry
+    from classifiers.serving import registry
 
     monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "0.01")
     reset_settings()

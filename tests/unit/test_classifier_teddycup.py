@@ -15,7 +15,7 @@ pytestmark = [
 
 
 def test_teddycup_macro_f1_and_calibration(tmp_path: Path) -> None:
-    from classifiers.training import read_corpus, train
+    from classifiers.training.trainer import read_corpus, train
 
     _, card = train(read_corpus(SHARED / "train.csv"), tmp_path / "m", read_corpus(SHARED / "dev.csv"))
     m = card["metrics"]

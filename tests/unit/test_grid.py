@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from cases.models import Grid
-from classifiers.grids import GridLocator, grid_rows_from_files, import_grid_layer, spoken_variants
+from classifiers.serving.grids import GridLocator, grid_rows_from_files, import_grid_layer, spoken_variants
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "cases" / "data"
@@ -96,7 +96,7 @@ def test_import_grid_layer(env: Path) -> None:
         assert row is not None and row.community_code == "421102009009" and row.places == ["新区路", "新区菜场"]
         assert len(s.exec(select(Grid)).all()) == 27
     from classifiers.base import ReportFacts
-    from classifiers.registry import get_classifier
+    from classifiers.serving.registry import get_classifier
 
     c = get_classifier().classify(ReportFacts(text="路边有垃圾", lat=31.005, lon=115.005))
     assert (c.grid_code, c.grid_source) == ("421102009009001", "gps")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from cases.db import session_scope
 from cases.models import Grid
 from classifiers.base import ReportFacts
-from classifiers.registry import get_classifier
+from classifiers.serving.registry import get_classifier
 from hotline.cli import app as cli
 
 

@@ -44,7 +44,7 @@ class SureOfAnything:
 @pytest.fixture
 def model(twilio_env: TwilioStandIn) -> Iterator[SureOfAnything]:
     import routing.pipeline
-    from classifiers import registry
+    from classifiers.serving import registry
 
     fake = SureOfAnything("06026", 0.072)
     mp = pytest.MonkeyPatch()

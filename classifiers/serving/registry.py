@@ -26,14 +26,14 @@ from sqlmodel import Session, col, select
 from cases.db import session_scope
 from cases.models import Category, Grid
 from cases.settings import Settings, get_settings
-from classifiers import store, taxonomy
 from classifiers.base import Classifier
-from classifiers.classifier import ModelClassifier
-from classifiers.fast import Scorer, scorer_for
-from classifiers.grids import GridLocator, grid_rows_from_db, grid_rows_from_files
-from classifiers.history import recent_grids_from_db
 from classifiers.models import ModelVersion
-from classifiers.versions import SHIPPED, active_version
+from classifiers.serving import store, taxonomy
+from classifiers.serving.classifier import ModelClassifier
+from classifiers.serving.fast import Scorer, scorer_for
+from classifiers.serving.grids import GridLocator, grid_rows_from_db, grid_rows_from_files
+from classifiers.serving.history import recent_grids_from_db
+from classifiers.serving.versions import SHIPPED, active_version
 
 log = logging.getLogger(__name__)
 

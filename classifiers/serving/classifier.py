@@ -6,10 +6,10 @@ from collections.abc import Set
 
 import numpy as np
 
-from classifiers import kernels
 from classifiers.base import Classification, ReportFacts
-from classifiers.fast import Scorer
-from classifiers.grids import GridLocator, RecentGrids
+from classifiers.serving import kernels
+from classifiers.serving.fast import Scorer
+from classifiers.serving.grids import GridLocator, RecentGrids
 
 
 class ModelClassifier:

@@ -130,7 +130,7 @@ def fit(
             del vec.stop_words_
     # The subject block's weight is applied to the columns here and folded into the SVM weights after
     # fitting (below), not set as a FeatureUnion transformer weight: the fitted pipeline stays plain
-    # l2-normalised TF-IDF blocks and one linear model, which is what `classifiers.fast` reads.
+    # l2-normalised TF-IDF blocks and one linear model, which is what `classifiers.serving.fast` reads.
     scale = block_scale(features, {"subject": params.subject_weight})
     x = sp.csr_matrix(x.multiply(scale[None, :]), dtype=np.float32) if (scale != 1.0).any() else x
     info: dict[str, Any] = {"C": params.c, "calibration": params.calibration, "folds": folds}

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.fast import SERVING_FILE, FastScorer
+from classifiers.serving.fast import SERVING_FILE, FastScorer
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
@@ -24,7 +24,7 @@ CARD_FILE = "card.json"
 # examples it has not (digests, not the texts: a model folder may be shared where its data may not).
 TRAINED_ON_FILE = "trained_on.txt"
 
-# What a fitted `classifiers.model.build_pipeline` needs beyond the types skops trusts by default
+# What a fitted `classifiers.training.model.build_pipeline` needs beyond the types skops trusts by default
 # (sklearn estimators, numpy). Each was reviewed: our own text functions, a scipy sparse matrix (the pruned
 # SVM weights), and sklearn's private calibration helpers, which hold only arrays and fitted estimators.
 TRUSTED_TYPES: tuple[str, ...] = (
@@ -94,7 +94,7 @@ def _unpack(pipe: Any) -> Any:
 
 
 def save(pipe: Any, out_dir: Path, card: dict[str, Any]) -> Path:
-    """The pipeline as skops, its serving tables (`classifiers.fast`) when it has the shape they cover,
+    """The pipeline as skops, its serving tables (`classifiers.serving.fast`) when it has the shape they cover,
     and the card naming both by sha256."""
     import skops.io as sio  # here, not at module level: serving never needs skops (~3 s to import)
 

@@ -1,6 +1,6 @@
 """Stratified k-fold cross-validation of the category recipe on a training file only.
 
-    .venv/bin/python -m classifiers.crossval TRAIN.csv [--folds 5] [--c 0.3 1 3] [--word-scale 1.0]
+    .venv/bin/python -m classifiers.training.crossval TRAIN.csv [--folds 5] [--c 0.3 1 3] [--word-scale 1.0]
         [--subject-weight 0.7] [--seed 0]
 
 The evaluation file never chooses settings: a variant is adopted only when it beats the recipe on most
@@ -22,9 +22,9 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from classifiers.model import Params, char_block
 from classifiers.tokenizer import normalise, subject, tokenize
-from classifiers.training import read_corpus
+from classifiers.training.model import Params, char_block
+from classifiers.training.trainer import read_corpus
 
 
 def _identity(tokens: list[str]) -> list[str]:

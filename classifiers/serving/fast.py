@@ -3,7 +3,7 @@
 `Pipeline.predict_proba` validates its input at every step and calls one sigmoid calibrator per category:
 ~250 small calls per message, 50 ms where the arithmetic needs well under one. This reads the fitted
 vocabularies, IDF weights, SVM weights and calibration parameters once and does the same sums in a few
-compiled loops (`classifiers.kernels`): character n-grams are looked up as packed integer keys in an
+compiled loops (`classifiers.serving.kernels`): character n-grams are looked up as packed integer keys in an
 open-addressing table, words through a dict; the calls per message are a handful. A pipeline of another
 shape (isotonic calibration, two classes, a different feature layout) is left to scikit-learn;
 `tests/unit/test_classifier.py` checks both paths agree.
@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from classifiers import kernels
+from classifiers.serving import kernels
 
 SERVING_FILE = "serving.npz"
 _FORMAT = 1
 
 # The text functions a serving file may name (it names them; it cannot carry code). Reviewed, like
-# `classifiers.store.TRUSTED_TYPES`.
+# `classifiers.serving.store.TRUSTED_TYPES`.
 SERVING_FUNCTIONS: frozenset[str] = frozenset(
     {"classifiers.tokenizer.tokenize", "classifiers.tokenizer.normalise", "classifiers.tokenizer.subject"}
 )

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from cases.models import utcnow
 from classifiers.models import ModelVersion
 
-SHIPPED = Path(__file__).parent / "models" / "default"
+SHIPPED = Path(__file__).parents[1] / "models" / "default"
 
 
 def list_versions(session: Session) -> list[ModelVersion]:

@@ -13,8 +13,9 @@ from typing import Any
 
 from sklearn.model_selection import train_test_split
 
-from classifiers import model, store
-from classifiers.evaluation import evaluate
+from classifiers.serving import store
+from classifiers.training import model
+from classifiers.training.evaluation import evaluate
 
 # Wide enough for 400-row seed corpora and 5,000-row message boards alike.
 C_GRID = (0.3, 1.0, 3.0)

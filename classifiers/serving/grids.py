@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from cases.models import Grid
 
-GAZETTEER = Path(__file__).parent / "data" / "gazetteer.csv"
+GAZETTEER = Path(__file__).parents[1] / "data" / "gazetteer.csv"
 
 # A resident who names a place is usually right about it but may be describing the way there.
 CONF_GPS = 0.95

@@ -55,7 +55,7 @@ def char_ids(
     codepoints: np.ndarray, lo: int, hi: int, keys: np.ndarray, values: np.ndarray, shift: np.uint64, mask: int
 ) -> np.ndarray:
     """The ids (global column + 1) of every character n-gram (lo ≤ n ≤ hi ≤ 3) of one text that is in the
-    block's vocabulary, looked up in its open-addressing table (`classifiers.fast._IntMap`: a key is the
+    block's vocabulary, looked up in its open-addressing table (`classifiers.serving.fast._IntMap`: a key is the
     code points + 1 packed 21 bits each, 0 marks an empty slot, linear probing)."""
     n = codepoints.shape[0]
     out = np.empty(max(n * (hi - lo + 1), 1), dtype=np.int64)

@@ -1,6 +1,6 @@
 """Build the shipped default model from the project's own seed corpus.
 
-    .venv/bin/python -m classifiers.default_model
+    .venv/bin/python -m classifiers.training.default_model
 
 Scores the recipe on a stratified held-out fifth first (those figures go into the card), then fits the
 shipped model on the whole corpus so no example is wasted."""
@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from classifiers import store, training
-from classifiers.evaluation import evaluate
-from classifiers.grids import GridLocator, grid_rows_from_files
-from classifiers.versions import SHIPPED
+from classifiers.serving import store
+from classifiers.serving.grids import GridLocator, grid_rows_from_files
+from classifiers.serving.versions import SHIPPED
+from classifiers.training import trainer
+from classifiers.training.evaluation import evaluate
 
-SEED_CORPUS = Path(__file__).parent / "data" / "seed_corpus.csv"
-GRID_EVAL = Path(__file__).parent / "data" / "grid_eval.csv"
-REFERENCE = Path(__file__).resolve().parents[1] / "cases" / "data"
+SEED_CORPUS = Path(__file__).parents[1] / "data" / "seed_corpus.csv"
+GRID_EVAL = Path(__file__).parents[1] / "data" / "grid_eval.csv"
+REFERENCE = Path(__file__).resolve().parents[2] / "cases" / "data"
 
 
 def grid_accuracy(path: Path = GRID_EVAL) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def grid_accuracy(path: Path = GRID_EVAL) -> dict[str, Any]:
     return {k: {"n": len(v), "accuracy": round(sum(v) / len(v), 4)} for k, v in hits.items() if v}
 
 
-def gate_table(pipe: Any, held_out: training.Corpus) -> list[dict[str, float]]:
+def gate_table(pipe: Any, held_out: trainer.Corpus) -> list[dict[str, float]]:
     """For candidate auto-dispatch thresholds: share of held-out reports above it, and how many of those
     the model got right. Picks `HOTLINE_CATEGORY_AUTO_THRESHOLD` with data, not by feel."""
     proba = np.asarray(pipe.predict_proba(held_out.texts))
@@ -62,10 +63,10 @@ def gate_table(pipe: Any, held_out: training.Corpus) -> list[dict[str, float]]:
 
 
 def build(seed: Path = SEED_CORPUS, out: Path = SHIPPED) -> dict[str, Any]:
-    corpus = training.read_corpus(seed)
-    tr, te = training.holdout(corpus, 0.2, seed=0)
+    corpus = trainer.read_corpus(seed)
+    tr, te = trainer.holdout(corpus, 0.2, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        pipe, scored = training.train(tr, Path(tmp), te)
+        pipe, scored = trainer.train(tr, Path(tmp), te)
     # Macro-F1 over ~240 labels is dominated by labels with two or three examples; the common categories
     # (20+ examples, what residents mostly report) say more about day-to-day quality.
     per_class = evaluate(pipe, te.texts, te.labels)["per_class"]
@@ -74,7 +75,7 @@ def build(seed: Path = SEED_CORPUS, out: Path = SHIPPED) -> dict[str, Any]:
     f1s = [per_class[lab]["f1"] for lab in common if lab in per_class]
     if out.exists():
         shutil.rmtree(out)
-    _, card = training.train(corpus, out, version="default-" + corpus.sha256[:8])
+    _, card = trainer.train(corpus, out, version="default-" + corpus.sha256[:8])
     card["holdout"] = {
         "note": "same recipe trained on a stratified 80% (seed 0), scored on the other 20%",
         "train_rows": tr.size,
