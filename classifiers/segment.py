@@ -5,9 +5,9 @@ starts at each character, then `calc` scores the routes and takes `log` of every
 again on every call) and hands words through three nested generators. Segmentation is most of the
 classifier's time, so this does the same dynamic programme in one backward pass over the same prefix
 dictionary, appending to one list. The result is word-for-word what the
-tokenizer's own `lcut(text, HMM=...)` returns: `tests/unit/test_segment.py` compares them on the seed
-corpus, the Teddy Cup texts and random strings. Unknown-word runs still go to jieba's own HMM
-(`jieba.finalseg`) when `hmm` is true."""
+tokenizer's own `lcut(text, HMM=False)` returns: `tests/unit/test_segment.py` compares them on the seed
+corpus, the Teddy Cup texts and random strings. jieba's HMM for unknown words is not used: the character
+n-grams already cover what it guesses (see `classifiers.tokenizer.cutter`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable
 
 import jieba
-from jieba import finalseg
 
 # jieba's own block patterns (jieba/__init__.py), copied because they are module privates there.
 _HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
@@ -24,8 +23,8 @@ _SKIP = re.compile("(\r\n|\\s)", re.U)
 _ENG = re.compile("[a-zA-Z0-9]", re.U)
 
 
-def compile_cut(t: jieba.Tokenizer, hmm: bool) -> Callable[[str], list[str]]:
-    """A function text → words equal to `t.lcut(text, HMM=hmm)`, reading `t`'s dictionary as it is now
+def compile_cut(t: jieba.Tokenizer) -> Callable[[str], list[str]]:
+    """A function text → words equal to `t.lcut(text, HMM=False)`, reading `t`'s dictionary as it is now
     (words added to `t` later are not seen: build it after the dictionary is complete)."""
     t.check_initialized()
     freq: dict[str, int] = t.FREQ
@@ -64,24 +63,6 @@ def compile_cut(t: jieba.Tokenizer, hmm: bool) -> Callable[[str], list[str]]:
             end[k] = best_x
         return end
 
-    def emit_hmm(buf: str, out: list[str]) -> None:
-        """A run of one-character words: jieba's HMM guesses its words unless the run is a known word."""
-        if len(buf) == 1:
-            out.append(buf)
-        elif not freq.get(buf):
-            out.extend(finalseg.cut(buf))
-        else:
-            out.extend(buf)
-
-    def emit_plain(buf: str, out: list[str]) -> None:
-        out.append(buf)
-
-    # Which one-character words are buffered into a run, and what becomes of the run: with the HMM every
-    # single character (the run goes to `emit_hmm`); without it, Latin letters and digits, joined as one
-    # word — jieba's `__cut_DAG` and `__cut_DAG_NO_HMM`.
-    joins: Callable[[str], object] = (lambda w: True) if hmm else is_eng
-    emit = emit_hmm if hmm else emit_plain
-
     def block(s: str, out: list[str]) -> None:
         end = route(s)
         n = len(s)
@@ -90,16 +71,18 @@ def compile_cut(t: jieba.Tokenizer, hmm: bool) -> Callable[[str], list[str]]:
         while x < n:
             y = end[x]
             w = s[x:y]
-            if y - x == 1 and joins(w):
+            # Latin letters and digits cut one by one are joined into one word, as jieba's
+            # `__cut_DAG_NO_HMM` does.
+            if y - x == 1 and is_eng(w):
                 buf += w
             else:
                 if buf:
-                    emit(buf, out)
+                    out.append(buf)
                     buf = ""
                 out.append(w)
             x = y
         if buf:
-            emit(buf, out)
+            out.append(buf)
 
     han_match = _HAN.match
     skip_match = _SKIP.match
