@@ -169,10 +169,3 @@ def prune(svm: LinearSVC, max_weights: int) -> float:
     svm.coef_ = np.where(np.abs(coef) >= cut, coef, 0.0).astype(np.float32)
     svm.sparsify()
     return float(round(per_class / int(coef.shape[1]), 4))
-
-
-def top_k(pipe: Any, texts: Sequence[str], k: int = 3) -> list[list[tuple[str, float]]]:
-    proba = np.asarray(pipe.predict_proba(list(texts)))
-    classes = [str(c) for c in pipe.classes_]
-    order = np.argsort(-proba, axis=1)[:, :k]
-    return [[(classes[j], float(row[j])) for j in idx] for row, idx in zip(proba, order, strict=True)]
