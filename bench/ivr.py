@@ -88,8 +88,8 @@ def serve(port: int, classifier: str, web_workers: int = 1) -> None:
         return
     if classifier == "keyword":
         import routing.pipeline
-        from classifiers.keyword import KeywordClassifier
         from classifiers.serving import registry
+        from tests.keyword_classifier import KeywordClassifier
 
         kw = KeywordClassifier.from_reference_data()
         registry.get_classifier = lambda: kw  # type: ignore[assignment]

@@ -31,7 +31,7 @@ class NoQueue:
 def pg(prod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """PostgreSQL, jobs not run by anyone but the test; classification slow enough that runners overlap."""
     import routing.pipeline as pipeline
-    from classifiers.keyword import KeywordClassifier
+    from tests.keyword_classifier import KeywordClassifier
 
     kw = KeywordClassifier.from_reference_data()
 

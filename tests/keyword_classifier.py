@@ -1,5 +1,7 @@
-"""Deterministic keyword classifier: taxonomy names and grid place names found in the text. Not behind
-`get_classifier()` any more (the trained model is); tests that need fixed answers pin it."""
+"""A fake `Classifier` with fixed answers: taxonomy names and grid place names found in the text.
+
+Tests about calls and cases pin it instead of the trained model, and `bench/ivr.py --classifier keyword`
+pins it to tell the IVR's own cost from the model's. Never behind `get_classifier()` in production."""
 
 from __future__ import annotations
 
