@@ -191,7 +191,7 @@ def retrain(
     from classifiers.serving import store
     from classifiers.serving.registry import reset_classifier
     from classifiers.serving.versions import SHIPPED, active_version, register
-    from classifiers.training import trainer
+    from classifiers.training import artifacts, trainer
     from classifiers.training.corrections import labelled_examples
     from classifiers.training.evaluation import evaluate
 
@@ -203,9 +203,9 @@ def retrain(
     pairs = [(t, lab) for t, lab in zip(seed.texts, seed.labels, strict=True) if t not in corrected]
     corpus = trainer.corpus_from_pairs([*pairs, *corrections], f"seed+{len(corrections)} corrections")
     old_path = Path(current.path) if current else SHIPPED
-    seen = store.read_trained_on(old_path)
+    seen = artifacts.read_trained_on(old_path)
     if seen is None:  # saved before models listed what they were trained on: the seed corpus, at least
-        seen = store.example_digests(seed.texts, seed.labels)
+        seen = artifacts.example_digests(seed.texts, seed.labels)
     tr, te = trainer.unseen_holdout(corpus, seen, holdout)
     version = trainer.new_version()
     out = get_settings().var_dir / "models" / version

@@ -14,7 +14,7 @@ from typing import Any
 from sklearn.model_selection import train_test_split
 
 from classifiers.serving import store
-from classifiers.training import model
+from classifiers.training import artifacts, model
 from classifiers.training.evaluation import evaluate
 
 # Wide enough for 400-row seed corpora and 5,000-row message boards alike.
@@ -68,10 +68,10 @@ def holdout(corpus: Corpus, fraction: float = 0.2, seed: int = 0) -> tuple[Corpu
 
 
 def unseen_holdout(corpus: Corpus, seen: set[str], fraction: float = 0.2, seed: int = 0) -> tuple[Corpus, Corpus]:
-    """Hold out a share of the rows not in `seen` (`store.example_digest`s of what the active model trained
+    """Hold out a share of the rows not in `seen` (`artifacts.example_digest`s of what the active model trained
     on); every seen row trains. A model and its challenger can then be compared on rows neither has seen.
     Not stratified: new rows are mostly agents' corrections, spread one or two over many labels."""
-    fresh = [i for i in range(corpus.size) if store.example_digest(corpus.texts[i], corpus.labels[i]) not in seen]
+    fresh = [i for i in range(corpus.size) if artifacts.example_digest(corpus.texts[i], corpus.labels[i]) not in seen]
     held: set[int] = set()
     if len(fresh) >= 2:
         _, te = train_test_split(fresh, test_size=fraction, random_state=seed)
@@ -119,6 +119,6 @@ def train(
         card["evaluation_data"] = {"source": evaluation.source, "sha256": evaluation.sha256, "rows": evaluation.size}
         card["metrics"] = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "ece")}
     step("save")
-    store.save(pipe, out_dir, card)
-    store.write_trained_on(out_dir, corpus.texts, corpus.labels)
+    artifacts.save(pipe, out_dir, card)
+    artifacts.write_trained_on(out_dir, corpus.texts, corpus.labels)
     return pipe, store.read_card(out_dir)

@@ -17,7 +17,7 @@ from classifiers.serving import store
 from classifiers.serving.gate import needs_review
 from classifiers.serving.taxonomy import NON_CITY_CODE, disabled_codes, load_categories, merge
 from classifiers.tokenizer import normalise, tokenize
-from classifiers.training import trainer
+from classifiers.training import artifacts, trainer
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "classifiers" / "data" / "seed_corpus.csv"
@@ -243,8 +243,8 @@ def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -
         other = next(lab for lab in seed_rows.labels if lab != seed_rows.labels[0])
         record_correction(s, seed_rows.texts[0], other, who="agent8")
         s.commit()
-    seen = store.read_trained_on(SHIPPED)
-    assert seen is not None and store.example_digest(seed_rows.texts[0], seed_rows.labels[0]) in seen
+    seen = artifacts.read_trained_on(SHIPPED)
+    assert seen is not None and artifacts.example_digest(seed_rows.texts[0], seed_rows.labels[0]) in seen
     r = runner.invoke(app, ["retrain", "--seed-corpus", str(seed), "--min-new", "3"])
     assert r.exit_code == 0, r.output
     out = " ".join(r.output.split())
@@ -256,10 +256,10 @@ def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -
     with session_scope() as s:
         (version,) = s.exec(select(ModelVersion)).all()
     assert version.active == (new_f1 >= old_f1)
-    trained = store.read_trained_on(Path(version.path))
+    trained = artifacts.read_trained_on(Path(version.path))
     assert trained is not None and len(trained) == version.card["training_data"]["rows"]
     rest = zip(seed_rows.texts[1:], seed_rows.labels[1:], strict=True)
-    assert {store.example_digest(t, lab) for t, lab in rest} <= trained
+    assert {artifacts.example_digest(t, lab) for t, lab in rest} <= trained
 
 
 def test_unseen_holdout_holds_out_only_new_examples() -> None:
@@ -269,13 +269,13 @@ def test_unseen_holdout_holds_out_only_new_examples() -> None:
         + [("旧的第0条", "99000")],  # relabelled
         "t",
     )
-    seen = {store.example_digest(f"旧的第{i}条", "06010") for i in range(50)}
+    seen = {artifacts.example_digest(f"旧的第{i}条", "06010") for i in range(50)}
     tr, te = trainer.unseen_holdout(corpus, seen, 0.2)
     assert te.size == 5
     assert all(t.startswith("新的") or lab == "99000" for t, lab in zip(te.texts, te.labels, strict=True))
     assert sum(t.startswith("旧的") and lab == "06010" for t, lab in zip(tr.texts, tr.labels, strict=True)) == 50
     assert tr.size + te.size == corpus.size
-    everything = {store.example_digest(t, lab) for t, lab in zip(corpus.texts, corpus.labels, strict=True)}
+    everything = {artifacts.example_digest(t, lab) for t, lab in zip(corpus.texts, corpus.labels, strict=True)}
     assert trainer.unseen_holdout(corpus, seen | everything)[1].size == 0
 
 
@@ -329,7 +329,7 @@ def test_vocabularies_survive_the_array_storage(tiny_model: Path, tmp_path: Path
 
     pipe = store.load(tiny_model)
     vocabs = [dict(vec.vocabulary_) for _, vec in pipe.named_steps["features"].transformer_list]
-    store.save(pipe, tmp_path, {"version": "x"})
+    artifacts.save(pipe, tmp_path, {"version": "x"})
     # Saving leaves the fitted object as it was.
     assert [vec.vocabulary_ for _, vec in pipe.named_steps["features"].transformer_list] == vocabs
     again = store.load(tmp_path)
@@ -344,7 +344,7 @@ def test_serving_tables_give_the_pipelines_probabilities(tiny_model: Path, tmp_p
     from classifiers.serving.fast import SERVING_FILE, FastScorer
 
     pipe = store.load(tiny_model)
-    store.save(pipe, tmp_path, {"version": "x"})
+    artifacts.save(pipe, tmp_path, {"version": "x"})
     assert (tmp_path / SERVING_FILE).exists() and store.read_card(tmp_path)["serving_sha256"]
     served = store.load_serving(tmp_path)
     assert isinstance(served, FastScorer)
@@ -368,7 +368,7 @@ def test_serving_file_cannot_name_an_arbitrary_function(tiny_model: Path, tmp_pa
 
     from classifiers.serving.fast import SERVING_FILE, FastScorer
 
-    store.save(store.load(tiny_model), tmp_path, {"version": "x"})
+    artifacts.save(store.load(tiny_model), tmp_path, {"version": "x"})
     with np.load(tmp_path / SERVING_FILE, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     meta = _json.loads(str(arrays["meta"]))
@@ -385,7 +385,7 @@ def test_serving_process_does_not_import_scikit_learn(tiny_model: Path, tmp_path
     import subprocess
     import sys
 
-    store.save(store.load(tiny_model), tmp_path, {"version": "x"})
+    artifacts.save(store.load(tiny_model), tmp_path, {"version": "x"})
     code = (
         "import sys; from pathlib import Path; from classifiers.serving.registry import load_scorer; "
         f"s = load_scorer(Path({str(tmp_path)!r})); print(s.proba_one('井盖坏了').shape); "
