@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,9 +17,6 @@ from rich.table import Column, Table
 from cases.db import session_scope
 from cases.settings import get_settings
 
-if TYPE_CHECKING:
-    from classifiers.training.trainer import Corpus
-
 # scikit-learn, skops and jieba are imported inside the commands: `hotline` itself must start fast.
 
 app = typer.Typer(
@@ -25,34 +24,18 @@ app = typer.Typer(
 )
 console = Console()
 SEED_CORPUS = Path(__file__).resolve().parents[1] / "classifiers" / "data" / "seed_corpus.csv"
-PHASES = ("vectorise", "choose C", "fit and calibrate", "evaluate", "save")
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+@contextmanager
+def _training_bar() -> Iterator[Callable[[str], None]]:
+    """A progress bar over the training phases; yields the `step` callback training reports to."""
+    from classifiers.training.trainer import PHASES
 
-
-def _train_with_bar(
-    corpus: Corpus, out: Path, evaluation: Corpus | None, version: str | None = None
-) -> tuple[Any, dict[str, Any]]:
-    from classifiers.training import trainer
-
-    with _progress() as bar:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("read data", total=len(PHASES))
-
-        def step(name: str) -> None:
-            bar.update(task, description=name, completed=PHASES.index(name))
-
-        result = trainer.train(corpus, out, evaluation, step=step, version=version)
+        yield lambda name: bar.update(task, description=name, completed=PHASES.index(name))
         bar.update(task, completed=len(PHASES))
-    return result
 
 
 @app.command()
@@ -69,7 +52,8 @@ def train(
     out = out or get_settings().var_dir / "models" / version
     evaluation = trainer.read_corpus(eval_data) if eval_data else None
     console.print(f"training on {corpus.size} rows, {len(set(corpus.labels))} labels from {data}")
-    _, card = _train_with_bar(corpus, out, evaluation, version)
+    with _training_bar() as step:
+        _, card = trainer.train(corpus, out, evaluation, step=step, version=version)
     console.print(f"[green]model written to {out}[/green]  C={card['params']['C']}")
     if "metrics" in card:
         console.print(card["metrics"])
@@ -123,13 +107,6 @@ def eval_(
         _report("baseline (char 1–3-gram TF-IDF + LinearSVC)", result["baseline"])
 
 
-def _float(v: str | None) -> float | None:
-    try:
-        return float(v) if v not in (None, "") else None
-    except ValueError:
-        return None
-
-
 @app.command()
 def predict(
     inp: Annotated[Path, typer.Argument(metavar="IN.csv", help="Column text; optional lat,lon.", exists=True)],
@@ -137,43 +114,19 @@ def predict(
     model: Annotated[Path | None, typer.Option(help="Model folder or .skops (default: the active one).")] = None,
 ) -> None:
     """Category and grid for every row of IN.csv, written to OUT.csv."""
-    from classifiers.base import ReportFacts
+    from classifiers.serving.predict import PREDICTION_FIELDS, predict_rows
     from classifiers.serving.registry import build_classifier
 
     settings = get_settings()
     if model is not None:
         settings = settings.model_copy(update={"classifier_model_path": model})
-    clf = build_classifier(settings)
     with inp.open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    facts = [ReportFacts(text=r.get("text") or "", lat=_float(r.get("lat")), lon=_float(r.get("lon"))) for r in rows]
-    results = clf.classify_many(facts)
-    # community_code is its own column: a 12-digit community in grid_code would read as a guessed grid.
-    fields = [
-        "category",
-        "category_confidence",
-        "category_top3",
-        "grid_code",
-        "grid_confidence",
-        "grid_source",
-        "community_code",
-    ]
+    predicted = predict_rows(build_classifier(settings), rows)
     with out.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=[*(rows[0].keys() if rows else ["text"]), *fields])
+        w = csv.DictWriter(f, fieldnames=[*(rows[0].keys() if rows else ["text"]), *PREDICTION_FIELDS])
         w.writeheader()
-        for r, c in zip(rows, results, strict=True):
-            w.writerow(
-                {
-                    **r,
-                    "category": c.category_code or "",
-                    "category_confidence": f"{c.category_confidence:.4f}",
-                    "category_top3": json.dumps([[k, round(p, 4)] for k, p in c.category_top3], ensure_ascii=False),
-                    "grid_code": c.grid_code or "",
-                    "grid_confidence": f"{c.grid_confidence:.4f}",
-                    "grid_source": c.grid_source,
-                    "community_code": c.community_code or "",
-                }
-            )
+        w.writerows(predicted)
     console.print(f"[green]{len(rows)} rows → {out}")
 
 
@@ -188,52 +141,31 @@ def retrain(
     Both models are scored on the same held-out examples, drawn from those the active model was not trained
     on (in practice, corrections made since): scored on its own training rows the active model would look
     perfect and no retrained model could ever replace it."""
-    from classifiers.serving import store
     from classifiers.serving.registry import reset_classifier
-    from classifiers.serving.versions import SHIPPED, active_version, register
-    from classifiers.training import artifacts, trainer
-    from classifiers.training.corrections import labelled_examples
-    from classifiers.training.evaluation import evaluate
+    from classifiers.training.retrain import plan_retrain
+    from classifiers.training.retrain import retrain as run_retrain
 
-    seed = trainer.read_corpus(seed_corpus)
     with session_scope() as s:
-        corrections = labelled_examples(s)
-        current = active_version(s)
-    corrected = {t for t, _ in corrections}
-    pairs = [(t, lab) for t, lab in zip(seed.texts, seed.labels, strict=True) if t not in corrected]
-    corpus = trainer.corpus_from_pairs([*pairs, *corrections], f"seed+{len(corrections)} corrections")
-    old_path = Path(current.path) if current else SHIPPED
-    seen = artifacts.read_trained_on(old_path)
-    if seen is None:  # saved before models listed what they were trained on: the seed corpus, at least
-        seen = artifacts.example_digests(seed.texts, seed.labels)
-    tr, te = trainer.unseen_holdout(corpus, seen, holdout)
-    version = trainer.new_version()
-    out = get_settings().var_dir / "models" / version
+        plan = plan_retrain(s, seed_corpus, holdout)
     console.print(
-        f"retraining on {tr.size} rows ({len(corrections)} corrections), held out {te.size} "
+        f"retraining on {plan.train.size} rows ({plan.corrections} corrections), held out {plan.held_out.size} "
         "that the active model has not seen"
     )
-    enough = te.size >= min_new
-    _, card = _train_with_bar(tr, out, te if enough else None, version)
-    name = current.version if current else "shipped default"
-    if enough:
-        new_f1 = float(card["metrics"]["macro_f1"])
-        old_f1 = float(evaluate(store.load(old_path), te.texts, te.labels)["macro_f1"])
-        better = new_f1 >= old_f1
-    with session_scope() as s:
-        register(s, version, out, card, activate=enough and better)
+    with _training_bar() as step, session_scope() as s:
+        result = run_retrain(s, plan, get_settings().var_dir / "models", min_new, step)
         s.commit()
     reset_classifier()
-    if not enough:
+    if not result.compared:
         console.print(
-            f"[yellow]kept {name}[/]: {te.size} held-out examples it has not seen, fewer than "
-            f"--min-new {min_new}, are too few to compare on. {version} is listed; "
-            f"`hotline classifier activate {version}` to use it anyway."
+            f"[yellow]kept {result.active_name}[/]: {result.held_out} held-out examples it has not seen, fewer "
+            f"than --min-new {min_new}, are too few to compare on. {result.version} is listed; "
+            f"`hotline classifier activate {result.version}` to use it anyway."
         )
         return
-    verdict = "[green]activated" if better else "[yellow]kept the current model (macro-F1 would drop)"
+    verdict = "[green]activated" if result.activated else "[yellow]kept the current model (macro-F1 would drop)"
     console.print(
-        f"{verdict}[/]: new {version} macro-F1 {new_f1:.4f} vs {name} {old_f1:.4f} on the same {te.size} held-out rows"
+        f"{verdict}[/]: new {result.version} macro-F1 {result.new_macro_f1:.4f} vs {result.active_name} "
+        f"{result.active_macro_f1:.4f} on the same {result.held_out} held-out rows"
     )
 
 

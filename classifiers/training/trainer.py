@@ -19,6 +19,8 @@ from classifiers.training.evaluation import evaluate
 
 # Wide enough for 400-row seed corpora and 5,000-row message boards alike.
 C_GRID = (0.3, 1.0, 3.0)
+# What `train` tells its `step` callback, in order ("choose C" and "evaluate" only when they happen).
+PHASES = ("vectorise", "choose C", "fit and calibrate", "evaluate", "save")
 
 
 @dataclass(frozen=True)

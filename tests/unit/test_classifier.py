@@ -262,6 +262,28 @@ def test_retrain_compares_on_examples_the_active_model_has_not_seen(env: Path) -
     assert {artifacts.example_digest(t, lab) for t, lab in rest} <= trained
 
 
+def test_retrain_use_case_leaves_the_commit_to_its_caller(env: Path) -> None:
+    """What `hotline classifier retrain` (and next a supervisor's page) calls: the new version is listed in
+    the caller's transaction, which the caller commits or not."""
+    from cases.db import session_scope
+    from classifiers.training.corrections import record_correction
+    from classifiers.training.retrain import plan_retrain, retrain
+
+    seed = small_corpus(env / "seed.csv", per_label=10, labels=4)
+    with session_scope() as s:
+        record_correction(s, "东门菜场门口一堆垃圾没人收", "06010", who="agent7")
+        s.commit()
+    with session_scope() as s:
+        plan = plan_retrain(s, seed)
+        result = retrain(s, plan, env / "models")
+        assert s.get(ModelVersion, result.version) is not None
+        s.rollback()
+        assert s.get(ModelVersion, result.version) is None
+    assert plan.corrections == 1 and plan.active_name == "shipped default"
+    assert result.held_out == plan.held_out.size < 20 and not result.compared and not result.activated
+    assert (result.path / "model.skops").exists()
+
+
 def test_unseen_holdout_holds_out_only_new_examples() -> None:
     corpus = trainer.corpus_from_pairs(
         [(f"旧的第{i}条", "06010") for i in range(50)]
