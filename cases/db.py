@@ -231,8 +231,9 @@ def new_session(durable: bool = True) -> Session:
 
 @contextmanager
 def session_scope(durable: bool = True) -> Iterator[Session]:
-    """A session whose work is rolled back on error; callers commit explicitly (use cases own the
-    transaction).
+    """The unit of work of a job, a CLI command or a request: commits when the block ends normally, rolls
+    back when it raises. Use cases called inside only flush; a caller that must make something durable
+    before the block ends (e.g. a report before the pipeline runs on it) commits explicitly and says why.
 
     `durable=False` is for bookkeeping whose loss in a power cut is harmless — e.g. an IVR turn's replay
     record and call state: its commit returns without waiting for the disk (SQLite `synchronous=NORMAL`
@@ -242,8 +243,16 @@ def session_scope(durable: bool = True) -> Iterator[Session]:
     session = new_session(durable)
     try:
         yield session
+        session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def request_session() -> Iterator[Session]:
+    """The web layer's unit of work, as a FastAPI dependency with `yield` (see `intake.deps.DbSession`,
+    which declares it with scope="function" so the commit happens before the response is sent)."""
+    with session_scope() as session:
+        yield session

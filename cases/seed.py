@@ -105,5 +105,5 @@ def seed_reference_data(session: Session, data_dir: Path | None = None) -> dict[
         "departments": seed_departments(session, d / "departments.yaml"),
         "grids": seed_grids(session, d / "grids.csv", d / "grids.geojson"),
     }
-    session.commit()
+    session.flush()
     return counts

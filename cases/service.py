@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from cases import hooks
 from cases.jobs import enqueue_after_commit
 from cases.lifecycle import Action, CaseStatus, next_status
-from cases.models import Case, CaseCounter, CaseEvent, Report, utcnow
+from cases.models import Case, CaseCounter, CaseEvent, utcnow
 from cases.reference import InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.sanitize import has_unsafe
 from cases.settings import get_settings
@@ -146,13 +146,3 @@ def get_case_by_number(session: Session, number: str) -> Case | None:
     if has_unsafe(number):  # no number holds one; PostgreSQL would refuse the query
         return None
     return session.exec(select(Case).where(Case.number == number)).first()
-
-
-def reporters_case(session: Session, number: str, phone: str | None) -> Case | None:
-    """The case with this number if `phone` (E.164) reported to it, else None. Numbers are sequential, so
-    a case is told only to whoever reported it, on the channels that know the caller's number (SMS, phone)."""
-    case = get_case_by_number(session, number)
-    if case is None or not phone:
-        return None
-    reported = session.exec(select(Report.id).where(Report.case_id == case.id, Report.phone == phone)).first()
-    return case if reported is not None else None

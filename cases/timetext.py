@@ -19,8 +19,3 @@ def when_zh(at: datetime, tz: str | ZoneInfo, now: datetime | None = None) -> st
         year = f"{local.year}年"
     minute = f"{local.minute}分" if local.minute else ""
     return f"{year}{local.month}月{local.day}日{local.hour}点{minute}"
-
-
-def finish_by_zh(due: datetime, tz: str | ZoneInfo, now: datetime | None = None) -> str:
-    """The deadline sentence's core, "预计12月3日14点30分前办结"."""
-    return f"预计{when_zh(due, tz, now)}前办结"

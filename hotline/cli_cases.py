@@ -145,5 +145,4 @@ def act(
             _fail(str(exc), 1)
         except (InvalidInput, RulesError) as exc:
             _fail(str(exc))
-        s.commit()
         console.print(f"{case.number} → {LABELS_ZH[CaseStatus(case.status)]}")

@@ -153,7 +153,6 @@ def retrain(
     )
     with _training_bar() as step, session_scope() as s:
         result = run_retrain(s, plan, get_settings().var_dir / "models", min_new, step)
-        s.commit()
     reset_classifier()
     if not result.compared:
         console.print(
@@ -210,6 +209,5 @@ def activate(version: Annotated[str, typer.Argument(help="A version listed by `m
         except KeyError:
             console.print(f"[red]no model version {version}")
             raise typer.Exit(1) from None
-        s.commit()
     reset_classifier()
     console.print(f"[green]{version} is active (running servers pick it up {when_running_processes_reload()})")

@@ -27,7 +27,6 @@ def import_layer(geojson: Annotated[Path, typer.Argument(help="The city's grid l
     started = time.perf_counter()
     with session_scope() as s:
         n = import_grid_layer(s, geojson)
-        s.commit()
     reset_classifier()
     console.print(
         f"[green]{n} grids imported in {time.perf_counter() - started:.2f}s (running servers pick them up "

@@ -19,7 +19,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from cases.db import session_scope
 from cases.lifecycle import TERMINAL
 from cases.models import Case, Category, Grid, Report
 from cases.phone import InvalidPhone
@@ -28,6 +27,7 @@ from cases.service import get_case_by_number
 from cases.settings import get_settings
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
+from intake.deps import DbSession
 from intake.models import ApiKey, Attachment
 from intake.problems import problem, problem_responses
 from intake.ratelimit import get_limiter
@@ -58,19 +58,13 @@ def problem_response(request: Request, exc: Exception) -> JSONResponse:
     return exc.response
 
 
-def db_session() -> Any:
-    with session_scope() as s:
-        yield s
-
-
-DB = Annotated[Session, Depends(db_session)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
 def require(scope: str) -> Callable[..., ApiKey]:
     """Dependency: the caller's active key, which must carry `scope`; else 401 (no or bad key) or 403."""
 
-    def dependency(credentials: Credentials, session: DB) -> ApiKey:
+    def dependency(credentials: Credentials, session: DbSession) -> ApiKey:
         key = check_key(session, credentials.credentials) if credentials else None
         if key is None:
             unauthorized = problem(
@@ -81,6 +75,7 @@ def require(scope: str) -> Callable[..., ApiKey]:
         if not has_scope(key, scope):
             raise ApiProblem(problem(403, "该 API 密钥无此权限", f"this operation needs the {scope!r} scope"))
         if session.dirty:  # last_used_at moved (at most once a minute)
+            # Committed now: the key's use counts also when the request is then refused or fails.
             session.commit()
         return key
 
@@ -153,7 +148,7 @@ def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse |
 )
 def post_report(
     body: ApiReportIn,
-    session: DB,
+    session: DbSession,
     request: Request,
     response: Response,
     key: Annotated[ApiKey, Depends(require("intake"))],
@@ -203,7 +198,9 @@ def post_report(
 
 @router.get("/reports/{report_id}", name="get_report", responses=problem_responses(401, 403, 404, 422))
 def get_report(
-    report_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)], session: DB, key: Annotated[ApiKey, Depends(require("read"))]
+    report_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)],
+    session: DbSession,
+    key: Annotated[ApiKey, Depends(require("read"))],
 ) -> Any:
     report = session.get(Report, report_id)
     if report is None:
@@ -213,7 +210,7 @@ def get_report(
 
 
 @router.get("/cases/{number}", name="get_case", responses=problem_responses(401, 403, 404, 422))
-def get_case(number: str, session: DB, key: Annotated[ApiKey, Depends(require("read"))]) -> Any:
+def get_case(number: str, session: DbSession, key: Annotated[ApiKey, Depends(require("read"))]) -> Any:
     case = get_case_by_number(session, number)
     if case is None:
         return problem(404, "未找到该案件", "no case has this number")

@@ -39,7 +39,7 @@ def hash_key(key: str) -> str:
 
 
 def create_key(session: Session, name: str, scopes: Iterable[str] = DEFAULT_SCOPES) -> tuple[ApiKey, str]:
-    """Create and commit a key. Returns the row and the plain key (never stored)."""
+    """Create a key (the caller commits). Returns the row and the plain key (never stored)."""
     wanted = sorted(set(scopes))
     unknown = [s for s in wanted if s not in SCOPES]
     if unknown or not wanted:
@@ -47,7 +47,7 @@ def create_key(session: Session, name: str, scopes: Iterable[str] = DEFAULT_SCOP
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(name=name, key_hash=hash_key(key), prefix=key[:12], scopes=wanted)
     session.add(row)
-    session.commit()
+    session.flush()
     return row, key
 
 
@@ -68,7 +68,6 @@ def revoke_key(session: Session, ident: str) -> ApiKey | None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
-        session.commit()
     return row
 
 

@@ -1,4 +1,4 @@
-"""The one door every channel goes through: store the report, commit, then enqueue the pipeline."""
+"""The one door every channel goes through: store the report and enqueue the pipeline for after commit."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def find_report(session: Session, channel: str, external_id: str) -> Report | No
 
 
 def accept(session: Session, report_in: ReportIn) -> Accepted:
-    """Store a report in its own transaction and enqueue its processing after commit.
+    """Store a report in the caller's transaction and enqueue its processing for after its commit (the
+    caller commits; until then no pipeline runs on it).
 
     Idempotent on (channel, external_id): a retried webhook gets the first report back. Two identical
     requests racing each other both try to insert; the unique constraint lets one win and the loser
@@ -58,16 +59,15 @@ def accept(session: Session, report_in: ReportIn) -> Accepted:
         attachments=list(report_in.attachments),
         hints=dict(report_in.hints),
     )
-    session.add(report)
     try:
-        session.flush()
+        # A savepoint: losing the race undoes only this insert, and the caller's session stays usable.
+        with session.begin_nested():
+            session.add(report)
     except IntegrityError:
-        session.rollback()
         existing = find_report(session, report_in.channel, external_id)
         if existing is None:  # the constraint that fired was not ours
             raise
         return Accepted(existing, created=False)
     assert report.id is not None
     enqueue_after_commit(session, PIPELINE_JOB, report.id)
-    session.commit()
     return Accepted(report, created=True)

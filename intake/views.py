@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from cases.lifecycle import LABELS_ZH, CaseStatus
-from cases.models import Case, Category, Department, Grid, Report
+from cases.models import Case, Report
 from cases.phone import mask_phone
-from cases.service import timeline
+from cases.queries import case_detail
 
 
 def report_view(report: Report, case_number: str | None, base_url: str) -> dict[str, Any]:
@@ -31,14 +31,7 @@ def report_view(report: Report, case_number: str | None, base_url: str) -> dict[
 
 
 def case_view(session: Session, case: Case) -> dict[str, Any]:
-    category = (
-        session.exec(select(Category).where(Category.kind == "事件", Category.code == case.category_code)).first()
-        if case.category_code
-        else None
-    )
-    grid = session.get(Grid, case.grid_code) if case.grid_code else None
-    dept = session.get(Department, case.department_code) if case.department_code else None
-    reports = session.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.id))).all()
+    detail = case_detail(session, case)
     return {
         "number": case.number,
         "status": case.status,
@@ -46,17 +39,17 @@ def case_view(session: Session, case: Case) -> dict[str, Any]:
         "title": case.title,
         "category": {
             "code": case.category_code,
-            "name": category.name if category else None,
+            "name": detail.category_name,
             "confidence": case.category_confidence,
         },
         "grid": {
             "code": case.grid_code,
-            "name": grid.name if grid else None,
+            "name": detail.grid_name,
             "confidence": case.grid_confidence,
             "source": case.grid_source,
         },
         "grade": case.grade,
-        "department": {"code": case.department_code, "name": dept.name if dept else None},
+        "department": {"code": case.department_code, "name": detail.department_name},
         "needs_review": case.needs_review,
         "dispatch_deadline": case.dispatch_deadline.isoformat() if case.dispatch_deadline else None,
         "handle_deadline": case.handle_deadline.isoformat() if case.handle_deadline else None,
@@ -65,7 +58,7 @@ def case_view(session: Session, case: Case) -> dict[str, Any]:
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "reports": [
             {"id": r.id, "channel": r.channel, "received_at": r.received_at.isoformat(), "phone": mask_phone(r.phone)}
-            for r in reports
+            for r in detail.reports
         ],
         "timeline": [
             {
@@ -77,6 +70,6 @@ def case_view(session: Session, case: Case) -> dict[str, Any]:
                 "reason": e.reason,
                 "data": e.data,
             }
-            for e in timeline(session, case)
+            for e in detail.events
         ],
     }

@@ -27,7 +27,7 @@ from cases.settings import get_settings
 from classifiers.base import Classification, ReportFacts
 from classifiers.serving.gate import needs_review as confidence_too_low
 from classifiers.serving.registry import get_classifier
-from routing.rules import DEFAULT_RULES, RoutingTable, load_rules, route
+from routing.rules import DEFAULT_RULES, RoutingDecision, RoutingTable, load_rules, route
 from routing.voicemail import case_title
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,8 @@ def _case_number(session: Session, case_id: int | None) -> str | None:
 
 
 def _mark_attempt(report_id: int) -> Report | None:
-    # Bookkeeping only (losing it in a power cut loses an attempt count): no wait for the disk.
+    # Its own transaction, committed before the work starts, so the attempt counts even when the work
+    # rolls back. Bookkeeping only (losing it in a power cut loses an attempt count): no wait for the disk.
     with session_scope(durable=False) as s:
         report = s.get(Report, report_id)
         if report is None or report.case_id is not None or report.processing_status == "failed":
@@ -96,11 +97,11 @@ def _mark_attempt(report_id: int) -> Report | None:
         report.processing_status = "processing"
         report.last_attempt_at = utcnow()
         s.add(report)
-        s.commit()
         return report
 
 
 def _record_failure(report_id: int, exc: BaseException) -> None:
+    # Its own transaction: the work's transaction has been rolled back.
     with session_scope() as s:
         report = s.get(Report, report_id)
         if report is None:
@@ -109,9 +110,8 @@ def _record_failure(report_id: int, exc: BaseException) -> None:
         failed = report.attempts >= get_settings().job_max_attempts
         report.processing_status = "failed" if failed else "pending"
         s.add(report)
-        s.commit()
-        if failed:
-            log.error("report %s failed %s times, left for an operator: %s", report_id, report.attempts, exc)
+    if failed:
+        log.error("report %s failed %s times, left for an operator: %s", report_id, report.attempts, exc)
 
 
 def _needs_review(report: Report, c: Classification, department: str | None, auto: bool) -> list[str]:
@@ -133,15 +133,6 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
     return reasons
 
 
-def _link(s: Session, report: Report, case: Case) -> str:
-    report.case_id = case.id
-    report.processing_status = "done"
-    record_event(s, case, "link_report", SYSTEM_ACTOR, data={"report_id": report.id, "channel": report.channel})
-    s.add(report)
-    s.commit()
-    return case.number
-
-
 def process_report(report_id: int) -> str | None:
     """Job: make sure the report has exactly one case. Returns the case number."""
     report = _mark_attempt(report_id)
@@ -158,86 +149,105 @@ def process_report(report_id: int) -> str | None:
 
 
 def _process(report_id: int) -> str | None:
+    """Classify outside any transaction, then claim the report and give it its case, in one transaction."""
     # Classify before claiming: the model's CPU time must not hold SQLite's single writer. The claim
     # below re-reads the report and classifies again if an SMS follow-up changed it meanwhile.
     with session_scope() as s:
         report = s.get(Report, report_id)
-        if report is None:
-            return None
-        if report.case_id is not None:
-            return _case_number(s, report.case_id)
+        if report is None or report.case_id is not None:
+            return _case_number(s, report.case_id) if report else None
         facts, linking = _facts(report), _link_hint(report) is not None
-    c = None if linking else get_classifier().classify(facts)
+    guess = None if linking else get_classifier().classify(facts)
 
     with session_scope() as s:
         report = _claim_report(s, report_id)
-        if report is None:
-            return None
-        if report.case_id is not None:  # another runner opened (or linked) it while we classified
-            return _case_number(s, report.case_id)
+        if report is None or report.case_id is not None:  # another runner opened (or linked) it meanwhile
+            return _case_number(s, report.case_id) if report else None
+        return _case_for(s, report, facts, guess).number
 
-        link = _link_hint(report)
-        if link is not None and (linked := s.get(Case, link)) is not None:
-            return _link(s, report, linked)
 
-        if c is None or _facts(report) != facts:
-            c = get_classifier().classify(_facts(report))
-        category = report.hints.get("category_code") or c.category_code
-        if category and c.grid_code:
-            # Two reports of one matter (a camera's and a resident's) processed at once must not both
-            # open a case: the second waits here and then finds the first one's case to link to.
-            serialise_on(s, f"matter:{category}:{c.grid_code}")
-        same_matter = find_case_to_link(
-            s,
-            channel=report.channel,
-            category_code=category,
-            grid_code=c.grid_code,
-            at=report.received_at,
-            window_seconds=get_settings().camera_merge_window_seconds,
-        )
-        if same_matter is not None:
-            # A camera and a resident reported the same thing in the same grid: one case, two reports.
-            return _link(s, report, same_matter)
-        now = utcnow()
-        decision = route(routing_table(), category, now, grade=report.hints.get("grade"))
-        # A category the channel supplied stands in for the model's (see _needs_review).
-        classification = c.event_data() | {"category_code": category}
-        case = open_case(
-            s,
-            actor=SYSTEM_ACTOR,
-            title=case_title(report),
-            category_code=category,
-            category_confidence=c.category_confidence,
-            grid_code=c.grid_code,
-            grid_confidence=c.grid_confidence,
-            grid_source=c.grid_source,
-            grade=decision.grade,
-        )
-        record_event(s, case, "classify", SYSTEM_ACTOR, data=classification | {"report_id": report.id})
-        apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
-        review = _needs_review(report, c, decision.department_code, decision.auto_dispatch)
-        if review:
-            case.needs_review = True
-            case.department_code = decision.department_code
-            record_event(s, case, "hold_for_agent", SYSTEM_ACTOR, reason="; ".join(review))
-        else:
-            apply_action(
-                s,
-                case,
-                Action.DISPATCH,
-                SYSTEM_ACTOR,
-                reason="; ".join(decision.reasons),
-                department_code=decision.department_code,
-                dispatch_deadline=decision.dispatch_deadline,
-                handle_deadline=decision.handle_deadline,
-            )
-        report.case_id = case.id
-        report.processing_status = "done"
-        report.last_error = None
-        s.add(report)
-        s.add(case)
-        s.commit()
-        return case.number
+def _case_for(s: Session, report: Report, facts: ReportFacts, guess: Classification | None) -> Case:
+    """The claimed report's case: the one its channel asked it to join, the same matter's, or a new one."""
+    link = _link_hint(report)
+    if link is not None and (linked := s.get(Case, link)) is not None:
+        return _link(s, report, linked)
+    c = guess if guess is not None and _facts(report) == facts else get_classifier().classify(_facts(report))
+    category = report.hints.get("category_code") or c.category_code
+    same_matter = _same_matter(s, report, category, c.grid_code)
+    if same_matter is not None:
+        # A camera and a resident reported the same thing in the same grid: one case, two reports.
+        return _link(s, report, same_matter)
+    return _open(s, report, c, category)
+
+
+def _same_matter(s: Session, report: Report, category: str | None, grid_code: str | None) -> Case | None:
+    if category and grid_code:
+        # Two reports of one matter (a camera's and a resident's) processed at once must not both
+        # open a case: the second waits here and then finds the first one's case to link to.
+        serialise_on(s, f"matter:{category}:{grid_code}")
+    return find_case_to_link(
+        s,
+        channel=report.channel,
+        category_code=category,
+        grid_code=grid_code,
+        at=report.received_at,
+        window_seconds=get_settings().camera_merge_window_seconds,
+    )
+
+
+def _link(s: Session, report: Report, case: Case) -> Case:
+    report.case_id = case.id
+    report.processing_status = "done"
+    record_event(s, case, "link_report", SYSTEM_ACTOR, data={"report_id": report.id, "channel": report.channel})
+    s.add(report)
+    return case
+
+
+def _open(s: Session, report: Report, c: Classification, category: str | None) -> Case:
+    """立案: a new case for the report, dispatched at once or held for an agent."""
+    now = utcnow()
+    decision = route(routing_table(), category, now, grade=report.hints.get("grade"))
+    # A category the channel supplied stands in for the model's (see _needs_review).
+    classification = c.event_data() | {"category_code": category}
+    case = open_case(
+        s,
+        actor=SYSTEM_ACTOR,
+        title=case_title(report),
+        category_code=category,
+        category_confidence=c.category_confidence,
+        grid_code=c.grid_code,
+        grid_confidence=c.grid_confidence,
+        grid_source=c.grid_source,
+        grade=decision.grade,
+    )
+    record_event(s, case, "classify", SYSTEM_ACTOR, data=classification | {"report_id": report.id})
+    apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
+    _dispatch_or_hold(s, report, case, c, decision)
+    report.case_id = case.id
+    report.processing_status = "done"
+    report.last_error = None
+    s.add(report)
+    s.add(case)
+    return case
+
+
+def _dispatch_or_hold(s: Session, report: Report, case: Case, c: Classification, decision: RoutingDecision) -> None:
+    review = _needs_review(report, c, decision.department_code, decision.auto_dispatch)
+    if review:
+        case.needs_review = True
+        case.department_code = decision.department_code
+        record_event(s, case, "hold_for_agent", SYSTEM_ACTOR, reason="; ".join(review))
+        return
+    apply_action(
+        s,
+        case,
+        Action.DISPATCH,
+        SYSTEM_ACTOR,
+        reason="; ".join(decision.reasons),
+        department_code=decision.department_code,
+        dispatch_deadline=decision.dispatch_deadline,
+        handle_deadline=decision.handle_deadline,
+    )
 
 
 def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
@@ -277,5 +287,4 @@ def retry_report(report_id: int) -> bool:
         report.processing_status = "pending"
         report.attempts = 0
         s.add(report)
-        s.commit()
     return enqueue_now(PIPELINE_JOB, report_id)

@@ -127,7 +127,7 @@ def confirm_case(
     reason: str | None = None,
     allow_no_grid: bool = False,
 ) -> Case:
-    """Confirm (or correct) a held case's tags and dispatch it. Commits.
+    """Confirm (or correct) a held case's tags and dispatch it. The caller commits.
 
     Category, grid and department are checked against the reference data. A case is not dispatched
     without a grid (the department would not know where to go) unless `allow_no_grid` says the agent
@@ -182,5 +182,5 @@ def confirm_case(
         case.grid_source = "agent"
     case.needs_review = False
     _dispatch(session, case, actor, plan, reason)
-    session.commit()
+    session.flush()
     return case

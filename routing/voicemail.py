@@ -125,7 +125,6 @@ def apply_transcript_job(report_id: int) -> bool:
         process_report(report_id)
     with session_scope() as s:
         changed = apply_transcript(s, report_id)
-        s.commit()
     if changed:
         log.info("voicemail report %s: transcript applied to its case", report_id)
     return changed

@@ -72,18 +72,18 @@ def _category_name(session: Session, code: str | None) -> str | None:
 
 def remember_signature(session: Session, camera: Camera, signature: str) -> None:
     """Insert the signature; a second use of it raises Replayed (the primary key refuses it)."""
-    session.add(CameraAlertSignature(signature=signature, camera_id=camera.id))
     try:
-        session.flush()
+        with session.begin_nested():  # a refused signature leaves the caller's session usable
+            session.add(CameraAlertSignature(signature=signature, camera_id=camera.id))
     except IntegrityError:
-        session.rollback()
         raise Replayed() from None
 
 
 def handle_alert(
     session: Session, camera: Camera, alert: CameraAlertIn, signature: str, snapshot: bytes | None
 ) -> AlertOutcome:
-    """Store the alert's effect and commit. Raises Replayed, or AttachmentRejected (caller rolls back)."""
+    """Store the alert's effect; the caller commits. Raises Replayed, or AttachmentRejected (caller rolls
+    back)."""
     settings = get_settings()
     now = utcnow()
     remember_signature(session, camera, signature)
@@ -92,7 +92,7 @@ def handle_alert(
     forget_before = now - timedelta(seconds=2 * settings.camera_max_skew_seconds + 60)
     session.execute(delete(CameraAlertSignature).where(col(CameraAlertSignature.seen_at) < forget_before))
     if alert.confidence < camera.min_confidence:
-        session.commit()  # the signature stays used; nothing else is stored
+        # The signature stays used (committed by the caller); nothing else is stored.
         return AlertOutcome("ignored", None, None, 0, f"confidence below {camera.min_confidence}")
 
     # Serialise alerts of this camera: the UPDATE takes the camera's row lock (PostgreSQL) or the write
@@ -113,7 +113,6 @@ def handle_alert(
         incident.last_seen = now
         incident.max_confidence = max(incident.max_confidence, alert.confidence)
         session.add(incident)
-        session.commit()
         return AlertOutcome("merged", incident.report_id, incident.id, incident.count)
 
     incident = CameraIncident(
@@ -142,7 +141,7 @@ def handle_alert(
     }
     if category_code:
         hints["category_code"] = category_code
-    # accept() commits the incident, the signature and the report together.
+    # The caller commits the incident, the signature and the report together.
     result = accept(
         session,
         ReportIn(
@@ -160,5 +159,4 @@ def handle_alert(
     )
     incident.report_id = result.report.id
     session.add(incident)
-    session.commit()
     return AlertOutcome("created", result.report.id, incident.id, 1)

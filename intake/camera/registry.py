@@ -38,7 +38,7 @@ def add_camera(
     auto_dispatch: bool = False,
     secret: str | None = None,
 ) -> Camera:
-    """Register a camera and commit. Returns it with its secret (shown to the operator once)."""
+    """Register a camera (the caller commits). Returns it with its secret (shown to the operator once)."""
     if session.get(Camera, camera_id) is not None:
         raise CameraError(f"camera {camera_id!r} already exists")
     if grid_code and session.get(Grid, grid_code) is None:
@@ -58,7 +58,7 @@ def add_camera(
         auto_dispatch=auto_dispatch,
     )
     session.add(cam)
-    session.commit()
+    session.flush()
     return cam
 
 
@@ -73,5 +73,5 @@ def rotate_secret(session: Session, camera_id: str) -> str:
     cam.secret = new_secret()
     cam.secret_rotated_at = utcnow()
     session.add(cam)
-    session.commit()
+    session.flush()
     return cam.secret

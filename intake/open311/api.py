@@ -237,7 +237,6 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
         token = uuid.uuid4().hex
         contact = {k: p[k] for k in ("first_name", "last_name", "email", "device_id", "account_id") if p.get(k)}
         key_name = key.name
-        s.commit()  # the key's last_used_at
         hints: dict[str, Any] = {"category_code": code}
         try:
             result = accept(
@@ -260,6 +259,9 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
             )
         except InvalidPhone:
             return error(fmt, 400, "phone is not a valid phone number")
+        # Committed before the answer is made: it carries the case number when the queue opened the case
+        # at commit (a synchronous queue does).
+        s.commit()
         s.refresh(result.report)
         case = s.get(Case, result.report.case_id) if result.report.case_id else None
     row: dict[str, Any] = {"service_notice": "12319 城市管理热线已受理", "account_id": None}

@@ -11,11 +11,13 @@ from sqlmodel import select
 from cases.db import is_sqlite, session_scope
 from cases.jobs import enqueue_after_commit, enqueue_now, resolve
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
-from cases.models import Case, Report
+from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
+from cases.queries import reporter_phone, reporters_case
 from cases.rating import record_rating
-from cases.service import record_event, reporters_case
+from cases.service import record_event
 from cases.settings import get_settings
+from cases.texts import finish_by_spoken
 from classifiers.base import ReportFacts
 from classifiers.serving import registry
 from intake.core import PIPELINE_JOB, accept, find_report
@@ -163,11 +165,7 @@ def lookup_case(ctx: dict[str, Any], turn: Turn | None) -> str:
         if status in TERMINAL:
             v["deadline_text"] = "该工单已办结。" if status == CaseStatus.CLOSED else ""
         elif case.handle_deadline is not None:
-            from cases.models import utcnow
-            from cases.timetext import when_zh
-
-            when = when_zh(case.handle_deadline, get_settings().timezone, utcnow())
-            v["deadline_text"] = f"预计在{when}前办结。"
+            v["deadline_text"] = finish_by_spoken(case.handle_deadline, get_settings().timezone, utcnow())
         else:
             v["deadline_text"] = "正在安排处理，办结时间确定后会短信通知您。"
     return "found"
@@ -226,7 +224,6 @@ def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
         # Also when there is no case yet: a pipeline run that read the text before this commit (SQLite
         # takes no row lock) would otherwise open the case without these words.
         enqueue_after_commit(s, VOICEMAIL_TRANSCRIPT_JOB, report.id)
-        s.commit()
     return True
 
 
@@ -252,7 +249,6 @@ def survey_score(ctx: dict[str, Any], turn: Turn | None) -> str:
             record_rating(
                 s, case, codes[digit], actor=ACTOR, channel="voice_survey", source="回访", extra={"score": int(digit)}
             )
-            s.commit()
     return "unsatisfied" if digit == "3" else "satisfied"
 
 
@@ -265,7 +261,6 @@ def survey_comment(ctx: dict[str, Any], turn: Turn | None) -> str:
         case = s.get(Case, case_id) if case_id else None
         if case is not None:
             record_event(s, case, Action.NOTE, ACTOR, reason="回访意见", data={"comment": text})
-            s.commit()
     return "saved"
 
 
@@ -291,8 +286,7 @@ def init_survey(ctx: dict[str, Any], case_id: int) -> None:
 
 def resident_phone(case_id: int) -> str | None:
     with session_scope() as s:
-        phones = s.exec(select(Report.phone).where(Report.case_id == case_id)).all()
-    return next((p for p in phones if p), None)
+        return reporter_phone(s, case_id)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -25,8 +25,9 @@ from cases.jobs import enqueue_after_commit, enqueue_now
 from cases.lifecycle import CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.phone import mask_phone
+from cases.queries import reporter_phone
 from cases.settings import get_settings
-from cases.timetext import finish_by_zh
+from cases.texts import SMS_SIGNATURE, finish_by_zh
 from intake.telephony.hours import quiet_now, window_end
 from intake.telephony.models import OutboundMessage, SmsOptOut
 from intake.telephony.rest import credentials_missing, get_client
@@ -126,17 +127,14 @@ def _claim(om_id: int, kind: str) -> OutboundMessage | None:
             log.warning("outbound %s %s to %s not sent: %s", kind, om.purpose, mask_phone(om.to_phone), reason)
             om.status, om.last_error = "skipped", reason
             s.add(om)
-            s.commit()
             return None
         if kind == "sms" and s.get(SmsOptOut, om.to_phone) is not None:
             om.status = "opted_out"
             s.add(om)
-            s.commit()
             return None
         if om.status == "pending" and quiet_now():  # "pending" = a notice; "queued" = an immediate answer
             om.status, om.not_before = "deferred", window_end(get_settings().quiet_hours)
             s.add(om)
-            s.commit()
             log.info("outbound %s %s deferred to %s (quiet hours)", kind, om.purpose, om.not_before)
             return None
         s.expunge(om)
@@ -175,7 +173,6 @@ def _deliver(om: OutboundMessage, send: object) -> None:
         row.status = "sent" if sid else "failed"
         row.sent_at = utcnow() if sid else None
         s.add(row)
-        s.commit()
     if error:
         log.error("outbound %s %s to %s failed: %s", om.kind, om.purpose, mask_phone(om.to_phone), error)
 
@@ -236,18 +233,12 @@ def flush_due(limit: int = 200) -> int:
         for r in rows:
             r.status = "pending"
             s.add(r)
-        s.commit()
     for om_id, kind in todo:
         enqueue_now(SEND_SMS if kind == "sms" else PLACE_CALL, om_id)
     return len(todo)
 
 
 # --- what is sent ---------------------------------------------------------------------------------
-
-
-def _reporter(s: Session, case_id: int) -> str | None:
-    phones = s.exec(select(Report.phone).where(Report.case_id == case_id).order_by(col(Report.id))).all()
-    return next((p for p in phones if p), None)
 
 
 def send_case_number(report_id: int) -> None:
@@ -273,10 +264,9 @@ def send_case_number(report_id: int) -> None:
             report_id=report_id,
             case_id=case.id,
             quiet_ok=True,
-            body=f"【12319城市管理热线】您反映的{what}问题已登记，工单号{number}。"
+            body=f"{SMS_SIGNATURE}您反映的{what}问题已登记，工单号{number}。"
             f"查询进度请回复：查询 {number}，或打开 {link}",
         )
-        s.commit()
 
 
 def notify_case_status(case_id: int) -> None:
@@ -287,27 +277,26 @@ def notify_case_status(case_id: int) -> None:
         case = s.get(Case, case_id)
         if case is None:
             return
-        phone = _reporter(s, case_id)
+        phone = reporter_phone(s, case_id)
         if phone is None:
             return
         if case.status == CaseStatus.DISPATCHED.value:
             due = case.handle_deadline
             when = "，" + finish_by_zh(due, tz, utcnow()) if isinstance(due, datetime) else ""
-            body = f"【12319城市管理热线】您的工单{case.number}已派遣至承办单位处理{when}。"
+            body = f"{SMS_SIGNATURE}您的工单{case.number}已派遣至承办单位处理{when}。"
             purpose = "dispatch"
         elif case.status in (CaseStatus.HANDLED.value, CaseStatus.CLOSED.value):
-            body = f"【12319城市管理热线】您的工单{case.number}已处理完毕，感谢您的支持。稍后可能有回访电话。"
+            body = f"{SMS_SIGNATURE}您的工单{case.number}已处理完毕，感谢您的支持。稍后可能有回访电话。"
             purpose = "completion"
         else:
             return
         queue_sms(s, purpose=purpose, to=phone, body=body, dedupe_key=f"{purpose}:{case_id}", case_id=case_id)
-        s.commit()
 
 
 def start_survey_call(case_id: int) -> None:
     """Job: the automated satisfaction call after a case was handled (flow ivr_flows/flows/survey.yaml)."""
     with session_scope() as s:
-        phone = _reporter(s, case_id)
+        phone = reporter_phone(s, case_id)
         if phone is None:
             log.info("case %s has no reporter phone: no survey call", case_id)
             return
@@ -323,7 +312,6 @@ def start_survey_call(case_id: int) -> None:
             case_id=case_id,
             not_before=utcnow() + delay,
         )
-        s.commit()
         log.info("survey call %s queued for case %s", om.id, case_id)
 
 
@@ -343,9 +331,8 @@ def queue_survey_link(case_id: int) -> None:
             to=report.phone,
             dedupe_key=f"survey_link:{case_id}",
             case_id=case_id,
-            body=f"【12319城市管理热线】您的工单{case.number}已处理完毕，请您评价：{link}",
+            body=f"{SMS_SIGNATURE}您的工单{case.number}已处理完毕，请您评价：{link}",
         )
-        s.commit()
 
 
 def click_to_call(case_id: int, agent_phone: str) -> int | None:
@@ -362,7 +349,6 @@ def click_to_call(case_id: int, agent_phone: str) -> int | None:
             quiet_ok=True,
             url=_url("/twilio/voice/bridge", case_id=case_id),
         )
-        s.commit()
         return om.id
 
 
@@ -374,7 +360,6 @@ def call_finished(om_id: int, call_status: str) -> None:
             return
         om.last_error = None if call_status == "completed" else f"call {call_status}"
         s.add(om)
-        s.commit()
         purpose, case_id = om.purpose, om.case_id
     if purpose == "survey" and case_id is not None and call_status in ("no-answer", "busy", "failed", "canceled"):
         queue_survey_link(case_id)
@@ -389,4 +374,3 @@ def sms_status(om_id: int, status: str, error_code: str | None) -> None:
             om.status = "delivered" if status == "delivered" else "failed"
             om.last_error = f"Twilio error {error_code}" if error_code else om.last_error
             s.add(om)
-            s.commit()

@@ -19,9 +19,12 @@ from cases.jobs import resolve
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
+from cases.queries import reporters_case
 from cases.sanitize import DB_INT_MAX
-from cases.service import record_event, reporters_case
+from cases.service import record_event
 from cases.settings import get_settings
+from cases.texts import SMS_SIGNATURE as SIGN
+from cases.texts import finish_by_zh
 from intake.core import PIPELINE_JOB, accept
 from intake.schemas import REPORT_TEXT_MAX, ReportIn
 from intake.storage import AttachmentRejected, store_image
@@ -37,7 +40,6 @@ router = APIRouter(prefix="/twilio/sms", tags=["telephony"], include_in_schema=F
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD", "取消"}
 START_WORDS = {"START", "UNSTOP", "YES", "恢复", "订阅"}
 HELP_WORDS = {"HELP", "INFO", "帮助"}
-SIGN = "【12319城市管理热线】"
 HELP_TEXT = (
     f"{SIGN}发送问题描述和地点即可反映城市管理问题，可附照片；回复“查询 工单号”查询进度；"
     "回复“退订”不再接收通知。紧急情况请拨打12319。"
@@ -137,8 +139,6 @@ def _query_reply(session: Session, number: str, phone: str | None) -> str:
     label = LABELS_ZH[CaseStatus(case.status)]
     due = ""
     if case.handle_deadline is not None and CaseStatus(case.status) not in TERMINAL:
-        from cases.timetext import finish_by_zh
-
         due = "，" + finish_by_zh(case.handle_deadline, get_settings().timezone, utcnow())
     return f"{SIGN}工单{case.number}当前状态：{label}{due}。"
 
@@ -146,64 +146,94 @@ def _query_reply(session: Session, number: str, phone: str | None) -> str:
 def handle_inbound(params: dict[str, str]) -> str:
     """Process one inbound message; returns the reply text ("" for none). Idempotent on MessageSid."""
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    body = (params.get("Body") or "").strip()
-    phone = _phone(params.get("From"))
+    msg = SmsMessage(message_sid=sid, phone=_phone(params.get("From")), body=(params.get("Body") or "").strip())
     with session_scope() as s:
-        seen = s.exec(select(SmsMessage).where(SmsMessage.message_sid == sid)).first()
+        seen = _stored(s, sid)
         if seen is not None:
             return seen.reply  # Twilio retried: same reply, nothing new stored
-        word = body.upper().strip("。.! ！")
-        msg = SmsMessage(message_sid=sid, phone=phone, body=body)
-        report_id: int | None = None
-        if word in STOP_WORDS and phone:
-            msg.kind = "stop"
-            if s.get(SmsOptOut, phone) is None:
-                s.add(SmsOptOut(phone=phone))
-            msg.reply = f"{SIGN}您已退订短信通知，将不再收到工单通知。回复START可恢复。"
-        elif word in START_WORDS and phone:
-            msg.kind = "start"
-            if (row := s.get(SmsOptOut, phone)) is not None:
-                s.delete(row)
-            msg.reply = f"{SIGN}已恢复短信通知。"
-        elif word in HELP_WORDS or not (body or params.get("NumMedia", "0") != "0"):
-            msg.kind = "help"
-            msg.reply = HELP_TEXT
-        elif m := QUERY.match(body):
-            msg.kind = "query"
-            msg.reply = _query_reply(s, m.group("number"), phone)
-        else:
-            media = _store_media(s, params, sid)
-            thread = open_thread_report(s, phone) if phone else None
-            if thread is not None:
-                msg.kind, msg.report_id = "append", thread.id
-                append_to_report(s, thread, body, media, sid)
-                case = s.get(Case, thread.case_id) if thread.case_id else None
-                msg.reply = f"{SIGN}已补充到您的工单{case.number}。" if case else f"{SIGN}已补充到您刚才反映的问题。"
-            else:
-                s.commit()  # the media rows; accept() runs its own transaction
-                report = accept(
-                    s,
-                    ReportIn(
-                        channel="sms",
-                        external_id=sid,
-                        text=body[:REPORT_TEXT_MAX],  # Twilio joins long messages; all of it stays in raw
-                        phone=phone,
-                        attachments=media,
-                        raw=dict(params),
-                    ),
-                ).report
-                report_id = msg.report_id = report.id
-                msg.kind = "report"
+        _answer(s, msg, params)
         if msg.kind != "report":
-            s.add(msg)
-            try:
-                s.commit()
-            except IntegrityError:
-                s.rollback()
-                return s.exec(select(SmsMessage).where(SmsMessage.message_sid == sid)).one().reply
-            return msg.reply
-    assert report_id is not None
-    return _reply_for_new_report(msg, report_id)
+            return _store_reply(s, msg)
+        # Committed before the scope ends: the pipeline runs on the report next, in its own transactions,
+        # so that the reply can carry the case number.
+        s.commit()
+    assert msg.report_id is not None
+    return _reply_for_new_report(msg, msg.report_id)
+
+
+def _stored(session: Session, sid: str) -> SmsMessage | None:
+    return session.exec(select(SmsMessage).where(SmsMessage.message_sid == sid)).first()
+
+
+def _answer(session: Session, msg: SmsMessage, params: dict[str, str]) -> None:
+    """What the message is, and its answer (kind and reply set on `msg`): a keyword, a progress query, a
+    follow-up to the sender's open report, or a new report (stored, its reply made once it has a case)."""
+    word = msg.body.upper().strip("。.! ！")
+    if word in STOP_WORDS and msg.phone:
+        _opt_out(session, msg, msg.phone)
+    elif word in START_WORDS and msg.phone:
+        _opt_in(session, msg, msg.phone)
+    elif word in HELP_WORDS or not (msg.body or params.get("NumMedia", "0") != "0"):
+        msg.kind = "help"
+        msg.reply = HELP_TEXT
+    elif m := QUERY.match(msg.body):
+        msg.kind = "query"
+        msg.reply = _query_reply(session, m.group("number"), msg.phone)
+    else:
+        _take_report(session, msg, params)
+
+
+def _opt_out(session: Session, msg: SmsMessage, phone: str) -> None:
+    msg.kind = "stop"
+    if session.get(SmsOptOut, phone) is None:
+        session.add(SmsOptOut(phone=phone))
+    msg.reply = f"{SIGN}您已退订短信通知，将不再收到工单通知。回复START可恢复。"
+
+
+def _opt_in(session: Session, msg: SmsMessage, phone: str) -> None:
+    msg.kind = "start"
+    if (row := session.get(SmsOptOut, phone)) is not None:
+        session.delete(row)
+    msg.reply = f"{SIGN}已恢复短信通知。"
+
+
+def _take_report(session: Session, msg: SmsMessage, params: dict[str, str]) -> None:
+    """A follow-up joins the sender's open report; anything else is a new report (through intake.accept)."""
+    media = _store_media(session, params, msg.message_sid)
+    thread = open_thread_report(session, msg.phone) if msg.phone else None
+    if thread is not None:
+        msg.kind, msg.report_id = "append", thread.id
+        append_to_report(session, thread, msg.body, media, msg.message_sid)
+        case = session.get(Case, thread.case_id) if thread.case_id else None
+        msg.reply = f"{SIGN}已补充到您的工单{case.number}。" if case else f"{SIGN}已补充到您刚才反映的问题。"
+        return
+    report = accept(
+        session,
+        ReportIn(
+            channel="sms",
+            external_id=msg.message_sid,
+            text=msg.body[:REPORT_TEXT_MAX],  # Twilio joins long messages; all of it stays in raw
+            phone=msg.phone,
+            attachments=media,
+            raw=dict(params),
+        ),
+    ).report
+    msg.report_id = report.id
+    msg.kind = "report"
+
+
+def _store_reply(session: Session, msg: SmsMessage) -> str:
+    """Keep the message with its reply (a retry gets the same one). Committed here rather than at the
+    scope's end: the same message arriving twice at once is answered with what the first one stored."""
+    session.add(msg)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        first = _stored(session, msg.message_sid)
+        assert first is not None
+        return first.reply
+    return msg.reply
 
 
 def _reply_for_new_report(msg: SmsMessage, report_id: int) -> str:
@@ -218,31 +248,27 @@ def _reply_for_new_report(msg: SmsMessage, report_id: int) -> str:
             msg.reply = f"{SIGN}您反映的问题已收到，工单号生成后将短信告知。补充信息请在{window}分钟内直接回复。"
             report = s.get(Report, report_id)
             if report is not None and report.phone:
-                s.add(msg)
-                s.commit()
-                # The case number follows by SMS once the queued pipeline has made it.
-                outbound.queue_sms(
-                    s,
-                    purpose="case_number_later",
-                    to=report.phone,
-                    body=f"{SIGN}您反映的问题已登记。查询请回复：查询 工单号",
-                    dedupe_key=f"case_number:{report_id}",
-                    report_id=report_id,
-                    quiet_ok=True,
-                )
-                s.commit()
-                return msg.reply
+                return _reply_and_number_later(s, msg, report.phone, report_id)
         else:
             msg.reply = (
                 f"{SIGN}您反映的问题已登记，工单号{number}。"
                 f"{window}分钟内回复可补充说明或照片；回复“查询 {number}”查看进度。"
             )
-        s.add(msg)
-        try:
-            s.commit()
-        except IntegrityError:
-            s.rollback()
-            return s.exec(select(SmsMessage).where(SmsMessage.message_sid == msg.message_sid)).one().reply
+        return _store_reply(s, msg)
+
+
+def _reply_and_number_later(session: Session, msg: SmsMessage, phone: str, report_id: int) -> str:
+    session.add(msg)
+    # The case number follows by SMS once the queued pipeline has made it.
+    outbound.queue_sms(
+        session,
+        purpose="case_number_later",
+        to=phone,
+        body=f"{SIGN}您反映的问题已登记。查询请回复：查询 工单号",
+        dedupe_key=f"case_number:{report_id}",
+        report_id=report_id,
+        quiet_ok=True,
+    )
     return msg.reply
 
 

@@ -193,7 +193,7 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
                 elapsed_ms=(time.perf_counter() - started) * 1000,
             )
         )
-        try:
+        try:  # now, not at the scope's end: a duplicate is answered with what the first one stored
             s.commit()
         except IntegrityError:  # the same request ran twice at once: answer what the first stored
             s.rollback()
@@ -255,7 +255,6 @@ def status_callback(
                 cs.ended_at = cs.ended_at or utcnow()
             cs.updated_at = utcnow()
             s.add(cs)
-            s.commit()
     if om is not None:
         outbound.call_finished(om, status)
     return Response(status_code=204)
@@ -274,7 +273,6 @@ def fallback(request: Request, params: dict[str, str] = Depends(twilio_form)) ->
                 cs.error_code = params.get("ErrorCode")
                 cs.error_url = (params.get("ErrorUrl") or "")[:500]
                 s.add(cs)
-                s.commit()
         except Exception:
             log.exception("call %s: could not record the fallback", sid)
     return _twiml(TwimlRenderer().render(_apology("main")))

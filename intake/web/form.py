@@ -11,15 +11,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
 from cases.sanitize import clean_text
 from cases.settings import get_settings
 from intake.core import accept
+from intake.deps import DbSession
 from intake.ratelimit import get_limiter
 from intake.schemas import LocationIn, ReportIn
 from intake.storage import AttachmentRejected, clean_image, save_image
@@ -56,19 +57,22 @@ def client_ip(request: Request) -> str:
 
 
 def render_form(
-    request: Request, values: dict[str, str] | None = None, error: str | None = None, status: int = 200
+    request: Request,
+    s: Session,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     """The form page with a fresh CSRF token (the cookie is set on this response when missing)."""
     probe = Response()
     token = csrf.issue(request, probe)
     values = values or {}
-    with session_scope() as s:
-        common = common_categories(s)
-        streets = communities(s)
-        chosen = values.get("category_code", "")
-        # A category found by search is not among the chips: keep it visible (and checked) on errors.
-        if chosen and all(c.code != chosen for c in common) and (name := category_name(s, chosen)):
-            common = [*common, Choice(chosen, name)]
+    common = common_categories(s)
+    streets = communities(s)
+    chosen = values.get("category_code", "")
+    # A category found by search is not among the chips: keep it visible (and checked) on errors.
+    if chosen and all(c.code != chosen for c in common) and (name := category_name(s, chosen)):
+        common = [*common, Choice(chosen, name)]
     response = templates.TemplateResponse(
         request,
         "report.html",
@@ -90,19 +94,18 @@ def render_form(
 
 
 @router.get("/", response_class=HTMLResponse)
-def form_page(request: Request) -> HTMLResponse:
-    return render_form(request)
+def form_page(request: Request, session: DbSession) -> HTMLResponse:
+    return render_form(request, session)
 
 
 @router.get("/categories", response_class=HTMLResponse)
-def category_search(request: Request, q: str = "") -> HTMLResponse:
+def category_search(request: Request, session: DbSession, q: str = "") -> HTMLResponse:
     """Fragment: categories whose name contains `q`, as radio choices (the form's search box)."""
-    with session_scope() as s:
-        found = search_categories(s, q[:20])
+    found = search_categories(session, q[:20])
     return templates.TemplateResponse(request, "_categories.html", {"found": found, "q": q})
 
 
-def _validate(values: dict[str, str]) -> tuple[str | None, LocationIn | None, dict[str, Any]]:
+def _validate(s: Session, values: dict[str, str]) -> tuple[str | None, LocationIn | None, dict[str, Any]]:
     """The resident's input → (E.164 phone, location, hints). Raises FormError with a Chinese message."""
     description = values["description"]
     if not description:
@@ -123,18 +126,17 @@ def _validate(values: dict[str, str]) -> tuple[str | None, LocationIn | None, di
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise FormError(422, "定位信息无效，请重新定位或填写地址", values)
     address = values["address"][:300] or None
-    with session_scope() as s:
-        if values["community_code"]:
-            comm = community(s, values["community_code"])
-            if comm is None:
-                raise FormError(422, "请选择列表中的街道和社区", values)
-            hints["community_code"] = comm.code
-            # The classifier reads the address; the community's name is evidence too.
-            address = f"{comm.street}{comm.name} {address or ''}".strip()
-        if values["category_code"]:
-            if category_name(s, values["category_code"]) is None:
-                raise FormError(422, "请选择列表中的问题类型", values)
-            hints["category_code"] = values["category_code"]
+    if values["community_code"]:
+        comm = community(s, values["community_code"])
+        if comm is None:
+            raise FormError(422, "请选择列表中的街道和社区", values)
+        hints["community_code"] = comm.code
+        # The classifier reads the address; the community's name is evidence too.
+        address = f"{comm.street}{comm.name} {address or ''}".strip()
+    if values["category_code"]:
+        if category_name(s, values["category_code"]) is None:
+            raise FormError(422, "请选择列表中的问题类型", values)
+        hints["category_code"] = values["category_code"]
     if lat is None and not address:
         raise FormError(422, "请告诉我们问题的位置：点“获取当前位置”，填写地址，或选择街道社区", values)
     location = LocationIn(lat=lat, lon=lon, address=address)
@@ -151,13 +153,13 @@ def _check_limits(request: Request, phone: str | None, values: dict[str, str]) -
 
 
 @router.post("/report", response_class=HTMLResponse)
-async def submit(request: Request) -> Response:
+async def submit(request: Request, session: DbSession) -> Response:
     # Parsing is async; checking, decoding photos and the database block, so they run on the thread pool.
     form = await request.form(max_files=50)
-    return await run_in_threadpool(_submit, request, form)
+    return await run_in_threadpool(_submit, request, form, session)
 
 
-def _submit(request: Request, form: FormData) -> Response:
+def _submit(request: Request, form: FormData, s: Session) -> Response:
     # What a resident typed is kept without the characters no store can hold (cases.sanitize).
     values = {k: clean_text(str(form.get(k) or "")).strip() for k in TEXT_FIELDS}
     photos = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
@@ -167,7 +169,7 @@ def _submit(request: Request, form: FormData) -> Response:
             raise FormError(400, "页面已过期，请检查内容后再提交一次", values)
         if str(form.get(HONEYPOT) or ""):
             raise FormError(400, "提交失败，请稍后再试", {})
-        phone, location, hints = _validate(values)
+        phone, location, hints = _validate(s, values)
         if len(photos) > MAX_PHOTOS:
             raise FormError(422, f"最多上传 {MAX_PHOTOS} 张照片", values)
         _check_limits(request, phone, values)
@@ -177,42 +179,39 @@ def _submit(request: Request, form: FormData) -> Response:
                 cleaned.append(clean_image(photo.file.read(get_settings().attachment_max_bytes + 1)))
             except AttachmentRejected as exc:
                 raise FormError(422, f"照片“{photo.filename}”：{exc.message}", values) from None
-        with session_scope() as s:
-            ids = [save_image(s, img, channel="web").id for img in cleaned]
-            result = accept(
-                s,
-                ReportIn(
-                    channel="web",
-                    text=values["description"],
-                    phone=phone,
-                    location=location,
-                    attachments=ids,
-                    hints=hints,
-                    raw={
-                        "category_code": values["category_code"] or None,
-                        "community_code": values["community_code"] or None,
-                        "user_agent": request.headers.get("user-agent", "")[:300],
-                    },
-                ),
-            )
-            assert result.report.id is not None
-            report_id = result.report.id
-            track_token = issue_token(s, report_id)  # the resident's proof for the track page
-            s.commit()
+        ids = [save_image(s, img, channel="web").id for img in cleaned]
+        result = accept(
+            s,
+            ReportIn(
+                channel="web",
+                text=values["description"],
+                phone=phone,
+                location=location,
+                attachments=ids,
+                hints=hints,
+                raw={
+                    "category_code": values["category_code"] or None,
+                    "community_code": values["community_code"] or None,
+                    "user_agent": request.headers.get("user-agent", "")[:300],
+                },
+            ),
+        )
+        assert result.report.id is not None
+        report_id = result.report.id
+        track_token = issue_token(s, report_id)  # the resident's proof for the track page
     except FormError as exc:
         msg = exc.message + ("（照片需要重新选择）" if photos and exc.values else "")
-        return render_form(request, exc.values, msg, exc.status)
+        return render_form(request, s, exc.values, msg, exc.status)
     return RedirectResponse(f"/h5/submitted/{csrf.sign_id(report_id)}?t={track_token}", status_code=303)
 
 
-def _report_case(token: str) -> tuple[Report | None, Case | None]:
+def _report_case(s: Session, token: str) -> tuple[Report | None, Case | None]:
     report_id = csrf.unsign_id(token)
     if report_id is None:
         return None, None
-    with session_scope() as s:
-        report = s.get(Report, report_id)
-        case = s.get(Case, report.case_id) if report and report.case_id else None
-        return report, case
+    report = s.get(Report, report_id)
+    case = s.get(Case, report.case_id) if report and report.case_id else None
+    return report, case
 
 
 def _status_ctx(report: Report, case: Case | None, token: str, t: str) -> dict[str, Any]:
@@ -228,8 +227,8 @@ def _status_ctx(report: Report, case: Case | None, token: str, t: str) -> dict[s
 
 
 @router.get("/submitted/{token}", response_class=HTMLResponse)
-def submitted(request: Request, token: str, t: str = "") -> HTMLResponse:
-    report, case = _report_case(token)
+def submitted(request: Request, session: DbSession, token: str, t: str = "") -> HTMLResponse:
+    report, case = _report_case(session, token)
     if report is None:
         return templates.TemplateResponse(
             request, "message.html", {"title": "未找到", "message": "没有找到这条反映。"}, status_code=404
@@ -240,9 +239,9 @@ def submitted(request: Request, token: str, t: str = "") -> HTMLResponse:
 
 
 @router.get("/submitted/{token}/status", response_class=HTMLResponse)
-def submitted_status(request: Request, token: str, t: str = "") -> HTMLResponse:
+def submitted_status(request: Request, session: DbSession, token: str, t: str = "") -> HTMLResponse:
     """Fragment polled by the submitted page until the pipeline has opened the case."""
-    report, case = _report_case(token)
+    report, case = _report_case(session, token)
     if report is None:
         return HTMLResponse("", status_code=404)
     return templates.TemplateResponse(request, "_status.html", _status_ctx(report, case, token, t))

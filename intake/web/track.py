@@ -14,22 +14,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
+from cases.queries import plain_steps, reporters_report, status_label
 from cases.rating import RATINGS, already_rated, can_rate, record_rating
 from cases.sanitize import clean_text
 from cases.service import get_case_by_number
 from cases.settings import get_settings
+from intake.deps import DbSession
 from intake.ratelimit import get_limiter
 from intake.tracking import TOKEN_SHAPE, case_for_token, issue_token
 from intake.web import csrf
 from intake.web.form import client_ip
-from intake.web.plain import plain_steps, status_label
 from intake.web.reference import category_name
 from intake.web.templating import templates
 
@@ -87,9 +87,7 @@ def _by_number_and_phone(session: Session, number: str, phone: str) -> Report | 
     case = get_case_by_number(session, number)
     if case is None or e164 is None:
         return None
-    return session.exec(
-        select(Report).where(Report.case_id == case.id, Report.phone == e164).order_by(col(Report.id))
-    ).first()
+    return reporters_report(session, case, e164)
 
 
 @router.get("/track", response_class=HTMLResponse)
@@ -98,15 +96,14 @@ def track_form(request: Request, number: str = "") -> HTMLResponse:
 
 
 @router.get("/t/{token}", response_class=HTMLResponse)
-def track_link(request: Request, token: str) -> HTMLResponse:
+def track_link(request: Request, session: DbSession, token: str) -> HTMLResponse:
     """The link texted to the reporter (or shown after the web form)."""
     if not _ip_allowed(request):
         return _page(request, {"values": {}, "error": "查询太频繁了，请稍后再试"}, 429)
-    with session_scope() as s:
-        case = case_for_token(s, token)
-        if case is None:
-            return _not_found(request, {})
-        return _page(request, _result_ctx(s, case, token))
+    case = case_for_token(session, token)
+    if case is None:
+        return _not_found(request, {})
+    return _page(request, _result_ctx(session, case, token))
 
 
 def _checked(request: Request, form: FormData) -> tuple[dict[str, str], tuple[str, int] | None]:
@@ -121,12 +118,12 @@ def _checked(request: Request, form: FormData) -> tuple[dict[str, str], tuple[st
 
 
 @router.post("/track", response_class=HTMLResponse)
-async def track(request: Request) -> HTMLResponse:
+async def track(request: Request, session: DbSession) -> HTMLResponse:
     form = await request.form()
-    return await run_in_threadpool(_track, request, form)  # the database blocks: not on the event loop
+    return await run_in_threadpool(_track, request, form, session)  # the database blocks: not on the event loop
 
 
-def _track(request: Request, form: FormData) -> HTMLResponse:
+def _track(request: Request, form: FormData, s: Session) -> HTMLResponse:
     values, error = _checked(request, form)
     if error:
         return _page(request, {"values": values, "error": error[0]}, error[1])
@@ -138,43 +135,39 @@ def _track(request: Request, form: FormData) -> HTMLResponse:
         return _page(
             request, {"values": values, "error": "该案件查询次数过多，请一小时后再试，或使用短信中的链接"}, 429
         )
-    with session_scope() as s:
-        report = _by_number_and_phone(s, values["number"], values["phone"])
-        case = s.get(Case, report.case_id) if report and report.case_id else None
-        if report is None or case is None or report.id is None:
-            return _not_found(request, values)
-        token = issue_token(s, report.id)
-        s.commit()
-        return _page(request, _result_ctx(s, case, token))
+    report = _by_number_and_phone(s, values["number"], values["phone"])
+    case = s.get(Case, report.case_id) if report and report.case_id else None
+    if report is None or case is None or report.id is None:
+        return _not_found(request, values)
+    token = issue_token(s, report.id)
+    return _page(request, _result_ctx(s, case, token))
 
 
 @router.post("/track/rate", response_class=HTMLResponse)
-async def rate(request: Request) -> HTMLResponse:
+async def rate(request: Request, session: DbSession) -> HTMLResponse:
     form = await request.form()
-    return await run_in_threadpool(_rate, request, form)
+    return await run_in_threadpool(_rate, request, form, session)
 
 
-def _rate(request: Request, form: FormData) -> HTMLResponse:
+def _rate(request: Request, form: FormData, s: Session) -> HTMLResponse:
     values, error = _checked(request, form)
     if error:
         return _page(request, {"values": values, "error": error[0]}, error[1])
     token = values["t"]
     if not TOKEN_SHAPE.match(token):
         return _not_found(request, values)
-    with session_scope() as s:
-        case = case_for_token(s, token)
-        if case is None:
-            return _not_found(request, values)
-        ctx = _result_ctx(s, case, token)
-        code = values["rating"]
-        if not ctx["can_rate"]:
-            ctx["error"] = "这个案件现在不能评价" if not ctx["rated"] else "您已经评价过了，谢谢"
-            return _page(request, ctx, 409)
-        if code not in RATINGS:
-            ctx["error"] = "请选择 满意、基本满意 或 不满意"
-            return _page(request, ctx, 422)
-        outcome = record_rating(s, case, code, actor=ACTOR, channel="web", comment=values["comment"])
-        s.commit()
-        ctx = _result_ctx(s, case, token)
-        ctx["notice"] = NOTICES.get(outcome, "谢谢您的评价！")
-        return _page(request, ctx)
+    case = case_for_token(s, token)
+    if case is None:
+        return _not_found(request, values)
+    ctx = _result_ctx(s, case, token)
+    code = values["rating"]
+    if not ctx["can_rate"]:
+        ctx["error"] = "这个案件现在不能评价" if not ctx["rated"] else "您已经评价过了，谢谢"
+        return _page(request, ctx, 409)
+    if code not in RATINGS:
+        ctx["error"] = "请选择 满意、基本满意 或 不满意"
+        return _page(request, ctx, 422)
+    outcome = record_rating(s, case, code, actor=ACTOR, channel="web", comment=values["comment"])
+    ctx = _result_ctx(s, case, token)
+    ctx["notice"] = NOTICES.get(outcome, "谢谢您的评价！")
+    return _page(request, ctx)

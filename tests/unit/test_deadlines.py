@@ -14,7 +14,8 @@ from cases.lifecycle import Action
 from cases.models import Case, CaseEvent, Report
 from cases.reference import InvalidInput
 from cases.service import apply_action, get_case_by_number, open_case
-from cases.timetext import finish_by_zh, when_zh
+from cases.texts import finish_by_zh
+from cases.timetext import when_zh
 from hotline.cli import app as cli
 from tests import telephony_fixtures as tf
 from tests.twilio_standin import TwilioStandIn
