@@ -125,6 +125,15 @@ def _after_error(context: Any) -> None:
     _release_if_no_transaction(context.connection)
 
 
+def _begin_before_savepoint(conn: Any, _name: str | None) -> None:
+    """pysqlite opens a transaction only before a write, so a SAVEPOINT that comes first would open one of
+    its own, and its RELEASE would commit everything so far: `begin_nested()` as a transaction's first
+    write (e.g. `intake.accept`) would commit on its own instead of leaving that to the caller."""
+    dbapi = conn.connection.dbapi_connection
+    if not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, synchronous: str = "FULL") -> None:
     # WAL lets the web process read while the in-process worker writes; the busy timeout makes
     # concurrent writers wait instead of failing with "database is locked". synchronous=FULL: a commit
@@ -183,6 +192,7 @@ def _sqlite_engine(url: str, on_connect: Any) -> Engine:
         connect_args["factory"] = _writer_factory(parsed.database)  # both pools of a file share its lock
     engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
     event.listen(engine, "connect", on_connect)
+    event.listen(engine, "savepoint", _begin_before_savepoint)
     if file_db:
         event.listen(engine, "before_cursor_execute", _take_write_lock)
         event.listen(engine, "after_cursor_execute", _after_execute)
