@@ -1,5 +1,13 @@
 """The resident's rating of a handled case (满意 / 基本满意 / 不满意): one use case for every channel (the
-track page, the survey call), so a rating means the same wherever it was given."""
+track page, the survey call, the console's callback form), so a rating means the same wherever it was
+given (tests/unit/test_rating_channels.py runs one rating through each channel for every status).
+
+The rule, once per round of handling (a new 反馈 after a reopen may be rated again):
+- only a case in 反馈 (handled), 核实 (verified), 回访 (surveyed) or 结案 (closed) can be rated;
+- 不满意 reopens a verified, surveyed or closed case; on a handled case it is a note for the verifier,
+  who sees the complaint before deciding (核实 or 核实未通过) — so it never skips 核实;
+- 满意 / 基本满意 on a verified case is its 回访 (→ surveyed); on any other rateable case, a note.
+"""
 
 from __future__ import annotations
 
