@@ -16,7 +16,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import Action, CaseStatus, next_status
-from cases.models import Case, Report, utcnow
+from cases.models import Case, utcnow
+from cases.queries import case_reports
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.service import apply_action, record_event
 from classifiers.training.corrections import record_correction
@@ -154,7 +155,7 @@ def confirm_case(
     )
 
     corrected = category != case.category_code or grid != case.grid_code
-    report = session.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.id))).first()
+    report = next(iter(case_reports(session, case.id)), None)
     if report is not None and report.text.strip():
         record_correction(
             session,

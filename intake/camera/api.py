@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from cases.db import session_scope
 from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 from intake.camera.alerts import CameraAlertIn, Replayed, decode_snapshot, handle_alert
@@ -30,6 +29,7 @@ from intake.camera.signing import (
     parse_signature,
     verify,
 )
+from intake.deps import DbSession
 from intake.problems import PROBLEM_SCHEMA, problem, problem_responses
 from intake.storage import AttachmentRejected
 
@@ -80,14 +80,14 @@ async def _parse(request: Request, body: bytes) -> tuple[CameraAlertIn, bytes | 
         },
     },
 )
-async def post_camera_alert(request: Request) -> Any:
+async def post_camera_alert(request: Request, session: DbSession) -> Any:
     """An AI camera's alert, signed with HMAC-SHA256 of `timestamp + "." + body` (see docs/channels.md)."""
     body = await request.body()
     if len(body) > get_settings().camera_snapshot_max_bytes * 2:
         return problem(413, "告警内容过大", "request body too large")
     # Database work and image decoding block: run them on the thread pool, not on the event loop.
     try:
-        camera_id, signature = await run_in_threadpool(_check_signature, request, body)
+        camera_id, signature = await run_in_threadpool(_check_signature, session, request, body)
     except SignatureError as exc:
         return problem(exc.status, exc.title, exc.detail)
     try:
@@ -101,27 +101,25 @@ async def post_camera_alert(request: Request) -> Any:
         )
     except (ValueError, json.JSONDecodeError) as exc:  # our own message, or where the JSON breaks
         return problem(422, "告警内容无效", str(exc)[:300])
-    return await run_in_threadpool(_store, camera_id, alert, signature, snapshot)
+    return await run_in_threadpool(_store, session, camera_id, alert, signature, snapshot)
 
 
-def _check_signature(request: Request, body: bytes) -> tuple[str, str]:
-    with session_scope() as session:
-        camera, signature = _authenticate(session, request, body)
-        return camera.id, signature
+def _check_signature(session: Session, request: Request, body: bytes) -> tuple[str, str]:
+    camera, signature = _authenticate(session, request, body)
+    return camera.id, signature
 
 
-def _store(camera_id: str, alert: CameraAlertIn, signature: str, snapshot: bytes | None) -> Any:
-    with session_scope() as session:
-        camera = session.get(Camera, camera_id)
-        if camera is None:  # deleted between the two steps
-            return problem(401, "签名错误", "unknown camera")
-        try:
-            outcome = handle_alert(session, camera, alert, signature, snapshot)
-        except Replayed:
-            return problem(403, "重复的告警签名", "this signature was already used (replay)")
-        except AttachmentRejected as exc:
-            session.rollback()
-            return problem(422, exc.message)  # the decoder's own error text stays out of the answer
+def _store(session: Session, camera_id: str, alert: CameraAlertIn, signature: str, snapshot: bytes | None) -> Any:
+    camera = session.get(Camera, camera_id)
+    if camera is None:  # deleted between the two steps
+        return problem(401, "签名错误", "unknown camera")
+    try:
+        outcome = handle_alert(session, camera, alert, signature, snapshot)
+    except Replayed:
+        return problem(403, "重复的告警签名", "this signature was already used (replay)")
+    except AttachmentRejected as exc:
+        session.rollback()  # nothing of a refused alert is kept, not even its signature
+        return problem(422, exc.message)  # the decoder's own error text stays out of the answer
     return JSONResponse(
         {
             "status": outcome.status,

@@ -13,16 +13,16 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from cases.db import session_scope
 from cases.models import Case, Report
 from cases.phone import InvalidPhone
 from cases.sanitize import clean_text, has_unsafe
 from cases.settings import get_settings
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
+from intake.deps import DbSession
 from intake.open311.mapping import CLOSED, request_row, service, service_row, services
 from intake.open311.render import FORMATS, error, render, render_one
 from intake.schemas import LocationIn, ReportIn
@@ -119,24 +119,22 @@ def discovery(fmt: Format) -> Response:
 
 
 @router.get("/services.{fmt}")
-def list_services(request: Request, fmt: Format) -> Response:
+def list_services(request: Request, fmt: Format, session: DbSession) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
         return bad
-    with session_scope() as s:
-        rows = [service_row(c) for c in services(s)]
+    rows = [service_row(c) for c in services(session)]
     return render(fmt, "services", "service", rows)
 
 
 @router.get("/services/{code}.{fmt}")
-def service_definition(request: Request, code: str, fmt: Format) -> Response:
+def service_definition(request: Request, code: str, fmt: Format, session: DbSession) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
         return bad
-    with session_scope() as s:
-        cat = service(s, code)
+    cat = service(session, code)
     if cat is None:
         return error(fmt, 404, f"service_code {code} not found")
     return render_one(fmt, "service_definition", {"service_code": cat.code, "attributes": []})
@@ -196,14 +194,14 @@ _FORM_FIELDS = [
         }
     },
 )
-async def create_request(request: Request, fmt: Format) -> Response:
+async def create_request(request: Request, fmt: Format, session: DbSession) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request, await request.form())
-    return await run_in_threadpool(_create, fmt, p)  # the database blocks: not on the event loop
+    return await run_in_threadpool(_create, fmt, p, session)  # the database blocks: not on the event loop
 
 
-def _create(fmt: str, p: dict[str, str]) -> Response:
+def _create(fmt: str, p: dict[str, str], session: Session) -> Response:
     if (bad := _unsafe_error(fmt, p)) is not None:
         return bad
     if (bad := _jurisdiction_error(fmt, p)) is not None:
@@ -218,52 +216,51 @@ def _create(fmt: str, p: dict[str, str]) -> Response:
     code = (p.get("service_code") or "").strip()
     if not code:
         return error(fmt, 400, "service_code is required")
-    with session_scope() as s:
-        key = check_key(s, p.get("api_key"))
-        if key is None:
-            return error(fmt, 403, "api_key is missing, unknown or revoked")
-        if not has_scope(key, "open311"):
-            return error(fmt, 403, "api_key lacks the open311 scope")
-        if service(s, code) is None:
-            return error(fmt, 404, f"service_code {code} not found")
-        try:
-            location = _location(p)
-        except ValueError as exc:
-            return error(fmt, 400, str(exc))
-        description = (p.get("description") or "").strip()
-        media = (p.get("media_url") or "").strip()
-        if media and not media.startswith(("http://", "https://")):
-            return error(fmt, 400, "media_url must be an http(s) URL")
-        token = uuid.uuid4().hex
-        contact = {k: p[k] for k in ("first_name", "last_name", "email", "device_id", "account_id") if p.get(k)}
-        key_name = key.name
-        hints: dict[str, Any] = {"category_code": code}
-        try:
-            result = accept(
-                s,
-                ReportIn(
-                    channel="open311",
-                    external_id=f"token-{token}",
-                    text=description,
-                    phone=p.get("phone") or None,
-                    location=location,
-                    attachments=[media] if media else [],
-                    raw={
-                        "service_code": code,
-                        "api_key_name": key_name,
-                        "contact": contact,
-                        "address_id": p.get("address_id"),
-                    },
-                    hints=hints,
-                ),
-            )
-        except InvalidPhone:
-            return error(fmt, 400, "phone is not a valid phone number")
-        # Committed before the answer is made: it carries the case number when the queue opened the case
-        # at commit (a synchronous queue does).
-        s.commit()
-        s.refresh(result.report)
-        case = s.get(Case, result.report.case_id) if result.report.case_id else None
+    key = check_key(session, p.get("api_key"))
+    if key is None:
+        return error(fmt, 403, "api_key is missing, unknown or revoked")
+    if not has_scope(key, "open311"):
+        return error(fmt, 403, "api_key lacks the open311 scope")
+    if service(session, code) is None:
+        return error(fmt, 404, f"service_code {code} not found")
+    try:
+        location = _location(p)
+    except ValueError as exc:
+        return error(fmt, 400, str(exc))
+    description = (p.get("description") or "").strip()
+    media = (p.get("media_url") or "").strip()
+    if media and not media.startswith(("http://", "https://")):
+        return error(fmt, 400, "media_url must be an http(s) URL")
+    token = uuid.uuid4().hex
+    contact = {k: p[k] for k in ("first_name", "last_name", "email", "device_id", "account_id") if p.get(k)}
+    key_name = key.name
+    hints: dict[str, Any] = {"category_code": code}
+    try:
+        result = accept(
+            session,
+            ReportIn(
+                channel="open311",
+                external_id=f"token-{token}",
+                text=description,
+                phone=p.get("phone") or None,
+                location=location,
+                attachments=[media] if media else [],
+                raw={
+                    "service_code": code,
+                    "api_key_name": key_name,
+                    "contact": contact,
+                    "address_id": p.get("address_id"),
+                },
+                hints=hints,
+            ),
+        )
+    except InvalidPhone:
+        return error(fmt, 400, "phone is not a valid phone number")
+    # Committed before the answer is made: it carries the case number when the queue opened the case
+    # at commit (a synchronous queue does).
+    session.commit()
+    session.refresh(result.report)
+    case = session.get(Case, result.report.case_id) if result.report.case_id else None
     row: dict[str, Any] = {"service_notice": "12319 城市管理热线已受理", "account_id": None}
     if case is not None:
         row = {"service_request_id": case.number, "token": token, **row}
@@ -304,7 +301,7 @@ _LIST_PARAMS = [
 
 
 @router.get("/requests.{fmt}", openapi_extra={"parameters": _LIST_PARAMS})
-def list_requests(request: Request, fmt: Format) -> Response:
+def list_requests(request: Request, fmt: Format, session: DbSession) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     p = _params(request)
@@ -342,37 +339,34 @@ def list_requests(request: Request, fmt: Format) -> Response:
     if not (page_size.isascii() and page_size.isdigit()) or int(page_size[:9]) < 1:
         return error(fmt, 400, f"page_size must be a whole number from 1 to {MAX_RESULTS}")
     limit = min(int(page_size[:9]) if len(page_size) <= 9 else MAX_RESULTS, MAX_RESULTS)
-    with session_scope() as s:
-        cases = s.exec(stmt.order_by(col(Case.created_at).desc()).limit(limit)).all()
-        rows = [request_row(s, c) for c in cases]
+    cases = session.exec(stmt.order_by(col(Case.created_at).desc()).limit(limit)).all()
+    rows = [request_row(session, c) for c in cases]
     return render(fmt, "service_requests", "request", rows)
 
 
 @router.get("/requests/{request_id}.{fmt}")
-def get_request(request: Request, request_id: str, fmt: Format) -> Response:
+def get_request(request: Request, request_id: str, fmt: Format, session: DbSession) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     if (bad := _jurisdiction_error(fmt, _params(request))) is not None:
         return bad
-    with session_scope() as s:
-        case = s.exec(select(Case).where(Case.number == request_id)).first()
-        if case is None:
-            return error(fmt, 404, f"service_request_id {request_id} not found")
-        row = request_row(s, case)
+    case = session.exec(select(Case).where(Case.number == request_id)).first()
+    if case is None:
+        return error(fmt, 404, f"service_request_id {request_id} not found")
+    row = request_row(session, case)
     return render(fmt, "service_requests", "request", [row])
 
 
 @router.get("/tokens/{token}.{fmt}")
-def get_token(request: Request, token: str, fmt: Format) -> Response:
+def get_token(request: Request, token: str, fmt: Format, session: DbSession) -> Response:
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
-    with session_scope() as s:
-        report = s.exec(
-            select(Report).where(Report.channel == "open311", Report.external_id == f"token-{token}")
-        ).first()
-        if report is None:
-            return error(fmt, 404, f"token {token} not found")
-        case = s.get(Case, report.case_id) if report.case_id else None
+    report = session.exec(
+        select(Report).where(Report.channel == "open311", Report.external_id == f"token-{token}")
+    ).first()
+    if report is None:
+        return error(fmt, 404, f"token {token} not found")
+    case = session.get(Case, report.case_id) if report.case_id else None
     # Until the pipeline has opened the case, the spec's answer is the token without an id.
     return render(
         fmt, "service_requests", "request", [{"service_request_id": case.number if case else None, "token": token}]

@@ -13,7 +13,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import LABELS_ZH, TERMINAL, CaseStatus
-from cases.models import Case, CaseEvent, Category, Department, Report
+from cases.models import Case, CaseEvent, Category, Department
+from cases.queries import case_reports
 from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 
@@ -80,7 +81,7 @@ def media_url(ref: str) -> str:
 
 
 def request_row(session: Session, case: Case) -> dict[str, Any]:
-    first = session.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.id))).first()
+    first = next(iter(case_reports(session, case.id)), None)
     cat = service(session, case.category_code) if case.category_code else None
     dept = session.get(Department, case.department_code) if case.department_code else None
     return {

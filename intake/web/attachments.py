@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from sqlmodel import Session
 
-from cases.db import session_scope
+from intake.deps import DbSession
 from intake.problems import problem, problem_responses
 from intake.storage import read_attachment
 
@@ -20,9 +21,8 @@ SAFE_HEADERS = {
 }
 
 
-def _serve(att_id: str, thumb: bool) -> Response:
-    with session_scope() as s:
-        found = read_attachment(s, att_id, thumb=thumb)
+def _serve(session: Session, att_id: str, thumb: bool) -> Response:
+    found = read_attachment(session, att_id, thumb=thumb)
     if found is None:
         return problem(404, "未找到该图片", f"attachment {att_id} does not exist")
     data, content_type = found
@@ -30,10 +30,10 @@ def _serve(att_id: str, thumb: bool) -> Response:
 
 
 @router.get("/attachments/{att_id}", responses=problem_responses(404, 422))
-def get_attachment(att_id: str) -> Response:
-    return _serve(att_id, thumb=False)
+def get_attachment(att_id: str, session: DbSession) -> Response:
+    return _serve(session, att_id, thumb=False)
 
 
 @router.get("/attachments/{att_id}/thumb", responses=problem_responses(404, 422))
-def get_thumbnail(att_id: str) -> Response:
-    return _serve(att_id, thumb=True)
+def get_thumbnail(att_id: str, session: DbSession) -> Response:
+    return _serve(session, att_id, thumb=True)
