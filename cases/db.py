@@ -253,7 +253,11 @@ def session_scope(durable: bool = True) -> Iterator[Session]:
     session = new_session(durable)
     try:
         yield session
-        session.commit()
+        transaction = session.get_transaction()
+        if transaction is not None and not transaction.is_active:
+            session.rollback()  # the block caught a failed flush itself: nothing of it can be committed
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

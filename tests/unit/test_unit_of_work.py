@@ -101,3 +101,18 @@ def test_a_request_is_committed_before_its_response_is_sent(env: Path) -> None:
         assert client.post("/fail").status_code == 500
     assert _SeesCommitted.seen == [1]
     assert [r.external_id for r in _reports()] == ["uow-web-1"]
+
+
+def test_a_block_that_caught_a_failed_flush_ends_without_an_error(env: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from cases.models import SmsOptOut
+
+    with session_scope() as s:
+        s.add(SmsOptOut(phone="+8613800138000"))
+    with session_scope() as s:
+        s.add(SmsOptOut(phone="+8613800138000"))
+        with pytest.raises(IntegrityError):
+            s.flush()
+    with session_scope() as s:
+        assert len(s.exec(select(SmsOptOut)).all()) == 1
