@@ -106,7 +106,7 @@ def test_a_request_is_committed_before_its_response_is_sent(env: Path) -> None:
 def test_a_block_that_caught_a_failed_flush_ends_without_an_error(env: Path) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from cases.models import SmsOptOut
+    from intake.telephony.models import SmsOptOut
 
     with session_scope() as s:
         s.add(SmsOptOut(phone="+8613800138000"))
