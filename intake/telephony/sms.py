@@ -154,9 +154,8 @@ def handle_inbound(params: dict[str, str]) -> str:
         _answer(s, msg, params)
         if msg.kind != "report":
             return _store_reply(s, msg)
-        # Committed before the scope ends: the pipeline runs on the report next, in its own transactions,
-        # so that the reply can carry the case number.
-        s.commit()
+    # The report is committed now; the pipeline runs on it here, in its own transactions, so that the
+    # reply can carry the case number.
     assert msg.report_id is not None
     return _reply_for_new_report(msg, msg.report_id)
 
