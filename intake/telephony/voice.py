@@ -123,13 +123,7 @@ def _load_session(s: Session, params: dict[str, str], flow: str) -> CallSession:
 def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | None, kind: str) -> Response:
     """Load the call, replay or run this turn, store the answer."""
     started = time.perf_counter()
-    sid = params.get("CallSid")
-    if not sid:
-        raise HTTPException(400, "CallSid missing")
-    if flow not in flows():
-        raise HTTPException(404, f"unknown flow {flow!r}")
-    if step is not None and step not in flows()[flow].steps:
-        raise HTTPException(404, f"unknown step {step!r}")
+    sid = _call_sid_for(params, flow, step)
     request_key = f"{sid}:{request.url.path}?{request.url.query}"[:300]
     with session_scope() as s:  # read only: the one write of this turn comes at the end
         prior = s.exec(select(CallStep).where(CallStep.request_key == request_key)).first()
@@ -139,28 +133,10 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
         cs = known or _new_session(params, flow)
         ctx: dict[str, Any] = copy.deepcopy(cs.context)
         turn_no = cs.turn + 1
-    if flow == "survey" and "case_id" not in ctx.get("vars", {}) and request.query_params.get("case_id"):
-        handlers.init_survey(ctx, int(request.query_params["case_id"]))
-
+    _start_survey(request, flow, ctx)
     engine = _engine(turn_no)
-    turn = Turn(
-        digits=params.get("Digits"),
-        speech=params.get("SpeechResult"),
-        confidence=_confidence(params.get("Confidence")),
-        timed_out=kind == "timeout",
-        params=params,
-    )
-    error: str | None = None
-    try:
-        if kind == "enter":
-            verbs = engine.enter(flow, step, ctx)
-        else:
-            assert step is not None
-            verbs = engine.input(flow, step, ctx, turn)
-    except Exception as exc:  # never leave a caller in silence: apologise and hand over to a person
-        log.exception("call %s: flow %s step %s failed", sid, flow, step)
-        error = f"{type(exc).__name__}: {exc}"[:1000]
-        verbs = _apology(flow)
+    turn = _turn_of(params, kind)
+    verbs, error = _answer(engine, flow, step, kind, ctx, turn)
     xml = TwimlRenderer().render(verbs)
 
     # Call state and the replay record: a power cut losing the last of these only makes Twilio's retry run
@@ -171,13 +147,7 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
             cs = known
         else:
             cs = _load_session(s, params, flow)
-        cs.context = ctx
-        cs.turn = turn_no
-        cs.updated_at = utcnow()
-        if ctx.get("vars", {}).get("report_id"):
-            cs.report_id = ctx["vars"]["report_id"]
-        if ctx.get("vars", {}).get("case_id") and flow == "main":
-            cs.case_id = ctx["vars"]["case_id"]
+        _remember_turn(cs, flow, ctx, turn_no)
         s.add(cs)
         s.add(
             CallStep(
@@ -200,6 +170,59 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
             prior = s.exec(select(CallStep).where(CallStep.request_key == request_key)).one()
             return _twiml(prior.response)
     return _twiml(xml)
+
+
+def _call_sid_for(params: dict[str, str], flow: str, step: str | None) -> str:
+    """The call this webhook belongs to, once its flow and step are known ones."""
+    sid = params.get("CallSid")
+    if not sid:
+        raise HTTPException(400, "CallSid missing")
+    if flow not in flows():
+        raise HTTPException(404, f"unknown flow {flow!r}")
+    if step is not None and step not in flows()[flow].steps:
+        raise HTTPException(404, f"unknown step {step!r}")
+    return sid
+
+
+def _start_survey(request: Request, flow: str, ctx: dict[str, Any]) -> None:
+    """An outbound survey call names its case in the URL of its first webhook."""
+    if flow == "survey" and "case_id" not in ctx.get("vars", {}) and request.query_params.get("case_id"):
+        handlers.init_survey(ctx, int(request.query_params["case_id"]))
+
+
+def _turn_of(params: dict[str, str], kind: str) -> Turn:
+    return Turn(
+        digits=params.get("Digits"),
+        speech=params.get("SpeechResult"),
+        confidence=_confidence(params.get("Confidence")),
+        timed_out=kind == "timeout",
+        params=params,
+    )
+
+
+def _answer(
+    engine: Engine, flow: str, step: str | None, kind: str, ctx: dict[str, Any], turn: Turn
+) -> tuple[list[Verb], str | None]:
+    """The verbs for this turn, and the error that replaced them with an apology (None when all went well)."""
+    try:
+        if kind == "enter":
+            return engine.enter(flow, step, ctx), None
+        assert step is not None
+        return engine.input(flow, step, ctx, turn), None
+    except Exception as exc:  # never leave a caller in silence: apologise and hand over to a person
+        log.exception("call %s: flow %s step %s failed", turn.params.get("CallSid"), flow, step)
+        return _apology(flow), f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def _remember_turn(cs: CallSession, flow: str, ctx: dict[str, Any], turn_no: int) -> None:
+    """The call's state after this turn, and the report and case it has led to so far."""
+    cs.context = ctx
+    cs.turn = turn_no
+    cs.updated_at = utcnow()
+    if ctx.get("vars", {}).get("report_id"):
+        cs.report_id = ctx["vars"]["report_id"]
+    if ctx.get("vars", {}).get("case_id") and flow == "main":
+        cs.case_id = ctx["vars"]["case_id"]
 
 
 def _confidence(raw: str | None) -> float | None:
