@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,11 @@ class Settings(BaseSettings):
         "it accepts requests (not during a caller's first sentence).",
     )
     log_level: str = Field(default="INFO", description="Log level.")
+    log_format: Literal["console", "json"] = Field(
+        default="console",
+        description="'console' (one readable line per record) or 'json' (one JSON object per line, with the "
+        "request, report and case ids it is about).",
+    )
 
     # --- web form, cameras, Open311, attachments (issue 6) ----------------------------------------
     secret_key: str | None = Field(

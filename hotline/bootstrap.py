@@ -1,4 +1,4 @@
-"""Start-up steps shared by the server, the worker and the demo: schema, reference data, queue."""
+"""Start-up steps shared by the server, the worker and the demo: logging, schema, reference data."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import gc
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from sqlmodel import select
+from structlog.typing import EventDict, Processor
 
 from cases.db import session_scope
 from cases.models import Category
@@ -63,22 +64,46 @@ def _masked_arg(arg: Any) -> Any:
     return arg if masked == shown and mask_log_text(repr(arg)) == repr(arg) else masked
 
 
+def _masked_field(value: Any) -> Any:
+    """A structlog event's value: no format string reads it, so a number is masked like text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        shown = str(value)
+        masked = mask_log_text(shown)
+        return value if masked == shown else masked
+    return _masked_arg(value)
+
+
+def _masked_dict(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A structlog event dict masked key by key and value by value: still a dict, as its renderer needs."""
+    return {(mask_log_text(k) if isinstance(k, str) else k): _masked_field(v) for k, v in event.items()}
+
+
+def _mask_rendered_message(record: logging.LogRecord) -> None:
+    """What masking the parts missed, e.g. digits split across arguments."""
+    try:
+        message = record.getMessage()
+        if mask_log_text(message) != message:
+            record.msg, record.args = mask_log_text(message), ()
+    except (TypeError, ValueError):
+        pass  # a malformed call: logging reports it when the record is emitted
+
+
 def mask_record(record: logging.LogRecord) -> None:
     """Mask phone numbers in a record's message, arguments, traceback and stack, in place. Arguments
-    stay arguments: some formatters (uvicorn's access log) read `record.args` themselves."""
+    stay arguments: some formatters (uvicorn's access log) read `record.args` themselves; a structlog
+    event dict stays a dict (bootstrap's formatter renders it)."""
     if isinstance(record.msg, str):
         record.msg = mask_log_text(record.msg)
+    elif isinstance(record.msg, dict):
+        record.msg = _masked_dict(record.msg)
     else:
         record.msg = _masked_arg(record.msg)
     if isinstance(record.args, Mapping):
         record.args = {k: _masked_arg(v) for k, v in record.args.items()}
     elif record.args:
         record.args = tuple(_masked_arg(a) for a in record.args)
-    try:
-        if mask_log_text(record.getMessage()) != record.getMessage():  # e.g. digits split across args
-            record.msg, record.args = mask_log_text(record.getMessage()), ()
-    except (TypeError, ValueError):
-        pass  # a malformed call: logging reports it when the record is emitted
+    if not isinstance(record.msg, dict):
+        _mask_rendered_message(record)
     if record.exc_info and not record.exc_text:
         # Formatters reuse exc_text when set; exception messages carry raw input (InvalidPhone, SQL).
         record.exc_text = mask_log_text(logging.Formatter().formatException(record.exc_info))
@@ -108,20 +133,71 @@ def install_phone_masking() -> None:
         logging.setLogRecordFactory(_masking_factory)
 
 
+# What every record gets, structlog's and stdlib's alike: the ids bound for this request or job
+# (hotline.request_id, cases.logcontext), its level, logger and time.
+_SHARED_PROCESSORS: list[Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso"),
+]
+
+
+def _masked_event(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """The last word before rendering: the record was masked when it was created, but a traceback
+    rendered here and ids merged from the context were not."""
+    return _masked_dict(event_dict)
+
+
+def log_formatter(log_format: str) -> logging.Formatter:
+    """The formatter of the process's log handler: one line per record, readable ('console') or one JSON
+    object ('json'), for structlog's records and every stdlib logger's (ours, uvicorn, SQLAlchemy, rq)."""
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED_PROCESSORS,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _masked_event,
+            renderer,
+        ],
+    )
+
+
+class _ProcessHandler(logging.StreamHandler[TextIO]):
+    """The handler `configure_logging` installs on the root logger (stderr), told apart from a host's."""
+
+
 def configure_logging(settings: Settings | None = None) -> None:
+    """Phone masking, structlog through stdlib, and — unless the host set up logging already (tests, an
+    embedding program) — one handler on the root logger in the configured format. Safe to call again:
+    the handler it installed takes the new level and format."""
     settings = settings or get_settings()
     install_phone_masking()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
-    # One line per outbound request drowns the useful log lines.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
-            structlog.stdlib.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.dev.ConsoleRenderer(colors=False),
+            *_SHARED_PROCESSORS,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
     )
+    # One line per outbound request drowns the useful log lines.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if isinstance(h, _ProcessHandler)]
+    if root.handlers and not ours:
+        return
+    handler = ours[0] if ours else _ProcessHandler()
+    handler.setFormatter(log_formatter(settings.log_format))
+    if not ours:
+        root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
 
 
 def freeze_startup_objects() -> None:

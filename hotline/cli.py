@@ -97,6 +97,7 @@ def serve(
         port=port or settings.port,
         workers=n,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through the process's handler, in HOTLINE_LOG_FORMAT (bootstrap)
         # A worker process answers uvicorn's health check only once it has imported this CLI (seconds: the
         # model libraries); at uvicorn's default of 5 s a busy machine restarted workers in a loop.
         timeout_worker_healthcheck=60,

@@ -1,9 +1,11 @@
 """No full phone number in any log line (issue 12, defect 5): a workload that logs a failing insert,
 SMS intake, the web form, a voice call, an unexpected error and the access log, all into one file,
-then a grep of that file for the numbers it used. tests/conftest.py greps the whole session's log too."""
+then a grep of that file for the numbers it used — written plainly, and as the JSON lines of
+HOTLINE_LOG_FORMAT=json. tests/conftest.py greps the whole session's log too."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -16,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
 from cases.db import session_scope
-from hotline.bootstrap import configure_logging, mask_phones
+from hotline.bootstrap import configure_logging, log_formatter, mask_phones
 from intake.ratelimit import reset_limiter
 from intake.telephony.models import SmsOptOut
 from tests import hostile
@@ -31,12 +33,16 @@ LANDLINE = "0715-8812345"
 NUMBERS = {"13733334444", "07158812345", "7158812345"}
 
 
-@pytest.fixture
-def log_file(tmp_path: Path) -> Iterator[Path]:
-    """Everything logged at DEBUG and up, SQLAlchemy's statements included, with tracebacks."""
-    path = tmp_path / "workload.log"
+@pytest.fixture(params=["plain", "json"])
+def log_file(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """Everything logged at DEBUG and up, SQLAlchemy's statements included, with tracebacks: through a
+    plain stdlib formatter, or the process's JSON one (bootstrap.log_formatter)."""
+    path = tmp_path / f"workload.{request.param}.log"
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    if request.param == "json":
+        handler.setFormatter(log_formatter("json"))
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
@@ -120,6 +126,11 @@ def test_workload_logs_hold_no_phone_number(client: TestClient, twilio_env: Twil
     log.info("caller %d", int(MOBILE[3:]))
     log.info("contact %(phone)s", {"phone": LANDLINE})
     structlog.get_logger("tests.workload").info("outbound", to=MOBILE)
+    structlog.get_logger("tests.workload").info("caller", number=int(MOBILE[3:]), contact={"phone": LANDLINE})
+    try:
+        raise ValueError(f"SMS to {MOBILE} refused")
+    except ValueError:
+        structlog.get_logger("tests.workload").exception("structlog with a traceback")
     logging.getLogger("uvicorn.access").info(
         '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/h5/track?phone={MOBILE[3:]}", "1.1", 200
     )
@@ -131,7 +142,11 @@ def test_workload_logs_hold_no_phone_number(client: TestClient, twilio_env: Twil
     text = log_file.read_text(encoding="utf-8")
     assert "INSERT INTO sms_opt_out" in text and "opt-out insert failed" in text and "job failed" in text
     assert "137****4444" in text  # the lines are there, masked
+    assert "structlog with a traceback" in text
     assert phone_leaks(text, NUMBERS) == []
+    if log_file.name.endswith(".json.log"):
+        lines = [json.loads(line) for line in text.splitlines()]  # one object per line, tracebacks inside
+        assert any("ValueError: SMS to" in line.get("exception", "") for line in lines)
 
 
 def test_a_record_that_cannot_be_masked_is_withheld_not_raised(log_file: Path) -> None:
