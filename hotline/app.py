@@ -21,6 +21,7 @@ from cases.sanitize import has_unsafe
 from cases.settings import get_settings
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
 from hotline.queues import InProcessQueue, RQQueue, live_workers, redis_connection
+from hotline.request_id import RequestIdMiddleware, with_request_id
 from hotline.sweeper import start_sweeper
 from hotline.wiring import configure_runtime
 from intake import api as intake_api
@@ -103,7 +104,7 @@ def _unexpected_problem(request: Request, exc: Exception) -> Response:
     """Last resort for a bug: a problem body with nothing internal in it (no exception text, SQL or
     parameters); the traceback goes to the log, where phone numbers are masked (bootstrap)."""
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
-    return problem(500, "服务器内部错误", "an unexpected error occurred; it has been logged")
+    return with_request_id(problem(500, "服务器内部错误", "an unexpected error occurred; it has been logged"))
 
 
 _HEALTHY = re.compile(r"^(ok|in-process|[1-9][0-9]* live)$")
@@ -166,6 +167,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Exception, _unexpected_problem)
     add_database_unavailable_handler(app)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
     app.include_router(web_form.router)

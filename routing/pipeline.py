@@ -20,6 +20,7 @@ from cases.db import is_sqlite, serialise_on, session_scope
 from cases.jobs import enqueue_now
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
+from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
 from cases.reference import reference_codes
 from cases.service import apply_action, open_case, record_event
@@ -133,6 +134,7 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
     return reasons
 
 
+@job_ids("report_id")
 def process_report(report_id: int) -> str | None:
     """Job: make sure the report has exactly one case. Returns the case number."""
     report = _mark_attempt(report_id)
@@ -142,10 +144,12 @@ def process_report(report_id: int) -> str | None:
     if report.processing_status == "failed":
         return None  # given up on; only an operator's `hotline jobs retry` brings it back
     try:
-        return _process(report_id)
+        number = _process(report_id)
     except Exception as exc:
         _record_failure(report_id, exc)
         raise
+    log.info("report %s: case %s", report_id, number)
+    return number
 
 
 def _process(report_id: int) -> str | None:
@@ -163,7 +167,10 @@ def _process(report_id: int) -> str | None:
         report = _claim_report(s, report_id)
         if report is None or report.case_id is not None:  # another runner opened (or linked) it meanwhile
             return _case_number(s, report.case_id) if report else None
-        return _case_for(s, report, facts, guess).number
+        case = _case_for(s, report, facts, guess)
+        case_id, number = case.id, case.number
+    bind_ids(case_id=case_id)  # once committed
+    return number
 
 
 def _case_for(s: Session, report: Report, facts: ReportFacts, guess: Classification | None) -> Case:

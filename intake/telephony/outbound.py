@@ -23,6 +23,7 @@ from twilio.base.exceptions import TwilioRestException
 from cases.db import session_scope
 from cases.jobs import enqueue_after_commit, enqueue_now
 from cases.lifecycle import CaseStatus
+from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
 from cases.phone import mask_phone
 from cases.queries import reporter_phone
@@ -122,6 +123,7 @@ def _claim(om_id: int, kind: str) -> OutboundMessage | None:
         om = s.get(OutboundMessage, om_id)
         if om is None or om.kind != kind or om.status in DONE:
             return None
+        bind_ids(case_id=om.case_id, report_id=om.report_id)
         reason = credentials_missing()
         if reason:
             log.warning("outbound %s %s to %s not sent: %s", kind, om.purpose, mask_phone(om.to_phone), reason)
@@ -177,6 +179,7 @@ def _deliver(om: OutboundMessage, send: object) -> None:
         log.error("outbound %s %s to %s failed: %s", om.kind, om.purpose, mask_phone(om.to_phone), error)
 
 
+@job_ids("om_id")
 def send_sms(om_id: int) -> None:
     """Job: send one queued SMS."""
     om = _claim(om_id, "sms")
@@ -196,6 +199,7 @@ def send_sms(om_id: int) -> None:
     _deliver(om, send)
 
 
+@job_ids("om_id")
 def place_call(om_id: int) -> None:
     """Job: place one queued call; Twilio fetches `om.url` for its TwiML when it is answered."""
     om = _claim(om_id, "call")
@@ -241,6 +245,7 @@ def flush_due(limit: int = 200) -> int:
 # --- what is sent ---------------------------------------------------------------------------------
 
 
+@job_ids("report_id")
 def send_case_number(report_id: int) -> None:
     """Job: text the reporter their case number (voice and SMS reports). Runs the pipeline for the report
     first — idempotent, a no-op when the case exists — so the number is there."""
@@ -269,6 +274,7 @@ def send_case_number(report_id: int) -> None:
         )
 
 
+@job_ids("case_id")
 def notify_case_status(case_id: int) -> None:
     """Job: tell the reporter their case was dispatched, or handled. Other statuses send nothing; each
     (case, status) is told once. The routing and agent issues enqueue this when a case moves."""
@@ -293,6 +299,7 @@ def notify_case_status(case_id: int) -> None:
         queue_sms(s, purpose=purpose, to=phone, body=body, dedupe_key=f"{purpose}:{case_id}", case_id=case_id)
 
 
+@job_ids("case_id")
 def start_survey_call(case_id: int) -> None:
     """Job: the automated satisfaction call after a case was handled (flow ivr_flows/flows/survey.yaml)."""
     with session_scope() as s:
@@ -315,6 +322,7 @@ def start_survey_call(case_id: int) -> None:
         log.info("survey call %s queued for case %s", om.id, case_id)
 
 
+@job_ids("case_id")
 def queue_survey_link(case_id: int) -> None:
     """The survey's fallback when nobody answered (or nobody pressed a key): an SMS with the rating link."""
     with session_scope() as s:
