@@ -103,73 +103,101 @@ class CallSimulator:
             self.out(f"  IVR: [播放 {el.text}]")
 
     def _play(self, body: str, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str]:
-        root = ET.fromstring(body)
-        for el in root:
+        """Act out one TwiML document verb by verb; returns the next document (None: the call ended) and its path."""
+        for el in ET.fromstring(body):
             if el.tag in ("Say", "Play"):
                 self._say(el, said)
             elif el.tag == "Pause":
-                if self.pause_scale:
-                    time.sleep(min(10.0, float(el.get("length", "1")) * self.pause_scale))
-                continue
+                self._pause(el)
             elif el.tag == "Gather":
-                for child in el:
-                    self._say(child, said)
-                got = answer(el.get("input", "dtmf"), dict(el.attrib))
-                if got:
-                    action = self._path(el.get("action") or current, current)
-                    if el.get("input") == "speech":
-                        extra = {"SpeechResult": got, "Confidence": "0.92"}
-                        self.out(f"  市民（说）: {got}")
-                    else:
-                        extra = {"Digits": got}
-                        self.out(f"  市民（按键）: {got}")
-                    return self.post(action, extra), action
-                self.out("  市民: （没有输入）")
-                continue  # Twilio falls through to the next verb
-            elif el.tag == "Redirect":
-                target = self._path(el.text or current, current)
-                return self.post(target), target
-            elif el.tag == "Enqueue":
-                wait = self._path(el.get("waitUrl") or "", current)
-                self.out(f"  [排队 {el.text}]")
-                hold = self.post(
-                    wait,
-                    {
-                        "QueuePosition": "1",
-                        "QueueTime": "0",
-                        "QueueSid": "QU" + "0" * 32,
-                        "AvgQueueTime": "0",
-                        "CurrentQueueSize": "1",
-                    },
-                )
-                for h in ET.fromstring(hold):
-                    self._say(h, said)
-                result = answer("queue", dict(el.attrib)) or "leave"
-                action = self._path(el.get("action") or current, current)
-                return self.post(action, {"QueueResult": result, "QueueTime": "30"}), action
-            elif el.tag == "Record":
-                text = answer("record", dict(el.attrib))
-                action = self._path(el.get("action") or current, current)
-                rec = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/RE{uuid.uuid4().hex}"
-                self.out(f"  市民（留言）: {text or ''}")
-                nxt = self.post(
-                    action, {"RecordingUrl": rec, "RecordingDuration": "12", "RecordingSid": rec.rsplit("/", 1)[1]}
-                )
-                cb = el.get("transcribeCallback")
-                if cb and text:
-                    self.post(
-                        self._path(cb, current),
-                        {"TranscriptionText": text, "TranscriptionStatus": "completed", "RecordingUrl": rec},
-                    )
-                return nxt, action
-            elif el.tag == "Dial":
-                self.out(f"  [接通 {''.join(el.itertext())}]")
-                return None, current
-            elif el.tag in ("Hangup", "Leave", "Reject"):
-                self.out("  [挂机]")
-                return None, current
+                heard = self._gather(el, current, answer, said)
+                if heard is not None:
+                    return heard
+            elif el.tag in _LAST_VERBS:
+                return _LAST_VERBS[el.tag](self, el, current, answer, said)
         self.out("  [文档结束，挂机]")
         return None, current
+
+    def _pause(self, el: ET.Element) -> None:
+        if self.pause_scale:
+            time.sleep(min(10.0, float(el.get("length", "1")) * self.pause_scale))
+
+    def _gather(self, el: ET.Element, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str] | None:
+        """The caller's keys or words sent to the Gather's action; None when they gave none (Twilio then
+        falls through to the next verb)."""
+        for child in el:
+            self._say(child, said)
+        got = answer(el.get("input", "dtmf"), dict(el.attrib))
+        if not got:
+            self.out("  市民: （没有输入）")
+            return None
+        action = self._path(el.get("action") or current, current)
+        if el.get("input") == "speech":
+            extra = {"SpeechResult": got, "Confidence": "0.92"}
+            self.out(f"  市民（说）: {got}")
+        else:
+            extra = {"Digits": got}
+            self.out(f"  市民（按键）: {got}")
+        return self.post(action, extra), action
+
+    def _redirect(self, el: ET.Element, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str]:
+        target = self._path(el.text or current, current)
+        return self.post(target), target
+
+    def _enqueue(self, el: ET.Element, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str]:
+        """Hold once (the wait URL's words), then leave the queue as the caller's answer says."""
+        wait = self._path(el.get("waitUrl") or "", current)
+        self.out(f"  [排队 {el.text}]")
+        hold = self.post(
+            wait,
+            {
+                "QueuePosition": "1",
+                "QueueTime": "0",
+                "QueueSid": "QU" + "0" * 32,
+                "AvgQueueTime": "0",
+                "CurrentQueueSize": "1",
+            },
+        )
+        for h in ET.fromstring(hold):
+            self._say(h, said)
+        result = answer("queue", dict(el.attrib)) or "leave"
+        action = self._path(el.get("action") or current, current)
+        return self.post(action, {"QueueResult": result, "QueueTime": "30"}), action
+
+    def _record(self, el: ET.Element, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str]:
+        """A voicemail: the recording to the action, then its transcription to the callback, as Twilio does."""
+        text = answer("record", dict(el.attrib))
+        action = self._path(el.get("action") or current, current)
+        rec = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/RE{uuid.uuid4().hex}"
+        self.out(f"  市民（留言）: {text or ''}")
+        nxt = self.post(action, {"RecordingUrl": rec, "RecordingDuration": "12", "RecordingSid": rec.rsplit("/", 1)[1]})
+        cb = el.get("transcribeCallback")
+        if cb and text:
+            self.post(
+                self._path(cb, current),
+                {"TranscriptionText": text, "TranscriptionStatus": "completed", "RecordingUrl": rec},
+            )
+        return nxt, action
+
+    def _dial(self, el: ET.Element, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str]:
+        self.out(f"  [接通 {''.join(el.itertext())}]")
+        return None, current
+
+    def _hang_up(self, el: ET.Element, current: str, answer: Answer, said: list[str]) -> tuple[str | None, str]:
+        self.out("  [挂机]")
+        return None, current
+
+
+# The verbs after which Twilio reads no further in a document: each leads to the next one, or ends the call.
+_LAST_VERBS: dict[str, Callable[[CallSimulator, ET.Element, str, Answer, list[str]], tuple[str | None, str]]] = {
+    "Redirect": CallSimulator._redirect,
+    "Enqueue": CallSimulator._enqueue,
+    "Record": CallSimulator._record,
+    "Dial": CallSimulator._dial,
+    "Hangup": CallSimulator._hang_up,
+    "Leave": CallSimulator._hang_up,
+    "Reject": CallSimulator._hang_up,
+}
 
 
 def http_transport(base: str, timeout: float = 20.0) -> Transport:
