@@ -40,63 +40,8 @@ class TwilioStandIn:
         return f"http://{host!s}:{port}"
 
     def start(self, port: int = 0) -> TwilioStandIn:
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet in test output
-                pass
-
-            def _account(self) -> str | None:
-                auth = self.headers.get("Authorization", "")
-                if auth.startswith("Basic "):
-                    return base64.b64decode(auth[6:]).decode().split(":", 1)[0]
-                return None
-
-            def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                path = urlparse(self.path).path
-                with standin._lock:
-                    standin.requests.append(Recorded("GET", path, {}, self._account()))
-                if path in standin.media:
-                    data, ctype = standin.media[path]
-                    self._send(200, data, ctype)
-                else:
-                    self._send(404, json.dumps({"code": 20404, "message": "not found", "status": 404}).encode())
-
-            def do_POST(self) -> None:
-                path = urlparse(self.path).path
-                length = int(self.headers.get("Content-Length", "0") or 0)
-                raw = self.rfile.read(length).decode()
-                form: dict[str, Any] = {}
-                for k, v in parse_qsl(raw, keep_blank_values=True):
-                    form[k] = (
-                        [*form[k], v] if k in form and isinstance(form[k], list) else ([form[k], v] if k in form else v)
-                    )
-                with standin._lock:
-                    standin.requests.append(Recorded("POST", path, form, self._account()))
-                    fail = standin._fail.pop(0) if standin._fail else None
-                if fail:
-                    body = {"code": 20429 if fail == 429 else 20500, "message": "stand-in failure", "status": fail}
-                    self._send(fail, json.dumps(body).encode())
-                    return
-                parts = path.strip("/").split("/")
-                if len(parts) == 4 and parts[0] == "2010-04-01" and parts[1] == "Accounts":
-                    sid_acc, resource = parts[2], parts[3]
-                    if resource == "Messages.json":
-                        self._send(201, json.dumps(_message(sid_acc, form)).encode())
-                        return
-                    if resource == "Calls.json":
-                        self._send(201, json.dumps(_call(sid_acc, form)).encode())
-                        return
-                self._send(404, json.dumps({"code": 20404, "message": "not found", "status": 404}).encode())
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -120,6 +65,76 @@ class TwilioStandIn:
 
     def calls(self) -> list[dict[str, Any]]:
         return [r.form for r in self.requests if r.method == "POST" and r.path.endswith("/Calls.json")]
+
+
+_NOT_FOUND = json.dumps({"code": 20404, "message": "not found", "status": 404}).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: TwilioStandIn  # set for each server (TwilioStandIn.start)
+
+    def log_message(self, *args: Any) -> None:  # quiet in test output
+        pass
+
+    def _account(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            return base64.b64decode(auth[6:]).decode().split(":", 1)[0]
+        return None
+
+    def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = urlparse(self.path).path
+        with self.standin._lock:
+            self.standin.requests.append(Recorded("GET", path, {}, self._account()))
+        if path in self.standin.media:
+            data, ctype = self.standin.media[path]
+            self._send(200, data, ctype)
+        else:
+            self._send(404, _NOT_FOUND)
+
+    def do_POST(self) -> None:
+        path = urlparse(self.path).path
+        length = int(self.headers.get("Content-Length", "0") or 0)
+        form = _form(self.rfile.read(length).decode())
+        with self.standin._lock:
+            self.standin.requests.append(Recorded("POST", path, form, self._account()))
+            fail = self.standin._fail.pop(0) if self.standin._fail else None
+        if fail:
+            body = {"code": 20429 if fail == 429 else 20500, "message": "stand-in failure", "status": fail}
+            self._send(fail, json.dumps(body).encode())
+            return
+        created = _create(path, form)
+        if created is None:
+            self._send(404, _NOT_FOUND)
+        else:
+            self._send(201, json.dumps(created).encode())
+
+
+def _form(raw: str) -> dict[str, Any]:
+    """Twilio's form encoding: a repeated key (StatusCallbackEvent) becomes a list."""
+    form: dict[str, Any] = {}
+    for k, v in parse_qsl(raw, keep_blank_values=True):
+        form[k] = [*form[k], v] if k in form and isinstance(form[k], list) else ([form[k], v] if k in form else v)
+    return form
+
+
+def _create(path: str, form: dict[str, Any]) -> dict[str, Any] | None:
+    """The resource a POST to /2010-04-01/Accounts/<sid>/Messages.json or Calls.json creates, else None."""
+    parts = path.strip("/").split("/")
+    if len(parts) == 4 and parts[0] == "2010-04-01" and parts[1] == "Accounts":
+        sid_acc, resource = parts[2], parts[3]
+        if resource == "Messages.json":
+            return _message(sid_acc, form)
+        if resource == "Calls.json":
+            return _call(sid_acc, form)
+    return None
 
 
 def _message(account: str, form: dict[str, Any]) -> dict[str, Any]:
