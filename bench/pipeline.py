@@ -22,6 +22,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import httpx
 import psycopg
@@ -70,15 +71,7 @@ def run(
     base = f"http://127.0.0.1:{port}"
     log = open(Path(tempfile.gettempdir()) / f"bench-{name}.log", "wb")
     try:
-        procs.append(
-            subprocess.Popen(
-                [str(BIN / "hotline"), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        )
-        for _ in range(workers):
-            procs.append(
-                subprocess.Popen([str(BIN / "hotline"), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
-            )
+        _start_processes(procs, env, port, workers, log)
         wait_ready(base)
         made = subprocess.run(
             [str(BIN / "hotline"), "apikeys", "create", "bench", "--scope", "intake"],
@@ -114,25 +107,7 @@ def run(
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(post, range(n)))
 
-        engine = create_engine(db_url)
-        deadline = time.monotonic() + 300
-        rows: list[tuple[int, datetime, str]] = []
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                rows = [
-                    (r[0], r[1], r[2])
-                    for r in conn.execute(
-                        text(
-                            "SELECT r.id, e.at, e.action FROM report r JOIN case_event e ON e.case_id = r.case_id "
-                            "WHERE e.action IN ('dispatch', 'hold_for_agent') AND r.external_id LIKE :tag"
-                        ),
-                        {"tag": f"%:bench-{tag}-%"},
-                    )
-                ]
-            if len(rows) >= n:
-                break
-            time.sleep(0.5)
-        engine.dispose()
+        rows = _wait_for_cases(db_url, tag, n)
         lat = []
         dispatched = sum(1 for r in rows if r[2] == "dispatch")
         for rid, at, _action in rows:
@@ -154,14 +129,53 @@ def run(
             "p95_ratio": pct(lat, 95) / h50,
         }
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        _stop(procs)
         log.close()
+
+
+def _start_processes(
+    procs: list[subprocess.Popen[bytes]], env: dict[str, str], port: int, workers: int, log: IO[bytes]
+) -> None:
+    """`hotline serve` on the port and `workers` RQ workers, all writing to `log`, each added to `procs` as
+    it starts (the caller stops what did)."""
+    serve = [str(BIN / "hotline"), "serve", "--port", str(port)]
+    procs.append(subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT))
+    for _ in range(workers):
+        procs.append(subprocess.Popen([str(BIN / "hotline"), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT))
+
+
+def _wait_for_cases(db_url: str, tag: str, n: int) -> list[tuple[int, datetime, str]]:
+    """(report id, time, action) of the run's reports dispatched or held, once all `n` are (or after 5 min)."""
+    engine = create_engine(db_url)
+    deadline = time.monotonic() + 300
+    rows: list[tuple[int, datetime, str]] = []
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            rows = [
+                (r[0], r[1], r[2])
+                for r in conn.execute(
+                    text(
+                        "SELECT r.id, e.at, e.action FROM report r JOIN case_event e ON e.case_id = r.case_id "
+                        "WHERE e.action IN ('dispatch', 'hold_for_agent') AND r.external_id LIKE :tag"
+                    ),
+                    {"tag": f"%:bench-{tag}-%"},
+                )
+            ]
+        if len(rows) >= n:
+            break
+        time.sleep(0.5)
+    engine.dispose()
+    return rows
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def main() -> None:
