@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cases import jobs
 from cases.db import get_engine
 from cases.sanitize import has_unsafe
-from cases.settings import get_settings
+from cases.settings import Settings, get_settings
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
 from hotline.queues import InProcessQueue, RQQueue, live_workers, redis_connection
 from hotline.request_id import RequestIdMiddleware, with_request_id
@@ -184,25 +184,30 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
 
     @app.get("/readyz", tags=["ops"])
     def readyz() -> Any:
-        checks: dict[str, str] = {}
-        try:
-            with get_engine().connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        if settings.redis_url:
-            checks.update(_queue_checks(settings.redis_url, settings.queue_name))
-        else:
-            checks["queue"] = "in-process" if _in_process_queue_alive() else "not running"
-        failing = [f"{k}: {v}" for k, v in checks.items() if not _HEALTHY.match(v)]
-        if not failing:
-            return {"status": "ready", "checks": checks}
-        response = problem(503, "服务暂不可用", "; ".join(failing), checks=checks)
-        response.headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
-        return response
+        return _readiness(settings)
 
     return app
+
+
+def _readiness(settings: Settings) -> Any:
+    """Ready: the database answers and something runs the jobs; else a 503 naming what is not."""
+    checks: dict[str, str] = {}
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if settings.redis_url:
+        checks.update(_queue_checks(settings.redis_url, settings.queue_name))
+    else:
+        checks["queue"] = "in-process" if _in_process_queue_alive() else "not running"
+    failing = [f"{k}: {v}" for k, v in checks.items() if not _HEALTHY.match(v)]
+    if not failing:
+        return {"status": "ready", "checks": checks}
+    response = problem(503, "服务暂不可用", "; ".join(failing), checks=checks)
+    response.headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
+    return response
 
 
 def _queue_checks(redis_url: str, queue_name: str) -> dict[str, str]:
