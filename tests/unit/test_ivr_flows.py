@@ -66,6 +66,10 @@ def test_shipped_flows_load_with_the_adapters_handlers() -> None:
         ('choices: {"1": done}', 'choices: {"x": done}', 11, "not a keypad key"),
         ("    type: hangup", "    type: teleport", 13, "unknown type 'teleport'"),
         ("  ask: 请按1", "  ask: [unclosed", 5, "not valid YAML"),
+        ("    input: dtmf", "    input: keypad", 9, "input must be dtmf or speech"),
+        ("    say: bye\n", "", 13, "a hangup step must say something first"),
+        ("    say: ask", "    say: ask\n    handler: h", 7, "a gather with a handler needs outcomes"),
+        ("    type: hangup", "    type: say", 13, "step 'done': missing 'next'"),
     ],
 )
 def test_broken_flows_name_file_and_line(tmp_path: Path, old: str, new: str, line: int, message: str) -> None:
