@@ -31,17 +31,18 @@ SEED = REPO / "classifiers" / "data" / "seed_corpus.csv"
 LOAD_SNIPPET = """
 import time, json, sys
 t0 = time.perf_counter()
+from cases.settings import kernel_settings
 from classifiers import tokenizer
 from classifiers.serving import store
 from classifiers.serving.registry import build_classifier, load_scorer
-from cases.settings import get_settings
+from classifiers.settings import classifier_settings
 t1 = time.perf_counter()
 tokenizer.cutter()
 t2 = time.perf_counter()
 from classifiers.serving.versions import SHIPPED
 load_scorer(SHIPPED)
 t3 = time.perf_counter()
-build_classifier(get_settings())
+build_classifier(classifier_settings(), kernel_settings().reference_data_dir)
 t4 = time.perf_counter()
 sklearn = any(m.split(".")[0] in ("sklearn", "skops") for m in sys.modules)
 print(json.dumps({"imports": t1 - t0, "jieba": t2 - t1, "model": t3 - t2, "total": t4 - t0, "sklearn": sklearn}))
@@ -77,9 +78,10 @@ def main() -> None:
 
     import jieba
 
-    from cases.settings import get_settings
+    from cases.settings import kernel_settings
     from classifiers.base import ReportFacts
     from classifiers.serving.registry import build_classifier
+    from classifiers.settings import classifier_settings
     from classifiers.tokenizer import tokenize
 
     if args.write and args.texts != SEED:
@@ -90,7 +92,7 @@ def main() -> None:
     mean_chars = statistics.mean(len(t) for t in texts)
 
     jieba.initialize()
-    clf = build_classifier(get_settings())
+    clf = build_classifier(classifier_settings(), kernel_settings().reference_data_dir)
     clf.classify(ReportFacts(text=texts[0]))  # warm caches
 
     def timed(fn: object, items: list[object]) -> tuple[float, float, list[float]]:

@@ -19,11 +19,11 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from cases.settings import get_settings
+from cases import providers
+from cases.settings import kernel_settings
 
 log = logging.getLogger(__name__)
 
-_engines: dict[str, Engine] = {}
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 15
 _WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -83,6 +83,8 @@ class _SerialisedWriter(sqlite3.Connection):
             self._release_write_lock()
 
 
+# Not in the registry (`cases.providers`): this is the one writer lock of each database file, shared by
+# every pool on it; forgetting it while a connection of an old pool still writes would let two writers in.
 _writer_factories: dict[str, type[_SerialisedWriter]] = {}
 
 
@@ -151,25 +153,35 @@ def _sqlite_bookkeeping_pragmas(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record, synchronous="NORMAL")
 
 
+def _dispose(engines: dict[str, Engine]) -> None:
+    for engine in engines.values():
+        engine.dispose()
+
+
+# One engine per URL (and SQLite's second, non-durable pool per file), made on first use.
+ENGINES: providers.Key[dict[str, Engine]] = providers.Key("database engines", dict, _dispose)
+
+
 def get_engine(url: str | None = None, durable: bool = True) -> Engine:
     """The engine of `url` (default: the configured database). `durable=False`: on SQLite, a second pool
     on the same file whose commits do not wait for the disk (see `session_scope`); PostgreSQL has one."""
-    url = url or get_settings().database_url
+    url = url or kernel_settings().database_url
+    engines = providers.get(ENGINES)
     if not durable and _is_sqlite_file(url):
         key = url + "#bookkeeping"
-        engine = _engines.get(key)
+        engine = engines.get(key)
         if engine is None:
             engine = _sqlite_engine(url, _sqlite_bookkeeping_pragmas)
-            _engines[key] = engine
+            engines[key] = engine
         return engine
-    engine = _engines.get(url)
+    engine = engines.get(url)
     if engine is None:
         if make_url(url).get_backend_name() == "sqlite":
             engine = _sqlite_engine(url, _sqlite_pragmas)
         else:
             # hide_parameters: errors (and their log lines, and last_error) never carry a phone number.
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
-        _engines[url] = engine
+        engines[url] = engine
     return engine
 
 
@@ -206,9 +218,7 @@ def _no_synchronous_commit(_session: Session, _transaction: Any, connection: Any
 
 def dispose_engines() -> None:
     """Close pooled connections (after fork, and between tests)."""
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
+    providers.reset(ENGINES)
 
 
 def is_sqlite(session_or_engine: Session | Engine) -> bool:

@@ -7,19 +7,22 @@ The kernel knows only dotted job paths; which jobs follow which status is wired 
 
 from __future__ import annotations
 
-_listeners: dict[str, list[str]] = {}
+from cases import providers
+
+# status → dotted job paths, as the composition root wired them in this process.
+LISTENERS: providers.Key[dict[str, list[str]]] = providers.Key("case hooks", dict)
 
 
 def on_status(status: str, job_path: str) -> None:
     """Run `job_path(case_id)` after every commit that moves a case into `status`."""
-    jobs = _listeners.setdefault(status, [])
+    jobs = providers.get(LISTENERS).setdefault(status, [])
     if job_path not in jobs:
         jobs.append(job_path)
 
 
 def listeners(status: str) -> list[str]:
-    return list(_listeners.get(status, ()))
+    return list(providers.get(LISTENERS).get(status, ()))
 
 
 def clear() -> None:
-    _listeners.clear()
+    providers.reset(LISTENERS)

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlmodel import Session
 
+from cases import providers
+
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "hotline_jobs_after_commit"
@@ -26,18 +28,21 @@ class JobQueue(Protocol):
     def enqueue(self, func_path: str, *args: Any) -> None: ...
 
 
-_queue: JobQueue | None = None
+QUEUE: providers.Key[JobQueue] = providers.Key("job queue")
 
 
 def set_queue(queue: JobQueue | None) -> None:
-    global _queue
-    _queue = queue
+    if queue is None:
+        providers.reset(QUEUE)
+    else:
+        providers.install(QUEUE, queue)
 
 
 def get_queue() -> JobQueue:
-    if _queue is None:
+    queue = providers.installed(QUEUE)
+    if queue is None:
         raise RuntimeError("no job queue configured: the composition root calls cases.jobs.set_queue()")
-    return _queue
+    return queue
 
 
 def resolve(func_path: str) -> Callable[..., Any]:

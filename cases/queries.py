@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from cases.lifecycle import LABELS_ZH, CaseStatus
 from cases.models import Case, CaseEvent, Category, Department, Grid, Report
 from cases.service import get_case_by_number, timeline
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from cases.texts import handle_by_plain
 
 # What each action means to the person who reported. Actions not listed (classify, note…) are internal.
@@ -117,7 +117,7 @@ class Step:
 def local(dt: datetime | None) -> str:
     if dt is None:
         return ""
-    return dt.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+    return dt.astimezone(ZoneInfo(kernel_settings().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def status_label(case: Case) -> str:

@@ -12,7 +12,7 @@ import yaml
 from sqlmodel import Session
 
 from cases.models import Category, Department, Grid
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 
 NON_CITY_CODE = "99000"
 
@@ -99,7 +99,7 @@ def seed_grids(session: Session, csv_path: Path, geojson_path: Path | None = Non
 
 
 def seed_reference_data(session: Session, data_dir: Path | None = None) -> dict[str, int]:
-    d = data_dir or get_settings().reference_data_dir
+    d = data_dir or kernel_settings().reference_data_dir
     counts = {
         "categories": seed_categories(session, d / "taxonomy.csv"),
         "departments": seed_departments(session, d / "departments.yaml"),

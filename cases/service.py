@@ -18,13 +18,13 @@ from cases.lifecycle import Action, CaseStatus, next_status
 from cases.models import Case, CaseCounter, CaseEvent, utcnow
 from cases.reference import InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.sanitize import has_unsafe
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 
 
 def next_case_number(session: Session, now: datetime | None = None) -> str:
     """12319-YYYYMMDD-000123: the day in city time plus a per-day sequence. Safe under concurrency:
     the counter row is bumped with an UPDATE that holds its row lock until commit."""
-    settings = get_settings()
+    settings = kernel_settings()
     day = (now or utcnow()).astimezone(ZoneInfo(settings.timezone)).strftime("%Y%m%d")
     bumped = session.execute(
         update(CaseCounter)

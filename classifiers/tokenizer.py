@@ -44,9 +44,9 @@ def _cache_path() -> Path:
     for path in (USERDICT, SYNONYMS):
         h.update(path.read_bytes() if path.exists() else b"-")
     try:
-        from cases.settings import get_settings
+        from cases.settings import kernel_settings
 
-        base = Path(get_settings().var_dir)
+        base = Path(kernel_settings().var_dir)
     except Exception:  # settings are optional here; the temp dir always works
         base = Path(tempfile.gettempdir())
     return base / "cache" / f"jieba-{h.hexdigest()[:16]}.marshal"

@@ -18,10 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cases import jobs
 from cases.db import get_engine
 from cases.sanitize import has_unsafe
-from cases.settings import Settings, get_settings
+from cases.settings import KernelSettings, kernel_settings
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
 from hotline.queues import InProcessQueue, RQQueue, live_workers, redis_connection
 from hotline.request_id import RequestIdMiddleware, with_request_id
+from hotline.settings import build_settings, server_settings
 from hotline.sweeper import start_sweeper
 from hotline.wiring import configure_runtime
 from intake import api as intake_api
@@ -126,14 +127,15 @@ def add_database_unavailable_handler(app: FastAPI) -> None:
 
 
 def create_app(configure_jobs: bool = True) -> FastAPI:
-    settings = get_settings()
-    configure_logging(settings)
+    build_settings()
+    settings, server = kernel_settings(), server_settings()
+    configure_logging(server)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.migrate_on_start:
+        if server.migrate_on_start:
             prepare_database()
-        if settings.warm_up_on_start:
+        if server.warm_up_on_start:
             # The category model, call flows and speech hints load before the first request, not
             # during a caller's first sentence.
             voice.warm_up(background=False)
@@ -189,7 +191,7 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
     return app
 
 
-def _readiness(settings: Settings) -> Any:
+def _readiness(settings: KernelSettings) -> Any:
     """Ready: the database answers and something runs the jobs; else a 503 naming what is not."""
     checks: dict[str, str] = {}
     try:

@@ -15,8 +15,8 @@ from structlog.typing import EventDict, Processor
 from cases.db import session_scope
 from cases.models import Category
 from cases.seed import seed_reference_data
-from cases.settings import Settings, get_settings
 from hotline.migrate import upgrade
+from hotline.settings import ServerSettings, server_settings
 
 # Phone numbers as they reach a log line: CN mobiles (+86 / 0086 / 86 prefix, spaces or dashes between
 # digit groups), fixed lines with a trunk 0 and an area code, and any other E.164 number. Digits
@@ -172,11 +172,11 @@ class _ProcessHandler(logging.StreamHandler[TextIO]):
     """The handler `configure_logging` installs on the root logger (stderr), told apart from a host's."""
 
 
-def configure_logging(settings: Settings | None = None) -> None:
+def configure_logging(settings: ServerSettings | None = None) -> None:
     """Phone masking, structlog through stdlib, and — unless the host set up logging already (tests, an
     embedding program) — one handler on the root logger in the configured format. Safe to call again:
     the handler it installed takes the new level and format."""
-    settings = settings or get_settings()
+    settings = settings or server_settings()
     install_phone_masking()
     structlog.configure(
         processors=[

@@ -13,8 +13,9 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids
+from hotline.settings import build_settings, server_settings
 
 NOT_MIGRATED = "the database is not migrated yet: run `hotline db upgrade` first"
 
@@ -68,6 +69,7 @@ def _compose() -> None:
     runs the follow-up jobs like the web does. serve, worker and demo install their own queue on top."""
     from hotline.wiring import configure_runtime
 
+    build_settings()
     configure_runtime("cli")
 
 
@@ -82,12 +84,12 @@ def serve(
 
     from hotline.bootstrap import configure_logging, prepare_database
 
-    settings = get_settings()
+    settings = server_settings()
     configure_logging(settings)
     prepare_database()  # once here, not in each of N worker processes
     os.environ["HOTLINE_MIGRATE_ON_START"] = "false"
     n = workers or settings.web_workers
-    if n > 1 and not settings.redis_url:
+    if n > 1 and not kernel_settings().redis_url:
         console.print("[yellow]Several web workers need HOTLINE_REDIS_URL (the in-process queue lives in one).")
         n = 1
     uvicorn.run(
@@ -117,8 +119,8 @@ def worker(
     from hotline.bootstrap import configure_logging
     from hotline.queues import run_worker
 
-    settings = get_settings()
-    configure_logging(settings)
+    configure_logging()
+    settings = kernel_settings()
     if not settings.redis_url:
         console.print("[red]HOTLINE_REDIS_URL is not set: on the embedded default, jobs run inside `hotline serve`.")
         raise typer.Exit(2)
@@ -144,7 +146,7 @@ def db_upgrade(
     from hotline.bootstrap import prepare_database
 
     counts = prepare_database(force_seed=seed)
-    console.print(f"[green]database at {get_settings().database_url.split('@')[-1]} is up to date {counts or ''}")
+    console.print(f"[green]database at {kernel_settings().database_url.split('@')[-1]} is up to date {counts or ''}")
 
 
 @jobs_app.command("failed")
@@ -159,7 +161,7 @@ def jobs_failed() -> None:
         for r in rows:
             table.add_row(str(r.id), r.channel, str(r.attempts), (r.last_error or "")[:80])
     console.print(table if rows else "no failed reports")
-    settings = get_settings()
+    settings = kernel_settings()
     if settings.redis_url:
         from rq.registry import FailedJobRegistry
 
@@ -178,7 +180,7 @@ def jobs_retry(
     from hotline.queues import configure_queue
     from routing.pipeline import failed_reports, retry_report
 
-    settings = get_settings()
+    settings = kernel_settings()
     q = configure_queue(settings)
     ids = report_ids or []
     if not ids:
@@ -260,7 +262,7 @@ def demo(
 
     from hotline.app import create_app
 
-    settings = get_settings()
+    settings = kernel_settings()
     server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -16,7 +16,8 @@ import httpx
 import typer
 from twilio.request_validator import RequestValidator
 
-from cases.settings import get_settings
+from intake.settings import intake_settings
+from intake.telephony.settings import telephony_settings
 
 app = typer.Typer(help="Walk IVR calls without a phone.", no_args_is_help=True)
 
@@ -233,14 +234,14 @@ def simulate(
     start: str = typer.Option("/twilio/voice", "--start", help="First webhook path."),
 ) -> None:
     """Call the hotline from the terminal: prompts are printed, you type digits or "speech"."""
-    s = get_settings()
+    s, public_base_url = telephony_settings(), intake_settings().public_base_url
     if not s.twilio_auth_token:
         typer.echo("HOTLINE_TWILIO_AUTH_TOKEN is not set: the server would refuse unsigned webhooks.", err=True)
         raise typer.Exit(2)
-    server = to or s.public_base_url
+    server = to or public_base_url
     sim = CallSimulator(
         http_transport(server),
-        public_url or s.public_base_url,
+        public_url or public_base_url,
         s.twilio_auth_token,
         from_number=from_,
         account_sid=s.twilio_account_sid or "AC" + "0" * 32,

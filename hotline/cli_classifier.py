@@ -15,7 +15,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Column, Table
 
 from cases.db import session_scope
-from cases.settings import get_settings
+from cases.settings import kernel_settings
+from classifiers.settings import classifier_settings
 
 # scikit-learn, skops and jieba are imported inside the commands: `hotline` itself must start fast.
 
@@ -49,7 +50,7 @@ def train(
 
     corpus = trainer.read_corpus(data)
     version = trainer.new_version()
-    out = out or get_settings().var_dir / "models" / version
+    out = out or kernel_settings().var_dir / "models" / version
     evaluation = trainer.read_corpus(eval_data) if eval_data else None
     console.print(f"training on {corpus.size} rows, {len(set(corpus.labels))} labels from {data}")
     with _training_bar() as step:
@@ -117,12 +118,12 @@ def predict(
     from classifiers.serving.predict import PREDICTION_FIELDS, predict_rows
     from classifiers.serving.registry import build_classifier
 
-    settings = get_settings()
+    settings = classifier_settings()
     if model is not None:
         settings = settings.model_copy(update={"classifier_model_path": model})
     with inp.open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    predicted = predict_rows(build_classifier(settings), rows)
+    predicted = predict_rows(build_classifier(settings, kernel_settings().reference_data_dir), rows)
     with out.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=[*(rows[0].keys() if rows else ["text"]), *PREDICTION_FIELDS])
         w.writeheader()
@@ -152,7 +153,7 @@ def retrain(
         "that the active model has not seen"
     )
     with _training_bar() as step, session_scope() as s:
-        result = run_retrain(s, plan, get_settings().var_dir / "models", min_new, step)
+        result = run_retrain(s, plan, kernel_settings().var_dir / "models", min_new, step)
     reset_classifier()
     if not result.compared:
         console.print(

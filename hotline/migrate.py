@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from cases.db import get_engine
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
@@ -21,7 +21,7 @@ VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", (url or kernel_settings().database_url).replace("%", "%%"))
     return cfg
 
 
@@ -41,7 +41,7 @@ def revision(message: str, url: str | None = None) -> None:
 def is_at_head(url: str | None = None) -> bool:
     """Whether the database has every migration applied (a new, empty one has none). Read from Alembic's
     version table directly: asking through Alembic's MigrationContext logs two lines to a command's output."""
-    url = url or get_settings().database_url
+    url = url or kernel_settings().database_url
     heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
     with get_engine(url).connect() as connection:
         if not inspect(connection).has_table(VERSION_TABLE):

@@ -23,7 +23,8 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 
 from cases import jobs
-from cases.settings import Settings, get_settings
+from cases.settings import KernelSettings, kernel_settings
+from hotline.settings import server_settings
 from hotline.wiring import wire_case_hooks
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def redis_connection(url: str, blocking: bool = False) -> Redis:
 
 
 class RQQueue:
-    def __init__(self, settings: Settings, blocking: bool = False) -> None:
+    def __init__(self, settings: KernelSettings, blocking: bool = False) -> None:
         assert settings.redis_url
         self.settings = settings
         self.connection = redis_connection(settings.redis_url, blocking)
@@ -66,7 +67,7 @@ class _Task:
 class InProcessQueue:
     """Runs jobs on one daemon thread in this process, retrying with back-off like RQ would."""
 
-    settings: Settings
+    settings: KernelSettings
     failed: list[tuple[str, tuple[Any, ...], str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -134,8 +135,8 @@ class SyncQueue:
             log.exception("job %s%r failed", func_path, args)
 
 
-def configure_queue(settings: Settings | None = None, worker: bool = False) -> jobs.JobQueue:
-    settings = settings or get_settings()
+def configure_queue(settings: KernelSettings | None = None, worker: bool = False) -> jobs.JobQueue:
+    settings = settings or kernel_settings()
     q: jobs.JobQueue = RQQueue(settings, blocking=worker) if settings.redis_url else InProcessQueue(settings)
     jobs.set_queue(q)
     wire_case_hooks()
@@ -162,7 +163,7 @@ class WorkerSupervisor:
     connection; the process used to exit for good. Here the loop is started again with back-off
     (1, 2, 4 … 30 s), while the sweeper thread and the liveness beat of this process keep running."""
 
-    def __init__(self, settings: Settings, q: RQQueue, burst: bool = False) -> None:
+    def __init__(self, settings: KernelSettings, q: RQQueue, burst: bool = False) -> None:
         self.settings = settings
         self.q = q
         self.burst = burst
@@ -188,7 +189,7 @@ class WorkerSupervisor:
                     # it restarts a scheduler process that a Redis outage killed (retries wait on it).
                     w = SimpleWorker([self.q.queue], connection=self.q.connection, maintenance_interval=60)
                     self.working.set()
-                    w.work(burst=self.burst, with_scheduler=True, logging_level=self.settings.log_level.upper())
+                    w.work(burst=self.burst, with_scheduler=True, logging_level=server_settings().log_level.upper())
                     if self.burst or w._shutdown_requested_date is not None:
                         return  # done, or stopped by SIGTERM/SIGINT (RQ's own handlers)
                     why = "the work loop ended"
@@ -257,7 +258,7 @@ def _stop_scheduler(w: Any) -> None:
         proc.join(5)
 
 
-def run_worker(settings: Settings, burst: bool = False, sweep: bool = True) -> None:
+def run_worker(settings: KernelSettings, burst: bool = False, sweep: bool = True) -> None:
     """`hotline worker`: the sweeper (its own thread, which outlives work-loop restarts) and a supervised
     RQ work loop."""
     from hotline.sweeper import start_sweeper

@@ -10,14 +10,14 @@ import threading
 from redis import Redis
 
 from cases.jobs import resolve
-from cases.settings import Settings
+from cases.settings import KernelSettings
 from hotline.wiring import PERIODIC
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "hotline:sweeper:lock"
 
 
-def sweep_once(settings: Settings, redis: Redis | None = None) -> int:
+def sweep_once(settings: KernelSettings, redis: Redis | None = None) -> int:
     """Run every periodic task once; returns how many reports were re-enqueued."""
     if redis is not None:
         # Only one sweeper per interval across the fleet; the lock expires by itself.
@@ -37,7 +37,7 @@ def sweep_once(settings: Settings, redis: Redis | None = None) -> int:
     return swept
 
 
-def start_sweeper(settings: Settings, redis: Redis | None = None) -> threading.Event:
+def start_sweeper(settings: KernelSettings, redis: Redis | None = None) -> threading.Event:
     """Sweep now and then every interval on a daemon thread. Set the returned event to stop."""
     stop = threading.Event()
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from cases import hooks, jobs
 from cases.lifecycle import CaseStatus
-from cases.settings import Settings, get_settings
+from cases.settings import KernelSettings, kernel_settings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class ForegroundQueue:
     one is simply tried again (briefly: a person is waiting); what they send is an OutboundMessage row
     first, so a notice deferred by quiet hours is sent later by the server's `flush_due`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: KernelSettings) -> None:
         self.attempts = max(settings.job_max_attempts, 1)
         self.failed: list[tuple[str, tuple[Any, ...], str]] = []
 
@@ -67,7 +67,7 @@ class ForegroundQueue:
                 time.sleep(min(0.5 * attempt, 2.0))
 
 
-def configure_runtime(role: Role, settings: Settings | None = None) -> jobs.JobQueue:
+def configure_runtime(role: Role, settings: KernelSettings | None = None) -> jobs.JobQueue:
     """The one function every entry point calls before it moves a case — the app factory ("web"), the
     worker ("worker"), every CLI command ("cli", from the Typer callback): the case hooks are wired,
     so the follow-up jobs run whoever moves the case, and the job queue for the role is installed.
@@ -77,7 +77,7 @@ def configure_runtime(role: Role, settings: Settings | None = None) -> jobs.JobQ
     wire_case_hooks()
     if role != "cli":
         _check_routing_rules()
-    settings = settings or get_settings()
+    settings = settings or kernel_settings()
     if role == "cli" and not settings.redis_url:
         q: jobs.JobQueue = ForegroundQueue(settings)
         jobs.set_queue(q)
@@ -91,8 +91,8 @@ def _check_routing_rules() -> None:
     """Say at start-up, not at the first report, that the rules file names something that does not exist.
     Only a log line: intake keeps storing reports (the pipeline refuses to route them until it is fixed,
     and `hotline jobs retry` takes them up again)."""
-    from routing.pipeline import routing_table
     from routing.rules import RulesError
+    from routing.ruleset import routing_table
 
     try:
         routing_table()

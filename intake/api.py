@@ -24,7 +24,6 @@ from cases.models import Case, Category, Grid, Report
 from cases.phone import InvalidPhone
 from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
-from cases.settings import get_settings
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
 from intake.deps import DbSession
@@ -32,6 +31,7 @@ from intake.models import ApiKey, Attachment
 from intake.problems import problem, problem_responses
 from intake.ratelimit import get_limiter
 from intake.schemas import ApiHintsIn, ApiReportIn, ReportAccepted, ReportIn
+from intake.settings import intake_settings
 from intake.views import case_view, report_view
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
@@ -83,7 +83,7 @@ def require(scope: str) -> Callable[..., ApiKey]:
 
 
 def _over_rate(key: ApiKey) -> JSONResponse | None:
-    limit = get_settings().api_intake_per_minute
+    limit = intake_settings().api_intake_per_minute
     # By hash, not id: ids restart in every database, and databases may share one Redis.
     if get_limiter().hit(f"api:intake:{key.key_hash[:24]}", limit, RATE_WINDOW_SECONDS):
         return None
@@ -206,7 +206,7 @@ def get_report(
     if report is None:
         return problem(404, "未找到该上报", f"report {report_id} does not exist")
     case = session.get(Case, report.case_id) if report.case_id else None
-    return JSONResponse(report_view(report, case.number if case else None, get_settings().public_base_url))
+    return JSONResponse(report_view(report, case.number if case else None, intake_settings().public_base_url))
 
 
 @router.get("/cases/{number}", name="get_case", responses=problem_responses(401, 403, 404, 422))

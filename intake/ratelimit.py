@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import lru_cache
 from typing import Any, Protocol
 
-from cases.settings import get_settings
+from cases import providers
+from cases.settings import kernel_settings
 
 
 class Limiter(Protocol):
@@ -55,15 +55,18 @@ class RedisLimiter:
         return n <= limit
 
 
-@lru_cache(maxsize=2)
-def _limiter(redis_url: str | None) -> Limiter:
+def _limiter() -> Limiter:
+    redis_url = kernel_settings().redis_url
     return RedisLimiter(redis_url) if redis_url else MemoryLimiter()
 
 
+LIMITER = providers.Key("rate limiter", _limiter)
+
+
 def get_limiter() -> Limiter:
-    return _limiter(get_settings().redis_url)
+    return providers.get(LIMITER)
 
 
 def reset_limiter() -> None:
     """Forget all in-process counts (tests)."""
-    _limiter.cache_clear()
+    providers.reset(LIMITER)

@@ -13,15 +13,16 @@ import io
 import uuid
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlmodel import Session
 
-from cases.settings import Settings, get_settings
+from cases import providers
+from cases.settings import kernel_settings
 from intake.models import Attachment
+from intake.settings import StorageSettings, storage_settings
 
 # What we accept from residents and cameras, and the only types we ever serve back.
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
@@ -67,7 +68,7 @@ class LocalBackend:
 
 
 class S3Backend:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StorageSettings) -> None:
         import boto3  # lazy: only deployments that configure S3 need it installed
 
         if not settings.s3_bucket:
@@ -93,16 +94,15 @@ class S3Backend:
         return data
 
 
-def get_backend(settings: Settings | None = None) -> Backend:
-    settings = settings or get_settings()
+# One S3 client per process (boto3 clients are thread-safe and slow to make).
+S3_BACKEND = providers.Key("S3 attachment backend", lambda: S3Backend(storage_settings()))
+
+
+def get_backend(settings: StorageSettings | None = None) -> Backend:
+    settings = settings or storage_settings()
     if settings.attachment_backend == "s3":
-        return _s3_backend(settings.s3_bucket, settings.s3_endpoint_url)
-    return LocalBackend(Path(settings.var_dir) / "attachments")
-
-
-@lru_cache(maxsize=4)
-def _s3_backend(bucket: str | None, endpoint: str | None) -> S3Backend:
-    return S3Backend(get_settings())
+        return providers.get(S3_BACKEND)
+    return LocalBackend(Path(kernel_settings().var_dir) / "attachments")
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,9 @@ def _encode(img: Image.Image, max_side: int) -> tuple[bytes, str]:
     return out.getvalue(), "image/jpeg"
 
 
-def clean_image(data: bytes, settings: Settings | None = None) -> CleanImage:
+def clean_image(data: bytes, settings: StorageSettings | None = None) -> CleanImage:
     """Decode, check and re-encode an image without any of its metadata. Raises AttachmentRejected."""
-    settings = settings or get_settings()
+    settings = settings or storage_settings()
     if not data:
         raise AttachmentRejected("图片是空的，请重新选择", "empty upload")
     if len(data) > settings.attachment_max_bytes:

@@ -11,8 +11,8 @@ import secrets
 from sqlmodel import Session, col, select
 
 from cases.models import Case, Report
-from cases.settings import get_settings
 from intake.models import TrackToken
+from intake.settings import intake_settings
 
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -29,7 +29,7 @@ def issue_token(session: Session, report_id: int) -> str:
 
 
 def track_url(token: str) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/h5/t/{token}"
+    return f"{intake_settings().public_base_url.rstrip('/')}/h5/t/{token}"
 
 
 def case_for_token(session: Session, token: str | None) -> Case | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import lru_cache
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
@@ -22,27 +21,20 @@ from cases.lifecycle import Action
 from cases.linking import find_case_to_link
 from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
-from cases.reference import reference_codes
 from cases.service import apply_action, open_case, record_event
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from classifiers.base import Classification, ReportFacts
 from classifiers.serving.gate import needs_review as confidence_too_low
 from classifiers.serving.registry import get_classifier
-from routing.rules import DEFAULT_RULES, RoutingDecision, RoutingTable, load_rules, route
+from classifiers.settings import classifier_settings
+from routing.rules import RoutingDecision, route
+from routing.ruleset import routing_table
 from routing.voicemail import case_title
 
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system:pipeline"
 PIPELINE_JOB = "routing.pipeline.process_report"
-
-
-@lru_cache(maxsize=1)
-def routing_table() -> RoutingTable:
-    s = get_settings()
-    with session_scope() as session:  # a rule naming a department or category that does not exist is refused
-        reference = reference_codes(session)
-    return load_rules(s.routing_rules_path or DEFAULT_RULES, s.timezone, reference)
 
 
 def _claim_report(session: Session, report_id: int) -> Report | None:
@@ -108,7 +100,7 @@ def _record_failure(report_id: int, exc: BaseException) -> None:
         if report is None:
             return
         report.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        failed = report.attempts >= get_settings().job_max_attempts
+        failed = report.attempts >= kernel_settings().job_max_attempts
         report.processing_status = "failed" if failed else "pending"
         s.add(report)
     if failed:
@@ -129,7 +121,7 @@ def _needs_review(report: Report, c: Classification, department: str | None, aut
     if not auto:
         reasons.append("routing rule holds it for an agent")
     # A category the channel supplied (the resident's choice, a camera's map) is not the model's guess.
-    if not report.hints.get("category_code") and confidence_too_low(c, get_settings()):
+    if not report.hints.get("category_code") and confidence_too_low(c, classifier_settings()):
         reasons.append("classifier confidence below the threshold")
     return reasons
 
@@ -198,7 +190,7 @@ def _same_matter(s: Session, report: Report, category: str | None, grid_code: st
         category_code=category,
         grid_code=grid_code,
         at=report.received_at,
-        window_seconds=get_settings().camera_merge_window_seconds,
+        window_seconds=kernel_settings().camera_merge_window_seconds,
     )
 
 
@@ -262,7 +254,7 @@ def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
 
     Covers a queue that was down at intake, a worker killed mid-job, and a lost job. Returns how many
     were enqueued. Failed reports stay failed until an operator retries them (`hotline jobs retry`)."""
-    delay = get_settings().sweep_delay_seconds if delay_seconds is None else delay_seconds
+    delay = kernel_settings().sweep_delay_seconds if delay_seconds is None else delay_seconds
     cutoff = utcnow() - timedelta(seconds=delay)
     with session_scope() as s:
         ids = s.exec(

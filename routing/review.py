@@ -21,8 +21,8 @@ from cases.queries import case_reports
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.service import apply_action, record_event
 from classifiers.training.corrections import record_correction
-from routing.pipeline import routing_table
 from routing.rules import GRADES, RoutingDecision, route
+from routing.ruleset import routing_table
 
 
 class ReviewError(InvalidInput):

@@ -22,6 +22,8 @@ from cases.models import Case, Report, utcnow
 from cases.service import record_event
 from classifiers.base import ReportFacts
 from classifiers.serving.registry import get_classifier
+from routing.rules import route
+from routing.ruleset import routing_table
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +85,6 @@ def apply_transcript(session: Session, report_id: int) -> bool:
     # the agent's choice and gets the transcript as a note.
     if case.status == CaseStatus.REGISTERED.value:
         if c.category_code is not None:
-            from routing.pipeline import routing_table  # the pipeline imports this module for case_title
-            from routing.rules import route
-
             case.category_code, case.category_confidence = c.category_code, c.category_confidence
             case.department_code = route(routing_table(), c.category_code, utcnow(), grade=case.grade).department_code
         if c.grid_code is not None:

@@ -24,27 +24,21 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from cases import jobs
+from cases import jobs, providers
 from cases.db import dispose_engines
-from cases.settings import get_settings, reset_settings
+from cases.settings import kernel_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def reset_caches() -> None:
-    from cases import hooks
-    from classifiers.serving.registry import reset_classifier
-    from intake.ratelimit import reset_limiter
-
-    hooks.clear()
-    reset_limiter()  # counts are per key id / IP, and every test's database starts at id 1
-    from routing.pipeline import routing_table
-
-    reset_settings()
-    dispose_engines()
-    reset_classifier()
-    routing_table.cache_clear()
+    """Forget every process-wide value (settings, engines, queue, hooks, classifier, routing table, reference
+    names, flows, limiter …): they are all in one registry, and the next use builds each from the
+    environment as the test set it. Not in it, on purpose: the tokenizer (classifiers/tokenizer.py), built
+    from files shipped with the code and so the same in every test (rebuilding it per test costs seconds),
+    and SQLite's writer lock per database file (cases/db.py)."""
+    providers.reset()
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +87,7 @@ def client(sync_queue: object) -> Iterator[TestClient]:
     """The whole app on the test database; jobs run synchronously right after each commit."""
     from hotline.app import create_app
 
-    assert get_settings().redis_url is None
+    assert kernel_settings().redis_url is None
     with TestClient(create_app(configure_jobs=False)) as c:
         yield c
 

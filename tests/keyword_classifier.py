@@ -9,7 +9,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from classifiers.base import Classification, ReportFacts
 
 
@@ -31,7 +31,7 @@ class KeywordClassifier:
 
     @classmethod
     def from_reference_data(cls, data_dir: Path | None = None) -> KeywordClassifier:
-        d = data_dir or get_settings().reference_data_dir
+        d = data_dir or kernel_settings().reference_data_dir
         names: dict[str, str] = {}
         with (d / "taxonomy.csv").open(encoding="utf-8") as f:
             for row in csv.DictReader(f):

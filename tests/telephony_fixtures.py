@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from cases.settings import reset_settings
 from hotline.cli_call import CallSimulator
+from hotline.settings import reset_settings
 from tests.twilio_standin import TwilioStandIn
 
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -50,10 +50,8 @@ def twilio_env(env: Path, monkeypatch: pytest.MonkeyPatch, standin: TwilioStandI
     pin = pytest.MonkeyPatch()  # undone before the shared `env` teardown clears the registry's cache
     pin.setattr(registry, "get_classifier", lambda: kw)
     pin.setattr(routing.pipeline, "get_classifier", lambda: kw)
-    from intake.telephony import reference, voice
+    from intake.telephony import voice
 
-    reference.reset()
-    voice.flows.cache_clear()
     pin.setattr(voice, "WARM_UP", False)
     yield standin
     pin.undo()

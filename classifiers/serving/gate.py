@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cases.settings import Settings
 from classifiers.base import Classification
+from classifiers.settings import ClassifierSettings
 
 
-def needs_review(classification: Classification, settings: Settings) -> bool:
+def needs_review(classification: Classification, settings: ClassifierSettings) -> bool:
     """True when an agent must confirm the category or the grid before dispatch.
 
     A per-category threshold overrides the general one: a city may trust the model on 暴露垃圾 at 0.6

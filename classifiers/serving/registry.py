@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from cases import providers
 from cases.db import session_scope
 from cases.models import Category, Grid
-from cases.settings import Settings, get_settings
+from cases.providers import Refreshing
+from cases.settings import kernel_settings
 from classifiers.base import Classifier
 from classifiers.models import ModelVersion
 from classifiers.serving import store, taxonomy
@@ -34,11 +33,12 @@ from classifiers.serving.fast import Scorer, scorer_for
 from classifiers.serving.grids import GridLocator, grid_rows_from_db, grid_rows_from_files
 from classifiers.serving.history import recent_grids_from_db
 from classifiers.serving.versions import SHIPPED, active_version
+from classifiers.settings import ClassifierSettings, classifier_settings
 
 log = logging.getLogger(__name__)
 
 
-def _from_db(settings: Settings) -> tuple[Path | None, str | None, list[dict[str, Any]], list[dict[str, Any]]]:
+def _from_db() -> tuple[Path | None, str | None, list[dict[str, Any]], list[dict[str, Any]]]:
     """Active model path and version, grid rows, category rows; empty when the database is not there yet."""
     try:
         with session_scope() as s:
@@ -53,7 +53,7 @@ def _from_db(settings: Settings) -> tuple[Path | None, str | None, list[dict[str
         return None, None, [], []
 
 
-def model_location(settings: Settings, db_path: Path | None, db_version: str | None) -> tuple[Path, str]:
+def model_location(settings: ClassifierSettings, db_path: Path | None, db_version: str | None) -> tuple[Path, str]:
     if settings.classifier_model_path is not None:
         path = settings.classifier_model_path
         return path, str(store.read_card(path).get("version") or path.stem)
@@ -70,10 +70,10 @@ def load_scorer(path: Path) -> Scorer:
     return scorer
 
 
-def build_classifier(settings: Settings) -> ModelClassifier:
-    db_path, db_version, grid_rows, db_cats = _from_db(settings)
+def build_classifier(settings: ClassifierSettings, ref: Path) -> ModelClassifier:
+    """The classifier `settings` name, with the grids and categories of the database, else of the files in `ref`."""
+    db_path, db_version, grid_rows, db_cats = _from_db()
     path, version = model_location(settings, db_path, db_version)
-    ref = settings.reference_data_dir
     if not any(r.get("geometry") for r in grid_rows):
         grid_rows = grid_rows_from_files(ref / "grids.csv", ref / "grids.geojson")
     cats = taxonomy.merge(taxonomy.load_categories(ref / "taxonomy.csv"), db_cats)
@@ -111,55 +111,28 @@ def _current_state() -> str | None:
         return None  # no database (yet): keep what is loaded
 
 
-@dataclass
-class _Live:
-    classifier: ModelClassifier | None = None
-    state: str | None = None
-    checked: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+def _build() -> ModelClassifier:
+    return build_classifier(classifier_settings(), kernel_settings().reference_data_dir)
 
 
-_live = _Live()
+def _refreshing() -> Refreshing[ModelClassifier]:
+    return Refreshing("classifier", _build, _current_state, lambda: classifier_settings().classifier_refresh_seconds)
 
 
-def _checked_recently(every: float) -> bool:
-    """Whether the loaded classifier needs no look at the database yet (`every` ≤ 0: never looks)."""
-    return every <= 0 or time.monotonic() - _live.checked < every
+LIVE = providers.Key("classifier", _refreshing)
 
 
 def get_classifier() -> Classifier:
     """The process's classifier, rebuilt when the database says it is out of date (see the module doc)."""
-    every = get_settings().classifier_refresh_seconds
-    current = _live.classifier
-    if current is not None and _checked_recently(every):
-        return current
-    # Only the first load makes a caller wait; a refresh is done by one thread while the rest go on.
-    if not _live.lock.acquire(blocking=current is None):
-        assert current is not None
-        return current
-    try:
-        loaded = _live.classifier
-        if loaded is not None and _checked_recently(every):
-            return loaded  # another thread loaded or checked it while this one waited
-        state = _current_state()
-        if loaded is None or (state is not None and state != _live.state):
-            loaded = build_classifier(get_settings())
-            if _live.classifier is not None:
-                log.info("classifier: reloaded, model %s", loaded.version)
-            _live.classifier, _live.state = loaded, state
-        _live.checked = time.monotonic()
-        return loaded
-    finally:
-        _live.lock.release()
+    return providers.get(LIVE).get()
 
 
 def when_running_processes_reload() -> str:
     """When a change this process made reaches the other processes, for messages to the operator."""
-    every = get_settings().classifier_refresh_seconds
+    every = classifier_settings().classifier_refresh_seconds
     return f"within {every:g} s" if every > 0 else "on restart (HOTLINE_CLASSIFIER_REFRESH_SECONDS=0)"
 
 
 def reset_classifier() -> None:
     """Forget the loaded classifier; the next `get_classifier()` builds it again."""
-    with _live.lock:
-        _live.classifier, _live.state, _live.checked = None, None, 0.0
+    providers.reset(LIVE)

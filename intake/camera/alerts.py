@@ -18,10 +18,12 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from cases.models import Category, utcnow
+from cases.models import utcnow
+from cases.reference import reference_names
 from cases.sanitize import SafeIdentifier
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from intake.camera.models import Camera, CameraAlertSignature, CameraIncident
+from intake.camera.settings import camera_settings
 from intake.core import accept
 from intake.schemas import LocationIn, ReportIn
 from intake.storage import store_image
@@ -63,13 +65,6 @@ def decode_snapshot(b64: str | None) -> bytes | None:
         raise ValueError("snapshot_base64 is not valid base64") from None
 
 
-def _category_name(session: Session, code: str | None) -> str | None:
-    if not code:
-        return None
-    cat = session.exec(select(Category).where(Category.kind == "事件", Category.code == code)).first()
-    return cat.name if cat else None
-
-
 def remember_signature(session: Session, camera: Camera, signature: str) -> None:
     """Insert the signature; a second use of it raises Replayed (the primary key refuses it)."""
     try:
@@ -84,7 +79,7 @@ def handle_alert(
 ) -> AlertOutcome:
     """Store the alert's effect; the caller commits. Raises Replayed, or AttachmentRejected (caller rolls
     back)."""
-    settings = get_settings()
+    settings = camera_settings()
     now = utcnow()
     remember_signature(session, camera, signature)
     # A signature can be replayed only while its timestamp is within the skew on either side: after
@@ -98,7 +93,7 @@ def handle_alert(
     # Serialise alerts of this camera: the UPDATE takes the camera's row lock (PostgreSQL) or the write
     # lock (SQLite) before we look for an open incident, so two simultaneous alerts cannot both open one.
     session.execute(update(Camera).where(col(Camera.id) == camera.id).values(last_alert_at=now))
-    window = timedelta(seconds=settings.camera_merge_window_seconds)
+    window = timedelta(seconds=kernel_settings().camera_merge_window_seconds)
     incident = session.exec(
         select(CameraIncident)
         .where(
@@ -127,7 +122,7 @@ def handle_alert(
     assert incident.id is not None
     attachments = [store_image(session, snapshot, channel="camera").id] if snapshot else []
     category_code = camera.event_map.get(alert.event_type)
-    label = _category_name(session, category_code) or alert.event_type
+    label = reference_names().category(category_code) or alert.event_type
     raw: dict[str, Any] = alert.model_dump(mode="json", exclude={"snapshot_base64"})
     raw["camera_id"] = camera.id
     hints: dict[str, Any] = {

@@ -17,9 +17,9 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from cases.sanitize import has_unsafe
-from cases.settings import get_settings
 from intake.camera.alerts import CameraAlertIn, Replayed, decode_snapshot, handle_alert
 from intake.camera.models import Camera
+from intake.camera.settings import camera_settings
 from intake.camera.signing import (
     HEADER_CAMERA,
     HEADER_SIGNATURE,
@@ -41,7 +41,7 @@ def _authenticate(session: Session, request: Request, body: bytes) -> tuple[Came
     if not camera_id:
         raise SignatureError(401, "缺少摄像头编号", f"{HEADER_CAMERA} header is required")
     signature = parse_signature(request.headers.get(HEADER_SIGNATURE))
-    ts = check_timestamp(request.headers.get(HEADER_TIMESTAMP), time.time(), get_settings().camera_max_skew_seconds)
+    ts = check_timestamp(request.headers.get(HEADER_TIMESTAMP), time.time(), camera_settings().camera_max_skew_seconds)
     camera = None if has_unsafe(camera_id) else session.get(Camera, camera_id)
     if camera is None:
         # Same answer as a wrong signature: do not tell a prober which camera ids exist.
@@ -83,7 +83,7 @@ async def _parse(request: Request, body: bytes) -> tuple[CameraAlertIn, bytes | 
 async def post_camera_alert(request: Request, session: DbSession) -> Any:
     """An AI camera's alert, signed with HMAC-SHA256 of `timestamp + "." + body` (see docs/channels.md)."""
     body = await request.body()
-    if len(body) > get_settings().camera_snapshot_max_bytes * 2:
+    if len(body) > camera_settings().camera_snapshot_max_bytes * 2:
         return problem(413, "告警内容过大", "request body too large")
     # Database work and image decoding block: run them on the thread pool, not on the event loop.
     try:

@@ -19,13 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from cases.models import Case, Report
 from cases.phone import InvalidPhone
 from cases.sanitize import clean_text, has_unsafe
-from cases.settings import get_settings
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
 from intake.deps import DbSession
 from intake.open311.mapping import CLOSED, request_row, service, service_row, services
 from intake.open311.render import FORMATS, error, render, render_one
 from intake.schemas import LocationIn, ReportIn
+from intake.settings import intake_settings
 
 _OPEN311_ERROR = {
     "type": "array",
@@ -87,7 +87,7 @@ def _unsafe_error(fmt: str, params: dict[str, str]) -> Response | None:
 
 def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
     j = params.get("jurisdiction_id")
-    if j and j != get_settings().open311_jurisdiction_id:
+    if j and j != intake_settings().open311_jurisdiction_id:
         return error(fmt, 404, f"jurisdiction_id {j!r} not found")
     return None
 
@@ -97,7 +97,7 @@ def discovery(fmt: Format) -> Response:
     """Service discovery: where this endpoint is and what it speaks."""
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
-    base = get_settings().public_base_url.rstrip("/")
+    base = intake_settings().public_base_url.rstrip("/")
     return render_one(
         fmt,
         "discovery",

@@ -13,10 +13,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import LABELS_ZH, TERMINAL, CaseStatus
-from cases.models import Case, CaseEvent, Category, Department
+from cases.models import Case, CaseEvent, Category
 from cases.queries import case_reports
+from cases.reference import reference_names, short_category_name
 from cases.sanitize import has_unsafe
-from cases.settings import get_settings
+from intake.settings import intake_settings
 
 CLOSED = {s.value for s in TERMINAL}
 # Requests are public by the spec, but a resident's own words (an SMS, a call) often carry their number.
@@ -40,7 +41,7 @@ def service_row(cat: Category) -> dict[str, Any]:
         "description": f"{cat.major_name} · {cat.name}",
         "metadata": False,  # no extra attributes: description, location and photos say enough
         "type": "realtime",
-        "keywords": cat.name.removesuffix("异常"),
+        "keywords": short_category_name(cat.name),
         "group": cat.major_name,
     }
 
@@ -76,14 +77,13 @@ def _status_notes(session: Session, case: Case) -> str:
 
 def media_url(ref: str) -> str:
     if ref.startswith("att_"):
-        return f"{get_settings().public_base_url.rstrip('/')}/attachments/{ref}"
+        return f"{intake_settings().public_base_url.rstrip('/')}/attachments/{ref}"
     return ref
 
 
 def request_row(session: Session, case: Case) -> dict[str, Any]:
     first = next(iter(case_reports(session, case.id)), None)
     cat = service(session, case.category_code) if case.category_code else None
-    dept = session.get(Department, case.department_code) if case.department_code else None
     return {
         "service_request_id": case.number,
         "status": open_or_closed(case),
@@ -91,7 +91,7 @@ def request_row(session: Session, case: Case) -> dict[str, Any]:
         "service_name": cat.name if cat else None,
         "service_code": case.category_code,
         "description": public_text(first.text if first else case.title),
-        "agency_responsible": dept.name if dept else None,
+        "agency_responsible": reference_names().department(case.department_code),
         "service_notice": None,
         "requested_datetime": w3c(case.created_at),
         "updated_datetime": w3c(case.updated_at),

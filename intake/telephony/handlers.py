@@ -16,7 +16,7 @@ from cases.phone import InvalidPhone, normalize_phone
 from cases.queries import reporter_phone, reporters_case
 from cases.rating import record_rating
 from cases.service import record_event
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from cases.texts import finish_by_spoken
 from classifiers.base import ReportFacts
 from classifiers.serving import registry
@@ -24,6 +24,7 @@ from intake.core import PIPELINE_JOB, accept, find_report
 from intake.schemas import ReportIn
 from intake.telephony import outbound, reference
 from intake.telephony.hours import agents_on_duty
+from intake.telephony.settings import telephony_settings
 from ivr_flows.engine import RETRY, WAITING, Handler, Turn
 from ivr_flows.speech import case_number_from_keys, digits_zh, has_content, may_read_back
 
@@ -67,7 +68,7 @@ def classify(ctx: dict[str, Any], turn: Turn | None) -> str:
     # Kept even when unclear: an agent or the voicemail report sees what the caller tried to say.
     v["report_text"] = text
     v["speech_confidence"] = speech_confidence
-    floor = get_settings().ivr_readback_min_confidence
+    floor = telephony_settings().ivr_readback_min_confidence
     if not may_read_back(text, c.category_code, c.category_confidence, floor, speech_confidence):
         log.info(
             "call %s: not reading back %s (category %.2f, speech %s, floor %.2f)",
@@ -151,7 +152,7 @@ def case_ready(ctx: dict[str, Any], turn: Turn | None) -> str:
 
 
 def lookup_case(ctx: dict[str, Any], turn: Turn | None) -> str:
-    number = case_number_from_keys((turn.digits if turn else "") or "", get_settings().case_number_prefix)
+    number = case_number_from_keys((turn.digits if turn else "") or "", kernel_settings().case_number_prefix)
     if number is None:
         return RETRY
     with session_scope() as s:
@@ -165,7 +166,7 @@ def lookup_case(ctx: dict[str, Any], turn: Turn | None) -> str:
         if status in TERMINAL:
             v["deadline_text"] = "该工单已办结。" if status == CaseStatus.CLOSED else ""
         elif case.handle_deadline is not None:
-            v["deadline_text"] = finish_by_spoken(case.handle_deadline, get_settings().timezone, utcnow())
+            v["deadline_text"] = finish_by_spoken(case.handle_deadline, kernel_settings().timezone, utcnow())
         else:
             v["deadline_text"] = "正在安排处理，办结时间确定后会短信通知您。"
     return "found"

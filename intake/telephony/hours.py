@@ -6,7 +6,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cases.models import utcnow
-from cases.settings import get_settings
+from cases.settings import kernel_settings
+from intake.telephony.settings import telephony_settings
 
 
 def _parse(window: str) -> tuple[time, time]:
@@ -19,7 +20,7 @@ def _parse(window: str) -> tuple[time, time]:
 def in_window(window: str, now: datetime | None = None) -> bool:
     if not window.strip():
         return False
-    local = (now or utcnow()).astimezone(ZoneInfo(get_settings().timezone)).time()
+    local = (now or utcnow()).astimezone(ZoneInfo(kernel_settings().timezone)).time()
     start, end = _parse(window)
     if start <= end:
         return start <= local < end or (end == time(23, 59, 59, 999999) and local >= start)
@@ -28,7 +29,7 @@ def in_window(window: str, now: datetime | None = None) -> bool:
 
 def window_end(window: str, now: datetime | None = None) -> datetime:
     """When the window containing `now` closes (UTC) — the earliest moment a deferred notice may go."""
-    tz = ZoneInfo(get_settings().timezone)
+    tz = ZoneInfo(kernel_settings().timezone)
     local = (now or utcnow()).astimezone(tz)
     _, end = _parse(window)
     candidate = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
@@ -38,8 +39,8 @@ def window_end(window: str, now: datetime | None = None) -> datetime:
 
 
 def agents_on_duty(now: datetime | None = None) -> bool:
-    return in_window(get_settings().agent_hours, now)
+    return in_window(telephony_settings().agent_hours, now)
 
 
 def quiet_now(now: datetime | None = None) -> bool:
-    return in_window(get_settings().quiet_hours, now)
+    return in_window(telephony_settings().quiet_hours, now)

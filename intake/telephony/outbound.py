@@ -27,11 +27,13 @@ from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
 from cases.phone import mask_phone
 from cases.queries import reporter_phone
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from cases.texts import SMS_SIGNATURE, finish_by_zh
+from intake.settings import intake_settings
 from intake.telephony.hours import quiet_now, window_end
 from intake.telephony.models import OutboundMessage, SmsOptOut
 from intake.telephony.rest import credentials_missing, get_client
+from intake.telephony.settings import telephony_settings
 from intake.tracking import first_report_with_phone, issue_token, track_url
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ DONE = ("sent", "delivered", "opted_out", "failed", "skipped", "deferred")
 
 
 def _url(path: str, **query: object) -> str:
-    base = get_settings().public_base_url.rstrip("/")
+    base = intake_settings().public_base_url.rstrip("/")
     return base + path + (("?" + urlencode(query)) if query else "")
 
 
@@ -135,7 +137,7 @@ def _claim(om_id: int, kind: str) -> OutboundMessage | None:
             s.add(om)
             return None
         if om.status == "pending" and quiet_now():  # "pending" = a notice; "queued" = an immediate answer
-            om.status, om.not_before = "deferred", window_end(get_settings().quiet_hours)
+            om.status, om.not_before = "deferred", window_end(telephony_settings().quiet_hours)
             s.add(om)
             log.info("outbound %s %s deferred to %s (quiet hours)", kind, om.purpose, om.not_before)
             return None
@@ -151,7 +153,7 @@ def _transient(exc: Exception) -> bool:
 
 def _deliver(om: OutboundMessage, send: object) -> None:
     assert om.id is not None and callable(send)
-    settings = get_settings()
+    settings = telephony_settings()
     error: str | None = None
     sid: str | None = None
     attempts = 0
@@ -185,7 +187,7 @@ def send_sms(om_id: int) -> None:
     om = _claim(om_id, "sms")
     if om is None:
         return
-    s = get_settings()
+    s = telephony_settings()
 
     def send() -> str:
         msg = get_client().messages.create(
@@ -205,7 +207,7 @@ def place_call(om_id: int) -> None:
     om = _claim(om_id, "call")
     if om is None:
         return
-    s = get_settings()
+    s = telephony_settings()
 
     def send() -> str:
         call = get_client().calls.create(
@@ -278,7 +280,7 @@ def send_case_number(report_id: int) -> None:
 def notify_case_status(case_id: int) -> None:
     """Job: tell the reporter their case was dispatched, or handled. Other statuses send nothing; each
     (case, status) is told once. The routing and agent issues enqueue this when a case moves."""
-    tz = ZoneInfo(get_settings().timezone)
+    tz = ZoneInfo(kernel_settings().timezone)
     with session_scope() as s:
         case = s.get(Case, case_id)
         if case is None:
@@ -308,7 +310,7 @@ def start_survey_call(case_id: int) -> None:
             log.info("case %s has no reporter phone: no survey call", case_id)
             return
         # A short pause after 核实 so the resident has seen the result before we ask about it.
-        delay = timedelta(minutes=get_settings().survey_delay_minutes)
+        delay = timedelta(minutes=telephony_settings().survey_delay_minutes)
         om = queue_message(
             s,
             kind="call",

@@ -13,7 +13,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from cases.settings import Settings, get_settings
+from cases import providers
+from intake.telephony.settings import TelephonySettings, telephony_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +56,16 @@ class _Pacer:
             time.sleep(at - now)
 
 
-_pacer = _Pacer()
+PACER = providers.Key("Twilio REST pacer", _Pacer)
 
 
 def _pace() -> None:
-    _pacer.wait(get_settings().twilio_rate_per_second)
+    providers.get(PACER).wait(telephony_settings().twilio_rate_per_second)
 
 
-def credentials_missing(settings: Settings | None = None) -> str | None:
+def credentials_missing(settings: TelephonySettings | None = None) -> str | None:
     """Why nothing can be sent (a readable reason), or None when the account is configured."""
-    s = settings or get_settings()
+    s = settings or telephony_settings()
     missing = [
         name
         for name, value in (
@@ -77,16 +78,16 @@ def credentials_missing(settings: Settings | None = None) -> str | None:
     return f"Twilio is not configured ({', '.join(missing)} unset)" if missing else None
 
 
-def get_client(settings: Settings | None = None) -> Client:
-    s = settings or get_settings()
+def get_client(settings: TelephonySettings | None = None) -> Client:
+    s = settings or telephony_settings()
     http = BaseUrlHttpClient(s.twilio_api_base_url, timeout=10)
     return Client(s.twilio_account_sid, s.twilio_auth_token, http_client=http)
 
 
-def fetch_media(url: str, settings: Settings | None = None) -> tuple[bytes, str]:
+def fetch_media(url: str, settings: TelephonySettings | None = None) -> tuple[bytes, str]:
     """Download an MMS media file through the REST client's HTTP layer (base URL rewrite, pacing, auth).
     Twilio's Response keeps only text, so the bytes come from the client's own requests session."""
-    s = settings or get_settings()
+    s = settings or telephony_settings()
     http = BaseUrlHttpClient(s.twilio_api_base_url, timeout=15)
     _pace()
     session = http.session or requests.Session()

@@ -8,7 +8,8 @@ from fastapi import HTTPException, Request
 from twilio.request_validator import RequestValidator
 
 from cases.sanitize import clean_text
-from cases.settings import get_settings
+from intake.settings import intake_settings
+from intake.telephony.settings import telephony_settings
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 def public_url(request: Request) -> str:
     """The URL Twilio called: the configured public base + this path and query. Behind a reverse proxy the
     server sees another scheme/host/port than Twilio signed, so request.url cannot be used."""
-    base = get_settings().public_base_url.rstrip("/")
+    base = intake_settings().public_base_url.rstrip("/")
     q = request.url.query
     return f"{base}{request.url.path}" + (f"?{q}" if q else "")
 
@@ -27,7 +28,7 @@ async def twilio_form(request: Request) -> dict[str, str]:
     Twilio signs what the caller sent, NUL included, so the signature is checked on the raw values;
     only then are they cleaned (`cases.sanitize`): a resident's SMS body or speech with a control
     character is stored without it, instead of failing on every retry of the webhook."""
-    token = get_settings().twilio_auth_token
+    token = telephony_settings().twilio_auth_token
     form = await request.form()
     params = {k: str(v) for k, v in form.multi_items()}
     signature = request.headers.get("X-Twilio-Signature", "")

@@ -22,7 +22,7 @@ from cases.phone import InvalidPhone, normalize_phone
 from cases.queries import reporters_case
 from cases.sanitize import DB_INT_MAX
 from cases.service import record_event
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from cases.texts import SMS_SIGNATURE as SIGN
 from cases.texts import finish_by_zh
 from intake.core import PIPELINE_JOB, accept
@@ -32,6 +32,7 @@ from intake.telephony import outbound
 from intake.telephony.models import SmsMessage, SmsOptOut
 from intake.telephony.rest import fetch_media
 from intake.telephony.security import twilio_form
+from intake.telephony.settings import telephony_settings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _store_media(session: Session, params: dict[str, str], sid: str) -> list[str
                 continue
             except AttachmentRejected as exc:
                 log.info("MMS %s: media %s is not a usable image (%s); kept as a file", sid, i, exc)
-        folder = Path(get_settings().var_dir) / "telephony" / "media"
+        folder = Path(kernel_settings().var_dir) / "telephony" / "media"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{sid}_{i}{mimetypes.guess_extension(ctype) or '.bin'}"
         path.write_bytes(data)
@@ -86,7 +87,7 @@ def _store_media(session: Session, params: dict[str, str], sid: str) -> list[str
 
 def open_thread_report(session: Session, phone: str, window_minutes: int | None = None) -> Report | None:
     """The report this number texted within the window, if its case is still open (or not opened yet)."""
-    minutes = get_settings().sms_thread_window_minutes if window_minutes is None else window_minutes
+    minutes = telephony_settings().sms_thread_window_minutes if window_minutes is None else window_minutes
     since = utcnow() - timedelta(minutes=minutes)
     last = session.exec(
         select(SmsMessage)
@@ -130,7 +131,7 @@ def append_to_report(session: Session, report: Report, text: str, attachments: l
 
 def _query_reply(session: Session, number: str, phone: str | None) -> str:
     digits = re.sub(r"\D", "", number)
-    prefix = get_settings().case_number_prefix
+    prefix = kernel_settings().case_number_prefix
     if digits.startswith(prefix):
         digits = digits[len(prefix) :]
     case = reporters_case(session, f"{prefix}-{digits[:8]}-{digits[8:]}", phone) if len(digits) == 14 else None
@@ -139,7 +140,7 @@ def _query_reply(session: Session, number: str, phone: str | None) -> str:
     label = LABELS_ZH[CaseStatus(case.status)]
     due = ""
     if case.handle_deadline is not None and CaseStatus(case.status) not in TERMINAL:
-        due = "，" + finish_by_zh(case.handle_deadline, get_settings().timezone, utcnow())
+        due = "，" + finish_by_zh(case.handle_deadline, kernel_settings().timezone, utcnow())
     return f"{SIGN}工单{case.number}当前状态：{label}{due}。"
 
 
@@ -241,7 +242,7 @@ def _reply_for_new_report(msg: SmsMessage, report_id: int) -> str:
         number = resolve(PIPELINE_JOB)(report_id)  # open the case now: the reply carries its number
     except Exception:
         log.exception("SMS report %s: pipeline failed; the queued job retries", report_id)
-    window = get_settings().sms_thread_window_minutes
+    window = telephony_settings().sms_thread_window_minutes
     with session_scope() as s:
         if number is None:
             msg.reply = f"{SIGN}您反映的问题已收到，工单号生成后将短信告知。补充信息请在{window}分钟内直接回复。"

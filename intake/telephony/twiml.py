@@ -7,7 +7,8 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from cases.settings import get_settings
+from intake.telephony.settings import telephony_settings
+from ivr_flows.settings import flow_settings
 from ivr_flows.verbs import Dial, Enqueue, Gather, Hangup, Leave, Pause, Play, Record, Redirect, Say, Verb
 
 
@@ -24,7 +25,7 @@ class TwimlRenderer:
         self._say(r, verb)
 
     def _add_gather(self, r: VoiceResponse, verb: Gather) -> None:
-        s = get_settings()
+        s = telephony_settings()
         kwargs: dict[str, object] = {
             "input": verb.input,
             "action": verb.action,
@@ -51,7 +52,7 @@ class TwimlRenderer:
 
     def _add_enqueue(self, r: VoiceResponse, verb: Enqueue) -> None:
         r.enqueue(
-            verb.queue or get_settings().twilio_agent_queue,
+            verb.queue or telephony_settings().twilio_agent_queue,
             wait_url=verb.wait_url,
             wait_url_method="POST",
             action=verb.action,
@@ -87,9 +88,9 @@ class TwimlRenderer:
 
     @staticmethod
     def _say(parent: object, say: Say) -> None:
-        s = get_settings()
-        if say.audio and s.ivr_recordings_base_url:
-            parent.play(s.ivr_recordings_base_url.rstrip("/") + "/" + say.audio)  # type: ignore[attr-defined]
+        s, recordings = telephony_settings(), flow_settings().ivr_recordings_base_url
+        if say.audio and recordings:
+            parent.play(recordings.rstrip("/") + "/" + say.audio)  # type: ignore[attr-defined]
         else:
             parent.say(say.text, language=s.twilio_language, voice=s.twilio_voice)  # type: ignore[attr-defined]
 

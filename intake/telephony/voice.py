@@ -10,7 +10,7 @@ import copy
 import logging
 import threading
 import time
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,16 +18,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from cases import providers
 from cases.db import session_scope
 from cases.models import utcnow
 from cases.sanitize import DB_INT_MAX
-from cases.settings import get_settings
 from intake.telephony import handlers, outbound, reference
 from intake.telephony.models import CallSession, CallStep
 from intake.telephony.security import twilio_form
+from intake.telephony.settings import telephony_settings
 from intake.telephony.twiml import TwimlRenderer
 from ivr_flows.engine import Engine, Turn
 from ivr_flows.loader import Flow, load_flows
+from ivr_flows.settings import flow_settings
 from ivr_flows.verbs import Dial, Hangup, Play, Record, Say, Verb
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,17 @@ DEFAULT_HOLD_MUSIC = "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHA
 
 
 WARM_UP = True  # tests turn it off
-_warm_lock = threading.Lock()
-_warmed = False
+
+
+@dataclass
+class _WarmUp:
+    """Whether this process started loading what calls need (once per process)."""
+
+    started: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+WARMED_UP = providers.Key("IVR warm-up", _WarmUp)
 
 
 def _load_for_calls() -> None:
@@ -57,11 +68,11 @@ def warm_up(background: bool = True) -> None:
     caller would otherwise hear them as silence after speaking. The app calls this at start-up, before it
     accepts requests (`HOTLINE_WARM_UP_ON_START`); as a fallback the first call of a process that skipped
     it starts the load in the background (the greeting and menu leave enough time)."""
-    global _warmed
-    with _warm_lock:
-        if _warmed or not WARM_UP:
+    state = providers.get(WARMED_UP)
+    with state.lock:
+        if state.started or not WARM_UP:
             return
-        _warmed = True
+        state.started = True
 
     def work() -> None:
         try:
@@ -75,10 +86,16 @@ def warm_up(background: bool = True) -> None:
         work()
 
 
-@lru_cache(maxsize=1)
+def _load_flows() -> dict[str, Flow]:
+    return load_flows(flow_settings().ivr_flows_dir, handlers=set(handlers.HANDLERS))
+
+
+FLOWS = providers.Key("call flows", _load_flows)
+
+
 def flows() -> dict[str, Flow]:
     """Loaded once per process; a broken flow file stops the first call with its file:line error."""
-    return load_flows(get_settings().ivr_flows_dir, handlers=set(handlers.HANDLERS))
+    return providers.get(FLOWS)
 
 
 def _twiml(xml: str) -> Response:
@@ -310,7 +327,7 @@ def bridge(
     if phone is None:
         verbs: list[Verb] = [Say("这个工单没有市民的联系电话，无法接通。"), Hangup()]
     else:
-        verbs = [Say("正在接通市民，请稍候。"), Dial(number=phone, caller_id=get_settings().twilio_from_number)]
+        verbs = [Say("正在接通市民，请稍候。"), Dial(number=phone, caller_id=telephony_settings().twilio_from_number)]
     return _twiml(TwimlRenderer().render(verbs))
 
 
@@ -327,7 +344,7 @@ def wait(flow: str, step: str, params: dict[str, str] = Depends(twilio_form)) ->
     """The queue's wait URL, polled while the caller holds: position, music, or off to voicemail."""
     if flow not in flows() or step not in flows()[flow].steps:
         raise HTTPException(404, "unknown step")
-    s = get_settings()
+    s = telephony_settings()
     queue_time = int(params.get("QueueTime", "0") or 0)
     if queue_time >= s.twilio_queue_max_wait_seconds:
         from ivr_flows.verbs import Leave

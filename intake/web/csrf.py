@@ -10,23 +10,22 @@ import hashlib
 import hmac
 import secrets
 import time
-from functools import lru_cache
 
 from fastapi import Request, Response
 
-from cases.settings import get_settings
+from cases import providers
+from intake.web.settings import web_form_settings
 
 COOKIE = "h5csrf"
 FIELD = "csrf_token"
 
 
-@lru_cache(maxsize=1)
-def _process_secret() -> str:
-    return secrets.token_hex(32)
+# Used when HOTLINE_SECRET_KEY is unset: random, the same for the whole process.
+PROCESS_SECRET = providers.Key("process CSRF secret", lambda: secrets.token_hex(32))
 
 
 def secret_key() -> bytes:
-    return (get_settings().secret_key or _process_secret()).encode("utf-8")
+    return (web_form_settings().secret_key or providers.get(PROCESS_SECRET)).encode("utf-8")
 
 
 def sign_value(value: str) -> str:
@@ -48,7 +47,7 @@ def valid(request: Request, token: str | None) -> bool:
     if not seed or not token or "." not in token:
         return False
     ts, _, sig = token.partition(".")
-    if not _small_number(ts) or time.time() - int(ts) > get_settings().web_form_max_age_seconds:
+    if not _small_number(ts) or time.time() - int(ts) > web_form_settings().web_form_max_age_seconds:
         return False
     return _same(sign_value(seed + "|" + ts), sig)
 

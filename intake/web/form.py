@@ -17,23 +17,18 @@ from starlette.datastructures import FormData, UploadFile
 
 from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
+from cases.reference import reference_names
 from cases.sanitize import clean_text
-from cases.settings import get_settings
 from intake.core import accept
 from intake.deps import DbSession
 from intake.ratelimit import get_limiter
 from intake.schemas import LocationIn, ReportIn
+from intake.settings import storage_settings
 from intake.storage import AttachmentRejected, clean_image, save_image
 from intake.tracking import TOKEN_SHAPE, issue_token
 from intake.web import csrf
-from intake.web.reference import (
-    Choice,
-    category_name,
-    common_categories,
-    communities,
-    community,
-    search_categories,
-)
+from intake.web.reference import Choice, common_categories, communities, community, is_category, search_categories
+from intake.web.settings import web_form_settings
 from intake.web.templating import templates
 
 router = APIRouter(prefix="/h5", include_in_schema=False)
@@ -67,11 +62,11 @@ def render_form(
     probe = Response()
     token = csrf.issue(request, probe)
     values = values or {}
-    common = common_categories(s)
+    common = common_categories()
     streets = communities(s)
     chosen = values.get("category_code", "")
     # A category found by search is not among the chips: keep it visible (and checked) on errors.
-    if chosen and all(c.code != chosen for c in common) and (name := category_name(s, chosen)):
+    if chosen and all(c.code != chosen for c in common) and (name := reference_names().category(chosen)):
         common = [*common, Choice(chosen, name)]
     response = templates.TemplateResponse(
         request,
@@ -83,7 +78,7 @@ def render_form(
             "streets": streets,
             "csrf_token": token,
             "max_photos": MAX_PHOTOS,
-            "max_mb": get_settings().attachment_max_bytes // (1024 * 1024),
+            "max_mb": storage_settings().attachment_max_bytes // (1024 * 1024),
         },
         status_code=status,
     )
@@ -134,7 +129,7 @@ def _validate(s: Session, values: dict[str, str]) -> tuple[str | None, LocationI
         # The classifier reads the address; the community's name is evidence too.
         address = f"{comm.street}{comm.name} {address or ''}".strip()
     if values["category_code"]:
-        if category_name(s, values["category_code"]) is None:
+        if not is_category(s, values["category_code"]):
             raise FormError(422, "请选择列表中的问题类型", values)
         hints["category_code"] = values["category_code"]
     if lat is None and not address:
@@ -144,7 +139,7 @@ def _validate(s: Session, values: dict[str, str]) -> tuple[str | None, LocationI
 
 
 def _check_limits(request: Request, phone: str | None, values: dict[str, str]) -> None:
-    settings = get_settings()
+    settings = web_form_settings()
     limiter = get_limiter()
     if not limiter.hit(f"web:ip:{client_ip(request)}", settings.web_rate_ip_per_hour, 3600):
         raise FormError(429, "提交太频繁了，请稍后再试。紧急情况请拨打 12319。", values)
@@ -176,7 +171,7 @@ def _submit(request: Request, form: FormData, s: Session) -> Response:
         cleaned = []
         for photo in photos:  # every photo checked before any is stored
             try:
-                cleaned.append(clean_image(photo.file.read(get_settings().attachment_max_bytes + 1)))
+                cleaned.append(clean_image(photo.file.read(storage_settings().attachment_max_bytes + 1)))
             except AttachmentRejected as exc:
                 raise FormError(422, f"照片“{photo.filename}”：{exc.message}", values) from None
         ids = [save_image(s, img, channel="web").id for img in cleaned]

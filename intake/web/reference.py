@@ -1,4 +1,7 @@
-"""Reference data the form offers: categories (common ones first, search by name) and street/community."""
+"""Reference data the form offers: categories (common ones first, search by name) and street/community.
+
+Names come from the kernel's one lookup (`cases.reference.reference_names`); a search, and the check of
+what the form sent back, ask the database."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from cases.models import Category, Grid
+from cases.reference import reference_names, short_category_name
 from cases.sanitize import clean_text, has_unsafe
 
 # What residents report most on 12319 lines; shown as one-tap choices. Codes absent from the
@@ -21,16 +25,10 @@ class Choice:
     name: str
 
 
-def _short(name: str) -> str:
-    return name.removesuffix("异常") if name.endswith("井盖异常") or name.endswith("灯异常") else name
-
-
-def common_categories(session: Session) -> list[Choice]:
-    rows = session.exec(
-        select(Category).where(Category.kind == "事件", col(Category.code).in_(COMMON_CODES), Category.active)
-    ).all()
-    by_code = {r.code: r for r in rows}
-    return [Choice(c, _short(by_code[c].name)) for c in COMMON_CODES if c in by_code]
+def common_categories() -> list[Choice]:
+    """The one-tap choices, with the short names residents tap (路灯, not 路灯异常)."""
+    names = reference_names()
+    return [Choice(c, short_category_name(name)) for c in COMMON_CODES if (name := names.category(c, active_only=True))]
 
 
 def search_categories(session: Session, q: str) -> list[Choice]:
@@ -46,11 +44,11 @@ def search_categories(session: Session, q: str) -> list[Choice]:
     return [Choice(r.code, r.name) for r in rows]
 
 
-def category_name(session: Session, code: str | None) -> str | None:
-    if not code or has_unsafe(code):
-        return None
-    row = session.exec(select(Category).where(Category.kind == "事件", Category.code == code)).first()
-    return row.name if row else None
+def is_category(session: Session, code: str) -> bool:
+    """Whether the form's category is a matter of the taxonomy."""
+    if has_unsafe(code):
+        return False
+    return session.exec(select(Category.code).where(Category.kind == "事件", Category.code == code)).first() is not None
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,15 @@ from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
 from cases.queries import plain_steps, reporters_report, status_label
 from cases.rating import RATINGS, already_rated, can_rate, record_rating
+from cases.reference import reference_names
 from cases.sanitize import clean_text
 from cases.service import get_case_by_number
-from cases.settings import get_settings
 from intake.deps import DbSession
 from intake.ratelimit import get_limiter
 from intake.tracking import TOKEN_SHAPE, case_for_token, issue_token
 from intake.web import csrf
 from intake.web.form import client_ip
-from intake.web.reference import category_name
+from intake.web.settings import web_form_settings
 from intake.web.templating import templates
 
 router = APIRouter(prefix="/h5", include_in_schema=False)
@@ -65,7 +65,7 @@ def _result_ctx(session: Session, case: Case, token: str) -> dict[str, Any]:
     return {
         "case": case,
         "status_label": status_label(case),
-        "category": category_name(session, case.category_code),
+        "category": reference_names().category(case.category_code),
         "steps": plain_steps(session, case),
         "can_rate": can_rate(session, case),
         "rated": already_rated(session, case),
@@ -130,7 +130,7 @@ def _track(request: Request, form: FormData, s: Session) -> HTMLResponse:
     if not values["number"] or not values["phone"]:
         return _page(request, {"values": values, "error": "请填写案件编号和报案时留的电话号码"}, 422)
     # Per case, so guessing the missing digits of one resident's phone stays hopeless from many IPs too.
-    per_case = get_settings().track_attempts_per_case_per_hour
+    per_case = web_form_settings().track_attempts_per_case_per_hour
     if not get_limiter().hit(f"track:case:{values['number'][:40]}", per_case, 3600):
         return _page(
             request, {"values": values, "error": "该案件查询次数过多，请一小时后再试，或使用短信中的链接"}, 429

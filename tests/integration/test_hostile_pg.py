@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from cases import jobs
 from cases.db import get_engine, session_scope
-from cases.settings import reset_settings
+from hotline.settings import reset_settings
 from intake.open311.keys import create_key
 from intake.ratelimit import reset_limiter
 from tests import hostile

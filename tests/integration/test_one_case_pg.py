@@ -101,11 +101,11 @@ def test_same_report_from_several_processes_makes_one_case(pg: None) -> None:
     """Two workers (or a worker and a CLI process) running the same report at the same moment."""
     import multiprocessing as mp
 
-    from cases.settings import get_settings
+    from cases.settings import kernel_settings
     from tests.unit.test_one_case_per_report import _run_in_process
 
     rid = _store("api", "pg-procs-1", "胜利街菜场门口有人占道经营")
-    s = get_settings()
+    s = kernel_settings()
     start_at = time.time() + 6  # after every child has loaded the model
     with mp.get_context("spawn").Pool(3) as pool:
         numbers = pool.starmap(_run_in_process, [(s.database_url, str(s.var_dir), rid, start_at)] * 3)

@@ -225,14 +225,15 @@ def test_pipeline_refuses_a_rules_file_with_an_unknown_department(
     env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The configured file is checked where it is loaded: no case is ever sent to `sanitaton`."""
-    from cases.settings import reset_settings
-    from routing.pipeline import routing_table
+    from cases import providers
+    from hotline.settings import reset_settings
+    from routing.ruleset import ROUTING_TABLE, routing_table
 
     monkeypatch.setenv(
         "HOTLINE_ROUTING_RULES_PATH", str(_rules(tmp_path, "department: sanitation\n", "department: sanitaton\n"))
     )
     reset_settings()
-    routing_table.cache_clear()
+    providers.reset(ROUTING_TABLE)
     with pytest.raises(RulesError, match="sanitaton"):
         routing_table()
     number = held_case()
@@ -271,8 +272,8 @@ def test_the_app_says_at_start_up_that_the_rules_file_is_refused(
     from fastapi.testclient import TestClient
 
     from cases import hooks
-    from cases.settings import reset_settings
     from hotline.app import create_app
+    from hotline.settings import reset_settings
 
     bad = _rules(tmp_path, "department: sanitation\n", "department: sanitaton\n")
     monkeypatch.setenv("HOTLINE_ROUTING_RULES_PATH", str(bad))

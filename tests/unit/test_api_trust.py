@@ -21,7 +21,7 @@ from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Case, Report
 from cases.service import apply_action, get_case_by_number, open_case
-from cases.settings import reset_settings
+from hotline.settings import reset_settings
 from intake.apikeys import revoke_key
 from intake.camera.registry import add_camera
 from intake.camera.signing import signed_headers

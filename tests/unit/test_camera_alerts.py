@@ -162,7 +162,7 @@ def test_other_event_type_or_after_window_is_a_new_report(
     _post(client, camera, _body(event_id="b", event_type="illegal_vending"))
     assert _counts()["reports"] == 2
     monkeypatch.setenv("HOTLINE_CAMERA_MERGE_WINDOW_SECONDS", "0")
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     reset_settings()
     time.sleep(0.01)

@@ -10,12 +10,12 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from cases.settings import Settings
 from classifiers.base import Classification, ReportFacts
 from classifiers.models import LabelledExample, ModelVersion
 from classifiers.serving import store
 from classifiers.serving.gate import needs_review
 from classifiers.serving.taxonomy import NON_CITY_CODE, disabled_codes, load_categories, merge
+from classifiers.settings import ClassifierSettings
 from classifiers.tokenizer import normalise, tokenize
 from classifiers.training import artifacts, trainer
 
@@ -58,7 +58,9 @@ def test_normalise_folds_numbers() -> None:
 
 
 def test_gate_thresholds_and_per_category_override() -> None:
-    settings = Settings(category_auto_threshold=0.6, grid_auto_threshold=0.6, category_thresholds={"01011": 0.95})
+    settings = ClassifierSettings(
+        category_auto_threshold=0.6, grid_auto_threshold=0.6, category_thresholds={"01011": 0.95}
+    )
     sure = Classification("06010", 0.8, "421102001001001", 0.85)
     assert not needs_review(sure, settings)
     assert needs_review(Classification("06010", 0.5, "421102001001001", 0.85), settings)
@@ -492,9 +494,9 @@ def test_running_process_picks_up_an_activated_model_and_city_edits(
 
     from cases.db import session_scope
     from cases.models import Grid
-    from cases.settings import reset_settings
     from classifiers.serving.registry import get_classifier, reset_classifier
     from classifiers.serving.versions import register
+    from hotline.settings import reset_settings
 
     text = "东门菜场那边有人占道经营摆摊卖菜"
     monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "3600")
@@ -532,13 +534,15 @@ def test_running_process_picks_up_an_activated_model_and_city_edits(
 
 
 def test_a_refresh_in_progress_does_not_hold_up_other_threads(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cases.settings import reset_settings
+    from cases import providers
     from classifiers.serving import registry
+    from hotline.settings import reset_settings
 
     monkeypatch.setenv("HOTLINE_CLASSIFIER_REFRESH_SECONDS", "0.01")
     reset_settings()
     registry.reset_classifier()
     current = registry.get_classifier()
-    registry._live.checked = 0.0  # due for a check
-    with registry._live.lock:  # as if another thread were checking or rebuilding right now
+    live = providers.get(registry.LIVE)
+    live._checked = 0.0  # due for a check
+    with live._lock:  # as if another thread were checking or rebuilding right now
         assert registry.get_classifier() is current

@@ -11,7 +11,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from cases.settings import reset_settings
+from hotline.settings import reset_settings
 from tests.conftest import free_port, reset_caches
 
 

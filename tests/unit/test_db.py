@@ -97,12 +97,11 @@ def test_concurrent_writers_queue_without_database_is_locked(env: Path) -> None:
 def test_the_app_loads_the_model_before_it_serves(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    from cases.settings import reset_settings
     from hotline.app import create_app
+    from hotline.settings import reset_settings
 
     loaded: list[str] = []
     monkeypatch.setenv("HOTLINE_WARM_UP_ON_START", "true")
-    monkeypatch.setattr(voice, "_warmed", False)
     monkeypatch.setattr(voice, "_load_for_calls", lambda: loaded.append(threading.current_thread().name))
     reset_settings()
     import gc
@@ -121,14 +120,13 @@ def test_the_app_loads_the_model_before_it_serves(env: Path, monkeypatch: pytest
 def test_a_failing_warm_up_does_not_stop_the_app(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    from cases.settings import reset_settings
     from hotline.app import create_app
+    from hotline.settings import reset_settings
 
     def broken() -> None:
         raise OSError("model file missing")
 
     monkeypatch.setenv("HOTLINE_WARM_UP_ON_START", "true")
-    monkeypatch.setattr(voice, "_warmed", False)
     monkeypatch.setattr(voice, "_load_for_calls", broken)
     reset_settings()
     with TestClient(create_app(configure_jobs=False)) as client:
@@ -146,7 +144,7 @@ def test_serve_gives_slow_starting_workers_time(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
     monkeypatch.setattr(bootstrap, "prepare_database", lambda: {})
     monkeypatch.setenv("HOTLINE_REDIS_URL", "redis://127.0.0.1:6379/0")
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     reset_settings()
     result = CliRunner().invoke(app, ["serve", "--workers", "2"])

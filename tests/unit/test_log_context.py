@@ -18,8 +18,8 @@ from sqlmodel import select
 from cases.db import session_scope
 from cases.logcontext import job_ids
 from cases.models import Report
-from cases.settings import Settings
 from hotline.bootstrap import configure_logging, log_formatter
+from hotline.settings import ServerSettings
 
 Lines = Callable[[], list[dict[str, Any]]]
 REPORT = {"channel": "api", "external_id": "ctx-1", "text": "东门菜市场门口暴露垃圾没人清理", "phone": "138 0013 8000"}
@@ -108,15 +108,15 @@ def test_configure_logging_installs_one_handler_in_the_configured_format() -> No
     saved = root.handlers[:], root.level
     root.handlers = []
     try:
-        configure_logging(Settings(log_format="json", log_level="DEBUG"))
-        configure_logging(Settings(log_format="json", log_level="DEBUG"))  # again: still one handler
+        configure_logging(ServerSettings(log_format="json", log_level="DEBUG"))
+        configure_logging(ServerSettings(log_format="json", log_level="DEBUG"))  # again: still one handler
         assert len(root.handlers) == 1 and root.level == logging.DEBUG
         stream = io.StringIO()
         root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
         logging.getLogger("tests.fmt").info("号码 %s", "+8613733334444")
         line = json.loads(stream.getvalue())
         assert line["event"] == "号码 137****4444" and line["logger"] == "tests.fmt"
-        configure_logging(Settings(log_format="console"))
+        configure_logging(ServerSettings(log_format="console"))
         stream = io.StringIO()
         root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
         logging.getLogger("tests.fmt").info("plain")

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from cases import jobs
 from cases.db import session_scope
 from cases.models import Case, CaseEvent, Report
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from hotline.queues import InProcessQueue
 from tests import telephony_fixtures as tf
 from tests.twilio_standin import TwilioStandIn
@@ -29,8 +29,8 @@ standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
 @pytest.fixture
 def inprocess(twilio_env: TwilioStandIn) -> Iterator[InProcessQueue]:
     """The embedded default's real job thread, on the test's SQLite file."""
-    assert get_settings().database_url.startswith("sqlite:///") and "memory" not in get_settings().database_url
-    q = InProcessQueue(get_settings())
+    assert kernel_settings().database_url.startswith("sqlite:///") and "memory" not in kernel_settings().database_url
+    q = InProcessQueue(kernel_settings())
     jobs.set_queue(q)
     yield q
     q.join(30)
@@ -139,7 +139,7 @@ def _run_in_process(db_url: str, var_dir: str, rid: int, start_at: float) -> str
 
     os.environ["HOTLINE_DATABASE_URL"] = db_url
     os.environ["HOTLINE_VAR_DIR"] = var_dir
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     reset_settings()
     from hotline.queues import SyncQueue
@@ -161,7 +161,7 @@ def test_process_report_from_several_processes_makes_one_case(client: TestClient
     jobs.set_queue(NoQueue())
     rid = _report("procs-1")
     routing_table()
-    s = get_settings()
+    s = kernel_settings()
     start_at = time.time() + 4  # after every child has imported the model
     ctx = mp.get_context("spawn")
     with ctx.Pool(3) as pool:

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _make_key(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     from cases.db import dispose_engines, session_scope
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
     from intake.open311.keys import create_key
 
     monkeypatch.setenv("HOTLINE_DATABASE_URL", db_url)

@@ -71,7 +71,7 @@ def test_follow_ups_within_the_window_join_the_open_report(client: TestClient, t
 def test_window_closed_opens_a_new_report(client: TestClient, twilio_env: TwilioStandIn, monkeypatch: object) -> None:
     import pytest
 
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HOTLINE_SMS_THREAD_WINDOW_MINUTES", "0")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cases.settings import reset_settings
+from hotline.settings import reset_settings
 from intake.telephony.hours import in_window, window_end
 
 

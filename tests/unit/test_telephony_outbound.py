@@ -15,7 +15,7 @@ from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Case, CaseEvent
 from cases.service import apply_action
-from cases.settings import reset_settings
+from hotline.settings import reset_settings
 from intake.telephony import outbound
 from intake.telephony.models import OutboundMessage
 from intake.telephony.rest import BaseUrlHttpClient

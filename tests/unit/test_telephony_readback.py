@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from cases.db import session_scope
 from cases.models import Report
-from cases.settings import reset_settings
 from classifiers.base import Classification, ReportFacts
 from hotline.cli_call import CallSimulator
+from hotline.settings import reset_settings
 from ivr_flows.speech import content_chars, has_content, may_read_back
 from tests import telephony_fixtures as tf
 from tests.telephony_fixtures import scripted, simulator

@@ -149,7 +149,7 @@ def test_out_of_hours_greeting_and_voicemail(
 
     mp = pytest.MonkeyPatch()
     mp.setenv("HOTLINE_AGENT_HOURS", "")
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     reset_settings()
     try:

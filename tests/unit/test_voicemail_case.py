@@ -14,8 +14,8 @@ from sqlmodel import col, select
 from cases import jobs
 from cases.db import session_scope
 from cases.models import Case, CaseEvent, Report
-from cases.settings import reset_settings
 from hotline.cli_call import CallSimulator
+from hotline.settings import reset_settings
 from routing.voicemail import PENDING_TITLE, apply_transcript_job
 from tests import telephony_fixtures as tf
 from tests.telephony_fixtures import scripted, simulator

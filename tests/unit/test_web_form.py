@@ -16,6 +16,7 @@ from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Case, CaseEvent, Report
 from cases.service import apply_action, get_case_by_number
+from cases.settings import kernel_settings
 from intake.models import Attachment
 from intake.ratelimit import reset_limiter
 from intake.tracking import issue_token
@@ -128,7 +129,7 @@ def test_csrf_and_honeypot(web: TestClient) -> None:
 
 
 def test_rate_limits_per_ip_and_phone(web: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     monkeypatch.setenv("HOTLINE_WEB_RATE_PHONE_PER_DAY", "2")
     monkeypatch.setenv("HOTLINE_WEB_RATE_IP_PER_HOUR", "3")
@@ -279,9 +280,7 @@ def test_submitted_page_waits_for_the_case(web: TestClient) -> None:
 def test_one_bad_photo_stores_none_of_them(web: TestClient) -> None:
     from pathlib import Path
 
-    from cases.settings import get_settings
-
     files = [("photos", ("ok.jpg", jpeg_with_gps(), "image/jpeg")), ("photos", ("bad.jpg", b"nope", "image/jpeg"))]
     r = submit(web, files=files)
     assert r.status_code == 422 and "bad.jpg" in r.text and "照片需要重新选择" in r.text
-    assert not (Path(get_settings().var_dir) / "attachments").exists()
+    assert not (Path(kernel_settings().var_dir) / "attachments").exists()

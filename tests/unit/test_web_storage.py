@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from PIL import Image, PngImagePlugin
 
+from cases import providers
 from cases.db import session_scope
-from cases.settings import get_settings, reset_settings
+from cases.settings import kernel_settings
+from hotline.settings import reset_settings
 from intake.storage import AttachmentRejected, clean_image, read_attachment, store_image
 
 
@@ -79,7 +81,7 @@ def test_local_backend_round_trip(env: Path) -> None:
         thumb = read_attachment(s, att.id, thumb=True)
     assert ctype == "image/jpeg" and Image.open(io.BytesIO(data)).size == (40, 30)
     assert thumb is not None and thumb[1] == "image/jpeg"
-    assert (Path(get_settings().var_dir) / "attachments" / att.storage_key).exists()
+    assert (Path(kernel_settings().var_dir) / "attachments" / att.storage_key).exists()
     with session_scope() as s:
         assert read_attachment(s, "../../etc/passwd") is None
 
@@ -116,7 +118,7 @@ def test_s3_backend_is_used_when_configured(env: Path, monkeypatch: pytest.Monke
     reset_settings()
     from intake import storage
 
-    storage._s3_backend.cache_clear()
+    providers.reset(storage.S3_BACKEND)
     try:
         with session_scope() as s:
             att = store_image(s, _png("RGB"))
@@ -124,6 +126,6 @@ def test_s3_backend_is_used_when_configured(env: Path, monkeypatch: pytest.Monke
             assert read_attachment(s, att.id) is not None
         assert calls[0]["service"] == "s3" and calls[0]["endpoint_url"] == "http://minio.local:9000"
         assert {k for (_, k) in fake.objects} == {att.storage_key, att.thumb_key}
-        assert not (Path(get_settings().var_dir) / "attachments").exists()
+        assert not (Path(kernel_settings().var_dir) / "attachments").exists()
     finally:
-        storage._s3_backend.cache_clear()
+        providers.reset(storage.S3_BACKEND)

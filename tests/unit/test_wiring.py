@@ -34,7 +34,7 @@ def client(client: TestClient, api_headers: dict[str, str]) -> TestClient:
 def test_case_moves_notify_the_reporter_and_start_the_survey(
     client: TestClient, twilio_env: TwilioStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     monkeypatch.setenv("HOTLINE_SURVEY_DELAY_MINUTES", "10")
     reset_settings()
@@ -72,8 +72,9 @@ def test_no_hooks_no_messages(client: TestClient, twilio_env: TwilioStandIn) -> 
 
 def test_sweeper_reenqueues_orphans(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from cases import jobs
-    from cases.settings import get_settings, reset_settings
+    from cases.settings import kernel_settings
     from hotline.queues import SyncQueue
+    from hotline.settings import reset_settings
 
     class Down:
         def enqueue(self, func_path: str, *args: object) -> None:
@@ -85,5 +86,5 @@ def test_sweeper_reenqueues_orphans(client: TestClient, monkeypatch: pytest.Monk
     reset_settings()
     jobs.set_queue(SyncQueue())
     assert PERIODIC[0] == "routing.pipeline.sweep"
-    assert sweep_once(get_settings()) == 1
+    assert sweep_once(kernel_settings()) == 1
     assert client.get(f"/api/v1/reports/{rid}").json()["case_number"]

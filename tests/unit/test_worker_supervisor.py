@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis.exceptions
 
-from cases.settings import get_settings
+from cases.settings import kernel_settings
 from hotline import queues
 
 
@@ -55,12 +55,12 @@ def test_work_loop_is_restarted_after_redis_errors(
     import rq
 
     monkeypatch.setenv("HOTLINE_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens: beats just fail
-    from cases.settings import reset_settings
+    from hotline.settings import reset_settings
 
     reset_settings()
     monkeypatch.setattr(rq, "SimpleWorker", FlakyWorker)
     FlakyWorker.runs, FlakyWorker.script = [], ["ctor", "conn", "timeout", "stop"]
-    settings = get_settings()
+    settings = kernel_settings()
     sup = queues.WorkerSupervisor(settings, queues.RQQueue(settings, blocking=True))
     monkeypatch.setattr(sup, "_beat", lambda: None)
     sup.stopping = RecordingStop()
@@ -74,7 +74,7 @@ def test_work_loop_is_restarted_after_redis_errors(
 def test_readyz_says_when_the_in_process_job_thread_is_gone(client: Any) -> None:
     from cases import jobs
 
-    q = queues.InProcessQueue(get_settings())
+    q = queues.InProcessQueue(kernel_settings())
     jobs.set_queue(q)
     assert client.get("/readyz").json()["checks"]["queue"] == "in-process"
     q.stop()

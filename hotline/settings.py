@@ -1,0 +1,84 @@
+"""The server process's knobs, and the list of every package's settings."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+import cases.settings as kernel
+import classifiers.settings as classifier
+import intake.camera.settings as camera
+import intake.settings as intake
+import intake.telephony.settings as telephony
+import intake.web.settings as web
+import ivr_flows.settings as flows
+import routing.settings as routing
+from cases import providers
+from cases.settings import HotlineSettings
+
+
+class ServerSettings(HotlineSettings):
+    """How `hotline serve` binds and starts, and how loud it logs."""
+
+    host: str = Field(default="127.0.0.1", description="Bind address of `hotline serve`.")
+    port: int = Field(default=8000, description="Port of `hotline serve`.")
+    web_workers: int = Field(default=1, description="uvicorn worker processes for `hotline serve`.")
+    migrate_on_start: bool = Field(
+        default=True, description="Upgrade the schema and seed reference data when the web app starts."
+    )
+    warm_up_on_start: bool = Field(
+        default=True,
+        description="Load the category model, call flows and speech hints when the web app starts, before "
+        "it accepts requests (not during a caller's first sentence).",
+    )
+    log_level: str = Field(default="INFO", description="Log level.")
+    log_format: Literal["console", "json"] = Field(
+        default="console",
+        description="'console' (one readable line per record) or 'json' (one JSON object per line, with the "
+        "request, report and case ids it is about).",
+    )
+
+
+SETTINGS = providers.Key("server settings", ServerSettings)
+
+
+def server_settings() -> ServerSettings:
+    return providers.get(SETTINGS)
+
+
+# Every package's settings, for the composition root to build at start and for the README's table test.
+# A package that adds a settings class adds its key here.
+PACKAGE_SETTINGS: tuple[providers.Key[Any], ...] = (
+    kernel.SETTINGS,
+    classifier.SETTINGS,
+    flows.SETTINGS,
+    intake.SETTINGS,
+    intake.STORAGE_SETTINGS,
+    web.SETTINGS,
+    camera.SETTINGS,
+    telephony.SETTINGS,
+    routing.SETTINGS,
+    SETTINGS,
+)
+
+
+def _settings_class(key: providers.Key[Any]) -> type[HotlineSettings]:
+    cls = key.build
+    assert isinstance(cls, type) and issubclass(cls, HotlineSettings), key.name
+    return cls
+
+
+def settings_classes() -> list[type[HotlineSettings]]:
+    return [_settings_class(key) for key in PACKAGE_SETTINGS]
+
+
+def build_settings() -> None:
+    """Read every package's settings now, so a malformed variable stops the process at start."""
+    for key in PACKAGE_SETTINGS:
+        providers.install(key, _settings_class(key)())
+
+
+def reset_settings() -> None:
+    """Forget every package's settings; the next read takes the environment as it is then (tests, CLI)."""
+    providers.reset(*PACKAGE_SETTINGS)

@@ -1,0 +1,31 @@
+"""Routing's knobs: which rules file, how often a running process looks whether its inputs changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from cases import providers
+from cases.settings import HotlineSettings
+
+
+class RoutingSettings(HotlineSettings):
+    """The routing rules and their refresh."""
+
+    routing_rules_path: Path | None = Field(
+        default=None, description="Routing rules YAML. Unset: the shipped routing/data/rules.yaml."
+    )
+    routing_refresh_seconds: float = Field(
+        default=30.0,
+        description="How often a running process looks whether the routing table's inputs (the rules file, "
+        "the enabled categories and active departments) changed and rebuilds it when they did. "
+        "0: never (restart to pick changes up).",
+    )
+
+
+SETTINGS = providers.Key("routing settings", RoutingSettings)
+
+
+def routing_settings() -> RoutingSettings:
+    return providers.get(SETTINGS)
