@@ -88,7 +88,7 @@ class ReferenceNames:
 def short_category_name(name: str) -> str:
     """A matter's name where a resident hears it or taps it (the IVR's read-back, its SMS, the web form's
     one-tap choices, Open311's keywords): 路灯 for 路灯异常. The taxonomy names a broken component
-    "<component>异常"; a sentence ("您反映的路灯问题") or a button does not need the suffix. Written
+    "<component>异常"; a sentence ("您反映的是路灯问题") or a button does not need the suffix. Written
     surfaces that name the case (track page, search results, the API, Open311's service_name) show the
     taxonomy's name unchanged."""
     return name.removesuffix("异常")
