@@ -80,5 +80,5 @@ def build_settings() -> None:
 
 
 def reset_settings() -> None:
-    """Forget every package's settings; the next read takes the environment as it is then (tests, CLI)."""
+    """Forget every package's settings; the next read takes the environment as it is then (tests)."""
     providers.reset(*PACKAGE_SETTINGS)
