@@ -83,15 +83,15 @@ def media_url(ref: str) -> str:
 
 def request_row(session: Session, case: Case) -> dict[str, Any]:
     first = next(iter(case_reports(session, case.id)), None)
-    cat = service(session, case.category_code) if case.category_code else None
+    names = reference_names()
     return {
         "service_request_id": case.number,
         "status": open_or_closed(case),
         "status_notes": _status_notes(session, case),
-        "service_name": cat.name if cat else None,
+        "service_name": names.category(case.category_code, active_only=True),  # a service Open311 lists
         "service_code": case.category_code,
         "description": public_text(first.text if first else case.title),
-        "agency_responsible": reference_names().department(case.department_code),
+        "agency_responsible": names.department(case.department_code),
         "service_notice": None,
         "requested_datetime": w3c(case.created_at),
         "updated_datetime": w3c(case.updated_at),
