@@ -145,8 +145,3 @@ class Refreshing(Generic[T]):
         self._value, self._state = new, state
         log.info("%s: rebuilt, its inputs changed", self.name)
         return new
-
-    @property
-    def built(self) -> T | None:
-        """The value in use, if there is one yet (no database look, no build)."""
-        return self._value

@@ -11,11 +11,6 @@ def category_names() -> dict[str, str]:
     return {code: short_category_name(c.name) for code, c in reference_names().categories.items()}
 
 
-def grid_places() -> dict[str, tuple[str, list[str]]]:
-    """grid code → (grid name, place names)."""
-    return {code: (g.name, list(g.places)) for code, g in reference_names().grids.items()}
-
-
 def speech_hints() -> list[str]:
     """Speech <Gather> hints: event names and place names, short phrases first (Twilio caps the list)."""
     names = reference_names()
