@@ -74,9 +74,10 @@ def settings_classes() -> list[type[HotlineSettings]]:
 
 
 def build_settings() -> None:
-    """Read every package's settings now, so a malformed variable stops the process at start."""
+    """Read every package's settings that this process has not read yet, now, so that a malformed
+    variable stops it at start rather than at the first call, text or report that needs it."""
     for key in PACKAGE_SETTINGS:
-        providers.install(key, _settings_class(key)())
+        providers.get(key)
 
 
 def reset_settings() -> None:
