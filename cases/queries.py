@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import LABELS_ZH, CaseStatus
-from cases.models import Case, CaseEvent, Category, Department, Grid, Report
+from cases.models import Case, CaseEvent, Report
+from cases.reference import reference_names
 from cases.service import get_case_by_number, timeline
 from cases.settings import kernel_settings
 from cases.texts import handle_by_plain
@@ -51,18 +52,12 @@ class CaseDetail:
 
 
 def case_detail(session: Session, case: Case) -> CaseDetail:
-    category = (
-        session.exec(select(Category).where(Category.kind == "事件", Category.code == case.category_code)).first()
-        if case.category_code
-        else None
-    )
-    grid = session.get(Grid, case.grid_code) if case.grid_code else None
-    dept = session.get(Department, case.department_code) if case.department_code else None
+    names = reference_names()
     return CaseDetail(
         case=case,
-        category_name=category.name if category else None,
-        grid_name=grid.name if grid else None,
-        department_name=dept.name if dept else None,
+        category_name=names.category(case.category_code),
+        grid_name=names.grid(case.grid_code),
+        department_name=names.department(case.department_code),
         reports=case_reports(session, case.id),
         events=timeline(session, case),
     )
@@ -127,8 +122,7 @@ def status_label(case: Case) -> str:
 def _dept_name(session: Session, code: str | None) -> str:
     if not code:
         return "承办单位"
-    dept = session.get(Department, code)
-    return dept.name if dept else "承办单位"
+    return reference_names().department(code) or "承办单位"
 
 
 def plain_steps(session: Session, case: Case) -> list[Step]:
