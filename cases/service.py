@@ -117,8 +117,8 @@ def apply_action(
         case.closed_at = case.updated_at
     session.add(case)
     if after.value != before:
-        for job_path in hooks.listeners(after.value):
-            enqueue_after_commit(session, job_path, case.id)
+        for job in hooks.listeners(after.value):
+            enqueue_after_commit(session, job, case.id)
     payload = dict(data or {})
     payload.update({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()})
     return record_event(

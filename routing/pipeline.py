@@ -17,6 +17,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from cases.db import is_sqlite, serialise_on, session_scope
+from cases.jobnames import JobName
 from cases.jobs import enqueue_now
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
@@ -34,7 +35,6 @@ from routing.voicemail import case_title
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system:pipeline"
-PIPELINE_JOB = "routing.pipeline.process_report"
 
 
 @lru_cache(maxsize=1)
@@ -278,7 +278,7 @@ def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
             .order_by(col(Report.id))
             .limit(limit)
         ).all()
-    return sum(1 for rid in ids if rid is not None and enqueue_now(PIPELINE_JOB, rid))
+    return sum(1 for rid in ids if rid is not None and enqueue_now(JobName.PROCESS_REPORT, rid))
 
 
 def failed_reports(session: Session) -> list[Report]:
@@ -294,4 +294,4 @@ def retry_report(report_id: int) -> bool:
         report.processing_status = "pending"
         report.attempts = 0
         s.add(report)
-    return enqueue_now(PIPELINE_JOB, report_id)
+    return enqueue_now(JobName.PROCESS_REPORT, report_id)

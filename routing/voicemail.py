@@ -26,7 +26,6 @@ from classifiers.serving.registry import get_classifier
 log = logging.getLogger(__name__)
 
 ACTOR = "system:voicemail"
-APPLY_TRANSCRIPT_JOB = "routing.voicemail.apply_transcript_job"
 PENDING_TITLE = "语音留言（待转写）"
 TITLE_CHARS = 60
 

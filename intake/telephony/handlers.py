@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import select
 
 from cases.db import is_sqlite, session_scope
-from cases.jobs import enqueue_after_commit, enqueue_now, resolve
+from cases.jobnames import JobName
+from cases.jobs import enqueue_after_commit, enqueue_now, run_now
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
@@ -20,7 +21,7 @@ from cases.settings import get_settings
 from cases.texts import finish_by_spoken
 from classifiers.base import ReportFacts
 from classifiers.serving import registry
-from intake.core import PIPELINE_JOB, accept, find_report
+from intake.core import accept, find_report
 from intake.schemas import ReportIn
 from intake.telephony import outbound, reference
 from intake.telephony.hours import agents_on_duty
@@ -119,7 +120,7 @@ def submit_report(ctx: dict[str, Any], turn: Turn | None) -> str:
         report_id = report.id
     assert report_id is not None
     v["report_id"] = report_id
-    enqueue_now(outbound.SEND_CASE_NUMBER, report_id)
+    enqueue_now(JobName.SEND_CASE_NUMBER, report_id)
     return "numbered" if _case_number(ctx, report_id) else "stored"
 
 
@@ -142,7 +143,7 @@ def case_ready(ctx: dict[str, Any], turn: Turn | None) -> str:
         return "ready"
     if ctx.get("polls", {}).get(ctx.get("step", ""), 0) >= 3:
         try:
-            resolve(PIPELINE_JOB)(report_id)
+            run_now(JobName.PROCESS_REPORT, report_id)
         except Exception:
             log.exception("in-call pipeline for report %s failed; the queued job will retry", report_id)
         if _case_number(ctx, report_id):
@@ -196,7 +197,6 @@ def save_voicemail(ctx: dict[str, Any], turn: Turn | None) -> str:
     return "saved"
 
 
-VOICEMAIL_TRANSCRIPT_JOB = "routing.voicemail.apply_transcript_job"
 MAX_TRANSCRIPT_CHARS = 4000
 
 
@@ -223,7 +223,7 @@ def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
         s.add(report)
         # Also when there is no case yet: a pipeline run that read the text before this commit (SQLite
         # takes no row lock) would otherwise open the case without these words.
-        enqueue_after_commit(s, VOICEMAIL_TRANSCRIPT_JOB, report.id)
+        enqueue_after_commit(s, JobName.APPLY_TRANSCRIPT, report.id)
     return True
 
 

@@ -1,4 +1,4 @@
-"""Outbound SMS and calls through the Twilio REST client, as jobs (referenced by dotted path, taking ids).
+"""Outbound SMS and calls through the Twilio REST client, as jobs (named in `cases.jobnames`, taking ids).
 
 Every message is first a row (`OutboundMessage`, unique `dedupe_key`: each notice happens once, however
 often it is asked for), then a job sends it: credentials missing → a clear log line and nothing sent;
@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 from twilio.base.exceptions import TwilioRestException
 
 from cases.db import session_scope
-from cases.jobs import enqueue_after_commit, enqueue_now
+from cases.jobnames import JobName
+from cases.jobs import enqueue_after_commit, enqueue_now, run_now
 from cases.lifecycle import CaseStatus
 from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
@@ -36,9 +37,7 @@ from intake.tracking import first_report_with_phone, issue_token, track_url
 
 log = logging.getLogger(__name__)
 
-SEND_SMS = "intake.telephony.outbound.send_sms"
-PLACE_CALL = "intake.telephony.outbound.place_call"
-SEND_CASE_NUMBER = "intake.telephony.outbound.send_case_number"
+_SENDER = {"sms": JobName.SEND_SMS, "call": JobName.PLACE_CALL}  # by OutboundMessage.kind
 DONE = ("sent", "delivered", "opted_out", "failed", "skipped", "deferred")
 
 
@@ -89,7 +88,7 @@ def queue_message(
         return found
     assert om.id is not None
     if not held:
-        enqueue_after_commit(session, SEND_SMS if kind == "sms" else PLACE_CALL, om.id)
+        enqueue_after_commit(session, _SENDER[kind], om.id)
     return om
 
 
@@ -238,7 +237,7 @@ def flush_due(limit: int = 200) -> int:
             r.status = "pending"
             s.add(r)
     for om_id, kind in todo:
-        enqueue_now(SEND_SMS if kind == "sms" else PLACE_CALL, om_id)
+        enqueue_now(_SENDER[kind], om_id)
     return len(todo)
 
 
@@ -249,11 +248,9 @@ def flush_due(limit: int = 200) -> int:
 def send_case_number(report_id: int) -> None:
     """Job: text the reporter their case number (voice and SMS reports). Runs the pipeline for the report
     first — idempotent, a no-op when the case exists — so the number is there."""
-    from cases.jobs import resolve
-    from intake.core import PIPELINE_JOB
     from intake.telephony.reference import category_names
 
-    resolve(PIPELINE_JOB)(report_id)
+    run_now(JobName.PROCESS_REPORT, report_id)
     with session_scope() as s:
         report = s.get(Report, report_id)
         case = s.get(Case, report.case_id) if report and report.case_id else None

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from cases.db import session_scope
-from cases.jobs import resolve
+from cases.jobnames import JobName
+from cases.jobs import run_now
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
@@ -25,7 +26,7 @@ from cases.service import record_event
 from cases.settings import get_settings
 from cases.texts import SMS_SIGNATURE as SIGN
 from cases.texts import finish_by_zh
-from intake.core import PIPELINE_JOB, accept
+from intake.core import accept
 from intake.schemas import REPORT_TEXT_MAX, ReportIn
 from intake.storage import AttachmentRejected, store_image
 from intake.telephony import outbound
@@ -238,7 +239,7 @@ def _store_reply(session: Session, msg: SmsMessage) -> str:
 def _reply_for_new_report(msg: SmsMessage, report_id: int) -> str:
     number: str | None = None
     try:
-        number = resolve(PIPELINE_JOB)(report_id)  # open the case now: the reply carries its number
+        number = run_now(JobName.PROCESS_REPORT, report_id)  # open the case now: the reply carries its number
     except Exception:
         log.exception("SMS report %s: pipeline failed; the queued job retries", report_id)
     window = get_settings().sms_thread_window_minutes

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from cases.db import _SerialisedWriter, get_engine, session_scope
 from cases.models import Report
+from hotline.queues import SyncQueue
 from intake.telephony import voice
 
 
@@ -108,7 +109,7 @@ def test_the_app_loads_the_model_before_it_serves(env: Path, monkeypatch: pytest
     import gc
 
     try:
-        with TestClient(create_app(configure_jobs=False)) as client:
+        with TestClient(create_app(queue=SyncQueue())) as client:
             assert loaded, "loaded during start-up, before the first request"
             # ... and what start-up built is out of the garbage collector's reach (the IVR's p99 tail).
             assert gc.get_freeze_count() > 0
@@ -131,7 +132,7 @@ def test_a_failing_warm_up_does_not_stop_the_app(env: Path, monkeypatch: pytest.
     monkeypatch.setattr(voice, "_warmed", False)
     monkeypatch.setattr(voice, "_load_for_calls", broken)
     reset_settings()
-    with TestClient(create_app(configure_jobs=False)) as client:
+    with TestClient(create_app(queue=SyncQueue())) as client:
         assert client.get("/healthz").status_code == 200
 
 
