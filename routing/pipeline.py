@@ -26,6 +26,7 @@ from cases.models import Case, Report, utcnow
 from cases.reference import reference_codes
 from cases.service import apply_action, open_case, record_event
 from cases.settings import get_settings
+from cases.states import EventKind, ReportState
 from classifiers.base import Classification, ReportFacts
 from classifiers.serving.gate import needs_review as confidence_too_low
 from classifiers.serving.registry import get_classifier
@@ -92,10 +93,10 @@ def _mark_attempt(report_id: int) -> Report | None:
     # rolls back. Bookkeeping only (losing it in a power cut loses an attempt count): no wait for the disk.
     with session_scope(durable=False) as s:
         report = s.get(Report, report_id)
-        if report is None or report.case_id is not None or report.processing_status == "failed":
+        if report is None or report.case_id is not None or report.processing_status == ReportState.FAILED:
             return report
         report.attempts += 1
-        report.processing_status = "processing"
+        report.processing_status = ReportState.PROCESSING
         report.last_attempt_at = utcnow()
         s.add(report)
         return report
@@ -109,7 +110,7 @@ def _record_failure(report_id: int, exc: BaseException) -> None:
             return
         report.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         failed = report.attempts >= get_settings().job_max_attempts
-        report.processing_status = "failed" if failed else "pending"
+        report.processing_status = ReportState.FAILED if failed else ReportState.PENDING
         s.add(report)
     if failed:
         log.error("report %s failed %s times, left for an operator: %s", report_id, report.attempts, exc)
@@ -141,7 +142,7 @@ def process_report(report_id: int) -> str | None:
     if report is None:
         log.warning("report %s does not exist", report_id)
         return None
-    if report.processing_status == "failed":
+    if report.processing_status == ReportState.FAILED:
         return None  # given up on; only an operator's `hotline jobs retry` brings it back
     try:
         number = _process(report_id)
@@ -204,8 +205,8 @@ def _same_matter(s: Session, report: Report, category: str | None, grid_code: st
 
 def _link(s: Session, report: Report, case: Case) -> Case:
     report.case_id = case.id
-    report.processing_status = "done"
-    record_event(s, case, "link_report", SYSTEM_ACTOR, data={"report_id": report.id, "channel": report.channel})
+    report.processing_status = ReportState.DONE
+    record_event(s, case, EventKind.LINK_REPORT, SYSTEM_ACTOR, data={"report_id": report.id, "channel": report.channel})
     s.add(report)
     return case
 
@@ -227,11 +228,11 @@ def _open(s: Session, report: Report, c: Classification, category: str | None) -
         grid_source=c.grid_source,
         grade=decision.grade,
     )
-    record_event(s, case, "classify", SYSTEM_ACTOR, data=classification | {"report_id": report.id})
+    record_event(s, case, EventKind.CLASSIFY, SYSTEM_ACTOR, data=classification | {"report_id": report.id})
     apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
     _dispatch_or_hold(s, report, case, c, decision)
     report.case_id = case.id
-    report.processing_status = "done"
+    report.processing_status = ReportState.DONE
     report.last_error = None
     s.add(report)
     s.add(case)
@@ -243,7 +244,7 @@ def _dispatch_or_hold(s: Session, report: Report, case: Case, c: Classification,
     if review:
         case.needs_review = True
         case.department_code = decision.department_code
-        record_event(s, case, "hold_for_agent", SYSTEM_ACTOR, reason="; ".join(review))
+        record_event(s, case, EventKind.HOLD_FOR_AGENT, SYSTEM_ACTOR, reason="; ".join(review))
         return
     apply_action(
         s,
@@ -269,7 +270,7 @@ def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
             select(Report.id)
             .where(
                 col(Report.case_id).is_(None),
-                col(Report.processing_status).in_(["pending", "processing"]),
+                col(Report.processing_status).in_([ReportState.PENDING, ReportState.PROCESSING]),
                 or_(
                     col(Report.last_attempt_at) < cutoff,
                     (col(Report.last_attempt_at).is_(None)) & (col(Report.received_at) < cutoff),
@@ -282,7 +283,8 @@ def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
 
 
 def failed_reports(session: Session) -> list[Report]:
-    return list(session.exec(select(Report).where(Report.processing_status == "failed").order_by(col(Report.id))))
+    failed = select(Report).where(Report.processing_status == ReportState.FAILED)
+    return list(session.exec(failed.order_by(col(Report.id))))
 
 
 def retry_report(report_id: int) -> bool:
@@ -291,7 +293,7 @@ def retry_report(report_id: int) -> bool:
         report = s.get(Report, report_id)
         if report is None or report.case_id is not None:
             return False
-        report.processing_status = "pending"
+        report.processing_status = ReportState.PENDING
         report.attempts = 0
         s.add(report)
     return enqueue_now(JobName.PROCESS_REPORT, report_id)

@@ -18,6 +18,7 @@ from cases.queries import reporter_phone, reporters_case
 from cases.rating import record_rating
 from cases.service import record_event
 from cases.settings import get_settings
+from cases.states import Channel
 from cases.texts import finish_by_spoken
 from classifiers.base import ReportFacts
 from classifiers.serving import registry
@@ -104,7 +105,7 @@ def submit_report(ctx: dict[str, Any], turn: Turn | None) -> str:
     v = _vars(ctx)
     call = ctx.get("call", {})
     report_in = ReportIn(
-        channel="voice",
+        channel=Channel.VOICE,
         external_id=call["sid"],
         text=v.get("report_text", ""),
         phone=_phone(ctx),
@@ -179,7 +180,7 @@ def save_voicemail(ctx: dict[str, Any], turn: Turn | None) -> str:
     recording = params.get("RecordingUrl")
     text = _vars(ctx).get("report_text", "")
     report_in = ReportIn(
-        channel="voice",
+        channel=Channel.VOICE,
         external_id=f"{call['sid']}:voicemail",
         text=text,
         phone=_phone(ctx),
@@ -206,7 +207,7 @@ def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
     report. Safe to receive twice."""
     text = " ".join("".join(ch for ch in (text or "") if ch.isprintable()).split())[:MAX_TRANSCRIPT_CHARS]
     with session_scope() as s:
-        found = find_report(s, "voice", f"{call_sid}:voicemail")
+        found = find_report(s, Channel.VOICE, f"{call_sid}:voicemail")
         if found is None:
             return False
         stmt = select(Report).where(Report.id == found.id).execution_options(populate_existing=True)

@@ -33,12 +33,21 @@ from cases.texts import SMS_SIGNATURE, finish_by_zh
 from intake.telephony.hours import quiet_now, window_end
 from intake.telephony.models import OutboundMessage, SmsOptOut
 from intake.telephony.rest import credentials_missing, get_client
+from intake.telephony.states import OutboundKind, OutboundStatus
 from intake.tracking import first_report_with_phone, issue_token, track_url
 
 log = logging.getLogger(__name__)
 
-_SENDER = {"sms": JobName.SEND_SMS, "call": JobName.PLACE_CALL}  # by OutboundMessage.kind
-DONE = ("sent", "delivered", "opted_out", "failed", "skipped", "deferred")
+_SENDER = {OutboundKind.SMS: JobName.SEND_SMS, OutboundKind.CALL: JobName.PLACE_CALL}
+# A send job that finds a message in one of these leaves it alone (a deferred one waits for flush_due).
+DONE = (
+    OutboundStatus.SENT,
+    OutboundStatus.DELIVERED,
+    OutboundStatus.OPTED_OUT,
+    OutboundStatus.FAILED,
+    OutboundStatus.SKIPPED,
+    OutboundStatus.DEFERRED,
+)
 
 
 def _url(path: str, **query: object) -> str:
@@ -49,7 +58,7 @@ def _url(path: str, **query: object) -> str:
 def queue_message(
     session: Session,
     *,
-    kind: str,
+    kind: OutboundKind,
     purpose: str,
     to: str,
     dedupe_key: str,
@@ -75,11 +84,11 @@ def queue_message(
         url=url,
         case_id=case_id,
         report_id=report_id,
-        status="queued" if quiet_ok else "pending",
+        status=OutboundStatus.QUEUED if quiet_ok else OutboundStatus.PENDING,
     )
     held = not_before is not None and not_before > utcnow()
     if held:
-        om.status, om.not_before = "deferred", not_before
+        om.status, om.not_before = OutboundStatus.DEFERRED, not_before
     try:
         with session.begin_nested():
             session.add(om)
@@ -105,7 +114,7 @@ def queue_sms(
 ) -> OutboundMessage:
     return queue_message(
         session,
-        kind="sms",
+        kind=OutboundKind.SMS,
         purpose=purpose,
         to=to,
         body=body,
@@ -116,7 +125,7 @@ def queue_sms(
     )
 
 
-def _claim(om_id: int, kind: str) -> OutboundMessage | None:
+def _claim(om_id: int, kind: OutboundKind) -> OutboundMessage | None:
     """Load the message and decide whether it may go now; returns it only when it should be sent."""
     with session_scope() as s:
         om = s.get(OutboundMessage, om_id)
@@ -126,15 +135,15 @@ def _claim(om_id: int, kind: str) -> OutboundMessage | None:
         reason = credentials_missing()
         if reason:
             log.warning("outbound %s %s to %s not sent: %s", kind, om.purpose, mask_phone(om.to_phone), reason)
-            om.status, om.last_error = "skipped", reason
+            om.status, om.last_error = OutboundStatus.SKIPPED, reason
             s.add(om)
             return None
-        if kind == "sms" and s.get(SmsOptOut, om.to_phone) is not None:
-            om.status = "opted_out"
+        if kind == OutboundKind.SMS and s.get(SmsOptOut, om.to_phone) is not None:
+            om.status = OutboundStatus.OPTED_OUT
             s.add(om)
             return None
-        if om.status == "pending" and quiet_now():  # "pending" = a notice; "queued" = an immediate answer
-            om.status, om.not_before = "deferred", window_end(get_settings().quiet_hours)
+        if om.status == OutboundStatus.PENDING and quiet_now():  # a notice; an immediate answer is QUEUED
+            om.status, om.not_before = OutboundStatus.DEFERRED, window_end(get_settings().quiet_hours)
             s.add(om)
             log.info("outbound %s %s deferred to %s (quiet hours)", kind, om.purpose, om.not_before)
             return None
@@ -171,7 +180,7 @@ def _deliver(om: OutboundMessage, send: object) -> None:
         row.attempts += attempts
         row.twilio_sid = sid
         row.last_error = error
-        row.status = "sent" if sid else "failed"
+        row.status = OutboundStatus.SENT if sid else OutboundStatus.FAILED
         row.sent_at = utcnow() if sid else None
         s.add(row)
     if error:
@@ -181,7 +190,7 @@ def _deliver(om: OutboundMessage, send: object) -> None:
 @job_ids("om_id")
 def send_sms(om_id: int) -> None:
     """Job: send one queued SMS."""
-    om = _claim(om_id, "sms")
+    om = _claim(om_id, OutboundKind.SMS)
     if om is None:
         return
     s = get_settings()
@@ -201,7 +210,7 @@ def send_sms(om_id: int) -> None:
 @job_ids("om_id")
 def place_call(om_id: int) -> None:
     """Job: place one queued call; Twilio fetches `om.url` for its TwiML when it is answered."""
-    om = _claim(om_id, "call")
+    om = _claim(om_id, OutboundKind.CALL)
     if om is None:
         return
     s = get_settings()
@@ -229,12 +238,12 @@ def flush_due(limit: int = 200) -> int:
     with session_scope() as s:
         rows = s.exec(
             select(OutboundMessage)
-            .where(OutboundMessage.status == "deferred", col(OutboundMessage.not_before) <= utcnow())
+            .where(OutboundMessage.status == OutboundStatus.DEFERRED, col(OutboundMessage.not_before) <= utcnow())
             .limit(limit)
         ).all()
-        todo = [(r.id, r.kind) for r in rows]
+        todo = [(r.id, OutboundKind(r.kind)) for r in rows]
         for r in rows:
-            r.status = "pending"
+            r.status = OutboundStatus.PENDING
             s.add(r)
     for om_id, kind in todo:
         enqueue_now(_SENDER[kind], om_id)
@@ -308,7 +317,7 @@ def start_survey_call(case_id: int) -> None:
         delay = timedelta(minutes=get_settings().survey_delay_minutes)
         om = queue_message(
             s,
-            kind="call",
+            kind=OutboundKind.CALL,
             purpose="survey",
             to=phone,
             dedupe_key=f"survey:{case_id}",
@@ -346,7 +355,7 @@ def click_to_call(case_id: int, agent_phone: str) -> int | None:
     with session_scope() as s:
         om = queue_message(
             s,
-            kind="call",
+            kind=OutboundKind.CALL,
             purpose="click_to_call",
             to=agent_phone,
             dedupe_key=f"click:{case_id}:{uuid.uuid4().hex}",
@@ -376,6 +385,6 @@ def sms_status(om_id: int, status: str, error_code: str | None) -> None:
         if om is None:
             return
         if status in ("delivered", "undelivered", "failed"):
-            om.status = "delivered" if status == "delivered" else "failed"
+            om.status = OutboundStatus.DELIVERED if status == "delivered" else OutboundStatus.FAILED
             om.last_error = f"Twilio error {error_code}" if error_code else om.last_error
             s.add(om)
