@@ -2,8 +2,8 @@
 
 Jobs are named (`cases.jobnames.JobName`) and take ids, never objects, so any worker process (or
 machine) can run them and running one twice is harmless. Two ports are plugged in by the composition
-root (`hotline.jobs`, `hotline.queues`): the table of which function runs under each name, and the queue
-— an in-process thread on the embedded default, RQ on Redis in production.
+root: which function runs under each name (`hotline.jobs`), and the queue (`hotline.queues`) — an
+in-process thread on the embedded default, RQ on Redis in production.
 A failed enqueue (Redis down) is logged and never raised: the row is already committed and the sweeper
 enqueues it again later, so nothing accepted is lost.
 """
@@ -11,7 +11,7 @@ enqueues it again later, so nothing accepted is lost.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import event
@@ -28,8 +28,10 @@ class JobQueue(Protocol):
     def enqueue(self, job: JobName, *args: Any) -> None: ...
 
 
+JobFunctions = Callable[[JobName], Callable[..., Any]]
+
 _queue: JobQueue | None = None
-_functions: Mapping[JobName, Callable[..., Any]] = {}
+_job_functions: JobFunctions | None = None
 
 
 def set_queue(queue: JobQueue | None) -> None:
@@ -43,18 +45,16 @@ def get_queue() -> JobQueue:
     return _queue
 
 
-def set_functions(functions: Mapping[JobName, Callable[..., Any]]) -> None:
-    """The composition root's table: which function runs under each job name."""
-    global _functions
-    _functions = functions
+def set_job_functions(job_functions: JobFunctions | None) -> None:
+    """The composition root's lookup: the function that runs under a job name."""
+    global _job_functions
+    _job_functions = job_functions
 
 
 def job_function(job: JobName) -> Callable[..., Any]:
-    try:
-        return _functions[job]
-    except KeyError:
-        msg = f"no function for job {job!r}: the composition root calls cases.jobs.set_functions()"
-        raise RuntimeError(msg) from None
+    if _job_functions is None:
+        raise RuntimeError("no job functions: the composition root calls cases.jobs.set_job_functions()")
+    return _job_functions(job)
 
 
 def run_now(job: JobName, *args: Any) -> Any:

@@ -25,6 +25,7 @@ from rq import Queue, Retry
 from cases import jobs
 from cases.jobnames import JobName
 from cases.settings import Settings, get_settings
+from hotline.jobs import JOBS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class RQQueue:
     def enqueue(self, job: JobName, *args: Any) -> None:
         intervals = self.settings.job_retry_intervals
         self.queue.enqueue(
-            jobs.job_function(job),  # stored by the function's dotted path, as in every release before
+            JOBS[job],  # the function's dotted path, as every earlier release stored it
             *args,
             retry=Retry(max=max(self.settings.job_max_attempts - 1, 0), interval=intervals),
             job_timeout=300,

@@ -106,10 +106,9 @@ def test_a_failing_job_is_retried_and_does_not_fail_the_command(
         calls.append(case_id)
         raise RuntimeError("boom")
 
-    from cases.jobnames import JobName
-    from hotline.jobs import JOBS
+    import intake.telephony.outbound as outbound
 
-    monkeypatch.setitem(JOBS, JobName.NOTIFY_CASE_STATUS, broken)
+    monkeypatch.setattr(outbound, "notify_case_status", broken)
     monkeypatch.setattr("time.sleep", lambda _s: None)
     out = runner.invoke(cli, ["cases", "confirm", number, "--agent", "li", "--category", "06010", "--grid", GRID])
     assert out.exit_code == 0, out.output
