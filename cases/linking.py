@@ -12,8 +12,7 @@ from sqlmodel import Session, col, select
 
 from cases.lifecycle import TERMINAL
 from cases.models import Case, Report
-
-CAMERA = "camera"
+from cases.states import Channel
 
 
 def find_case_to_link(
@@ -30,7 +29,8 @@ def find_case_to_link(
     if not category_code or not grid_code or window_seconds <= 0:
         return None
     since = at - timedelta(seconds=window_seconds)
-    camera_side = col(Report.channel) == CAMERA if channel != CAMERA else col(Report.channel) != CAMERA
+    from_camera = col(Report.channel) == Channel.CAMERA
+    camera_side = from_camera if channel != Channel.CAMERA else ~from_camera
     return session.exec(
         select(Case)
         .join(Report, col(Report.case_id) == col(Case.id))

@@ -11,6 +11,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from cases.lifecycle import CaseStatus
+from cases.states import ReportState
 
 
 def utcnow() -> datetime:
@@ -66,7 +67,7 @@ class Report(SQLModel, table=True):
     hints: dict[str, Any] = json_column(dict)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     # Pipeline bookkeeping: the sweeper and `hotline jobs` read these.
-    processing_status: str = Field(default="pending", max_length=16, index=True)
+    processing_status: str = Field(default=ReportState.PENDING.value, max_length=16, index=True)
     attempts: int = 0
     last_error: str | None = None
     last_attempt_at: datetime | None = ts_column(nullable=True)

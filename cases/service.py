@@ -19,6 +19,7 @@ from cases.models import Case, CaseCounter, CaseEvent, utcnow
 from cases.reference import InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.sanitize import has_unsafe
 from cases.settings import kernel_settings
+from cases.states import EventKind
 
 
 def next_case_number(session: Session, now: datetime | None = None) -> str:
@@ -48,7 +49,7 @@ def next_case_number(session: Session, now: datetime | None = None) -> str:
 def record_event(
     session: Session,
     case: Case,
-    action: Action | str,
+    action: Action | EventKind,
     actor: str,
     *,
     from_status: str | None = None,
@@ -77,7 +78,7 @@ def open_case(session: Session, *, actor: str, title: str = "", **fields: Any) -
     case = Case(number=next_case_number(session), title=title[:200], **fields)
     session.add(case)
     session.flush()
-    record_event(session, case, "open", actor, to_status=CaseStatus.REPORTED.value, data={"title": title[:200]})
+    record_event(session, case, EventKind.OPEN, actor, to_status=CaseStatus.REPORTED.value, data={"title": title[:200]})
     return case
 
 
@@ -117,12 +118,12 @@ def apply_action(
         case.closed_at = case.updated_at
     session.add(case)
     if after.value != before:
-        for job_path in hooks.listeners(after.value):
-            enqueue_after_commit(session, job_path, case.id)
+        for job in hooks.listeners(after.value):
+            enqueue_after_commit(session, job, case.id)
     payload = dict(data or {})
     payload.update({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()})
     return record_event(
-        session, case, action, actor, from_status=before, to_status=after.value, reason=reason, data=payload
+        session, case, Action(action), actor, from_status=before, to_status=after.value, reason=reason, data=payload
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,7 +25,7 @@ from hotline.queues import InProcessQueue, RQQueue, live_workers, redis_connecti
 from hotline.request_id import RequestIdMiddleware, with_request_id
 from hotline.settings import build_settings, server_settings
 from hotline.sweeper import start_sweeper
-from hotline.wiring import configure_runtime
+from hotline.wiring import configure_runtime, wire_jobs_and_hooks
 from intake import api as intake_api
 from intake import web as web_form
 from intake.camera import api as camera_api
@@ -126,10 +127,15 @@ def add_database_unavailable_handler(app: FastAPI) -> None:
         app.add_exception_handler(exc_class, _database_unavailable)
 
 
-def create_app(configure_jobs: bool = True) -> FastAPI:
+def create_app(queue: jobs.JobQueue | None = None) -> FastAPI:
+    """The app. Jobs and case hooks are always wired, so the follow-up jobs of a case move (派遣, 反馈,
+    核实) run whatever queue runs them. `queue`: None, the queue the settings call for (RQ on Redis,
+    else an in-process thread), and this process runs the sweeper beside it; given (tests), that queue,
+    and no sweeper: the caller runs `hotline.sweeper.sweep_once` when it wants one."""
     build_settings()
     settings, server = kernel_settings(), server_settings()
     configure_logging(server)
+    wire_jobs_and_hooks()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -140,16 +146,8 @@ def create_app(configure_jobs: bool = True) -> FastAPI:
             # during a caller's first sentence.
             voice.warm_up(background=False)
             freeze_startup_objects()
-        stop = None
-        if configure_jobs:
-            q = configure_runtime("web", settings)
-            if isinstance(q, InProcessQueue):
-                # Embedded default: nobody else runs the sweeper.
-                stop = start_sweeper(settings)
-            elif isinstance(q, RQQueue):
-                # Also here, under the same fleet-wide Redis lock as in the workers: sweeping goes on
-                # while workers come and go (or all are down), not only while one is running.
-                stop = start_sweeper(settings, q.connection)
+        q = configure_runtime("web", settings, queue)
+        stop = _sweeper_beside(q, settings) if queue is None else None
         yield
         if stop is not None:
             stop.set()
@@ -210,6 +208,16 @@ def _readiness(settings: KernelSettings) -> Any:
     response = problem(503, "服务暂不可用", "; ".join(failing), checks=checks)
     response.headers["Retry-After"] = str(DB_RETRY_AFTER_SECONDS)
     return response
+
+
+def _sweeper_beside(q: jobs.JobQueue, settings: KernelSettings) -> threading.Event | None:
+    if isinstance(q, InProcessQueue):
+        return start_sweeper(settings)  # embedded default: nobody else runs the sweeper
+    if isinstance(q, RQQueue):
+        # Also here, under the same fleet-wide Redis lock as in the workers: sweeping goes on while
+        # workers come and go (or all are down), not only while one is running.
+        return start_sweeper(settings, q.connection)
+    return None
 
 
 def _queue_checks(redis_url: str, queue_name: str) -> dict[str, str]:

@@ -23,9 +23,10 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 
 from cases import jobs
+from cases.jobnames import JobName
 from cases.settings import KernelSettings, kernel_settings
+from hotline.jobs import JOBS
 from hotline.settings import server_settings
-from hotline.wiring import wire_case_hooks
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,10 @@ class RQQueue:
         self.connection = redis_connection(settings.redis_url, blocking)
         self.queue = Queue(settings.queue_name, connection=self.connection)
 
-    def enqueue(self, func_path: str, *args: Any) -> None:
+    def enqueue(self, job: JobName, *args: Any) -> None:
         intervals = self.settings.job_retry_intervals
         self.queue.enqueue(
-            func_path,
+            JOBS[job],  # the function's dotted path, as every earlier release stored it
             *args,
             retry=Retry(max=max(self.settings.job_max_attempts - 1, 0), interval=intervals),
             job_timeout=300,
@@ -58,7 +59,7 @@ class RQQueue:
 
 @dataclass
 class _Task:
-    func_path: str
+    job: JobName
     args: tuple[Any, ...]
     attempt: int = 1
 
@@ -68,15 +69,15 @@ class InProcessQueue:
     """Runs jobs on one daemon thread in this process, retrying with back-off like RQ would."""
 
     settings: KernelSettings
-    failed: list[tuple[str, tuple[Any, ...], str]] = field(default_factory=list)
+    failed: list[tuple[JobName, tuple[Any, ...], str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._q: queue.Queue[_Task | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="hotline-jobs", daemon=True)
         self._thread.start()
 
-    def enqueue(self, func_path: str, *args: Any) -> None:
-        self._q.put(_Task(func_path, args))
+    def enqueue(self, job: JobName, *args: Any) -> None:
+        self._q.put(_Task(job, args))
 
     def _retry_later(self, task: _Task) -> None:
         intervals = self.settings.job_retry_intervals or [1]
@@ -92,16 +93,14 @@ class InProcessQueue:
             if task is None:
                 return
             try:
-                jobs.resolve(task.func_path)(*task.args)
+                jobs.run_now(task.job, *task.args)
             except Exception as exc:
                 if task.attempt < self.settings.job_max_attempts:
-                    log.warning(
-                        "job %s%r failed (attempt %s), retrying: %s", task.func_path, task.args, task.attempt, exc
-                    )
+                    log.warning("job %s%r failed (attempt %s), retrying: %s", task.job, task.args, task.attempt, exc)
                     self._retry_later(task)
                 else:
-                    log.error("job %s%r failed for good: %s", task.func_path, task.args, exc)
-                    self.failed.append((task.func_path, task.args, repr(exc)))
+                    log.error("job %s%r failed for good: %s", task.job, task.args, exc)
+                    self.failed.append((task.job, task.args, repr(exc)))
             finally:
                 self._q.task_done()
 
@@ -123,23 +122,22 @@ class SyncQueue:
 
     def __init__(self, raise_errors: bool = True) -> None:
         self.raise_errors = raise_errors
-        self.ran: list[tuple[str, tuple[Any, ...]]] = []
+        self.ran: list[tuple[JobName, tuple[Any, ...]]] = []
 
-    def enqueue(self, func_path: str, *args: Any) -> None:
-        self.ran.append((func_path, args))
+    def enqueue(self, job: JobName, *args: Any) -> None:
+        self.ran.append((job, args))
         try:
-            jobs.resolve(func_path)(*args)
+            jobs.run_now(job, *args)
         except Exception:
             if self.raise_errors:
                 raise
-            log.exception("job %s%r failed", func_path, args)
+            log.exception("job %s%r failed", job, args)
 
 
 def configure_queue(settings: KernelSettings | None = None, worker: bool = False) -> jobs.JobQueue:
     settings = settings or kernel_settings()
     q: jobs.JobQueue = RQQueue(settings, blocking=worker) if settings.redis_url else InProcessQueue(settings)
     jobs.set_queue(q)
-    wire_case_hooks()
     return q
 
 

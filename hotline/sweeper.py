@@ -9,7 +9,7 @@ import threading
 
 from redis import Redis
 
-from cases.jobs import resolve
+from cases.jobs import run_now
 from cases.settings import KernelSettings
 from hotline.wiring import PERIODIC
 
@@ -18,23 +18,23 @@ LOCK_KEY = "hotline:sweeper:lock"
 
 
 def sweep_once(settings: KernelSettings, redis: Redis | None = None) -> int:
-    """Run every periodic task once; returns how many reports were re-enqueued."""
+    """Run every periodic task once; returns how many items they took up (reports re-enqueued, deferred
+    notices sent)."""
     if redis is not None:
         # Only one sweeper per interval across the fleet; the lock expires by itself.
         if not redis.set(LOCK_KEY, "1", nx=True, ex=max(settings.sweep_interval_seconds - 1, 1)):
             return 0
-    swept = 0
+    total = 0
     for task in PERIODIC:
         try:
-            n = int(resolve(task)() or 0)
+            n = int(run_now(task) or 0)
         except Exception as exc:  # one failing task must not starve the others
             log.warning("periodic task %s failed: %s", task, exc)
             continue
         if n:
             log.info("%s: %s item(s)", task, n)
-        if task == "routing.pipeline.sweep":
-            swept = n
-    return swept
+        total += n
+    return total
 
 
 def start_sweeper(settings: KernelSettings, redis: Redis | None = None) -> threading.Event:

@@ -12,31 +12,34 @@ import time
 from typing import Any, Literal
 
 from cases import hooks, jobs
+from cases.jobnames import JobName
 from cases.lifecycle import CaseStatus
 from cases.settings import KernelSettings, kernel_settings
+from hotline.jobs import wire_jobs
 
 log = logging.getLogger(__name__)
 
-NOTIFY = "intake.telephony.outbound.notify_case_status"
-SURVEY = "intake.telephony.outbound.start_survey_call"
-
-CASE_HOOKS: list[tuple[CaseStatus, str]] = [
-    (CaseStatus.DISPATCHED, NOTIFY),
-    (CaseStatus.HANDLED, NOTIFY),
-    (CaseStatus.VERIFIED, SURVEY),
+CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
+    (CaseStatus.DISPATCHED, JobName.NOTIFY_CASE_STATUS),
+    (CaseStatus.HANDLED, JobName.NOTIFY_CASE_STATUS),
+    (CaseStatus.VERIFIED, JobName.START_SURVEY_CALL),
 ]
 
 # Run by the sweeper every HOTLINE_SWEEP_INTERVAL_SECONDS (one sweeper at a time across the fleet).
-PERIODIC: list[str] = [
-    "routing.pipeline.sweep",  # reports without a case: queue was down, a worker died
-    "intake.telephony.outbound.flush_due",  # notices held back by quiet hours
-]
+PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE]
 
 
 def wire_case_hooks() -> None:
     """Idempotent. Entry points call `configure_runtime`, which calls this."""
     for status, job in CASE_HOOKS:
         hooks.on_status(status.value, job)
+
+
+def wire_jobs_and_hooks() -> None:
+    """What every process needs before it moves a case, whichever queue runs the jobs: the function of
+    each job name and the jobs that follow each case move. Idempotent."""
+    wire_jobs()
+    wire_case_hooks()
 
 
 Role = Literal["web", "worker", "cli"]
@@ -51,38 +54,44 @@ class ForegroundQueue:
 
     def __init__(self, settings: KernelSettings) -> None:
         self.attempts = max(settings.job_max_attempts, 1)
-        self.failed: list[tuple[str, tuple[Any, ...], str]] = []
+        self.failed: list[tuple[JobName, tuple[Any, ...], str]] = []
 
-    def enqueue(self, func_path: str, *args: Any) -> None:
+    def enqueue(self, job: JobName, *args: Any) -> None:
         for attempt in range(1, self.attempts + 1):
             try:
-                jobs.resolve(func_path)(*args)
+                jobs.run_now(job, *args)
                 return
             except Exception as exc:
                 if attempt == self.attempts:
-                    log.error("job %s%r failed for good: %s", func_path, args, exc)
-                    self.failed.append((func_path, args, repr(exc)))
+                    log.error("job %s%r failed for good: %s", job, args, exc)
+                    self.failed.append((job, args, repr(exc)))
                     return
-                log.warning("job %s%r failed (attempt %s), retrying: %s", func_path, args, attempt, exc)
+                log.warning("job %s%r failed (attempt %s), retrying: %s", job, args, attempt, exc)
                 time.sleep(min(0.5 * attempt, 2.0))
 
 
-def configure_runtime(role: Role, settings: KernelSettings | None = None) -> jobs.JobQueue:
+def configure_runtime(
+    role: Role, settings: KernelSettings | None = None, queue: jobs.JobQueue | None = None
+) -> jobs.JobQueue:
     """The one function every entry point calls before it moves a case — the app factory ("web"), the
-    worker ("worker"), every CLI command ("cli", from the Typer callback): the case hooks are wired,
-    so the follow-up jobs run whoever moves the case, and the job queue for the role is installed.
+    worker ("worker"), every CLI command ("cli", from the Typer callback): jobs and case hooks are wired
+    (`wire_jobs_and_hooks`), so the follow-up jobs run whoever moves the case, and the job queue for
+    the role is installed.
 
-    With Redis every role enqueues to RQ. Without it, web and worker get the in-process thread and a
-    command gets `ForegroundQueue`. (Unit tests that install their own queue wire the hooks they want.)"""
-    wire_case_hooks()
+    `queue` given (tests): that one. Otherwise, with Redis every role enqueues to RQ; without it, web and
+    worker get the in-process thread and a command gets `ForegroundQueue`."""
+    wire_jobs_and_hooks()
     if role != "cli":
         _check_routing_rules()
+    if queue is not None:
+        jobs.set_queue(queue)
+        return queue
     settings = settings or kernel_settings()
     if role == "cli" and not settings.redis_url:
         q: jobs.JobQueue = ForegroundQueue(settings)
         jobs.set_queue(q)
         return q
-    from hotline.queues import configure_queue  # hotline.queues imports this module
+    from hotline.queues import configure_queue  # loads rq and redis only for a process that uses them
 
     return configure_queue(settings, worker=role == "worker")
 

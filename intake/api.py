@@ -24,6 +24,7 @@ from cases.models import Case, Category, Grid, Report
 from cases.phone import InvalidPhone
 from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
+from cases.states import Channel
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
 from intake.deps import DbSession
@@ -114,11 +115,11 @@ def _hint_errors(session: Session, hints: ApiHintsIn) -> str | None:
 
 def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse | None:
     """The first reason this body is refused (namespace, hints, emptiness, attachments), or None."""
-    if body.channel not in (None, "api"):
+    if body.channel not in (None, Channel.API):
         return problem(
             403,
             "该渠道只能由其接入端写入",
-            f"channel {body.channel!r} belongs to its adapter; the API writes channel 'api' only",
+            f"channel {str(body.channel)!r} belongs to its adapter; the API writes channel 'api' only",
         )
     hints = body.hints.model_dump(exclude_none=True) if body.hints else {}
     if hints and not has_scope(key, "routing"):
@@ -165,7 +166,7 @@ def post_report(
         raw["reported_at"] = body.reported_at.isoformat()
     try:
         report_in = ReportIn(
-            channel="api",
+            channel=Channel.API,
             external_id=f"k{key.id}:{body.external_id}" if body.external_id else None,
             text=body.text,
             phone=body.phone,

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from cases.jobnames import JobName
 from cases.jobs import enqueue_after_commit
 from cases.models import Report, utcnow
 from cases.phone import normalize_phone
 from intake.schemas import ReportIn
-
-PIPELINE_JOB = "routing.pipeline.process_report"
 
 
 @dataclass(frozen=True)
@@ -69,5 +68,5 @@ def accept(session: Session, report_in: ReportIn) -> Accepted:
             raise
         return Accepted(existing, created=False)
     assert report.id is not None
-    enqueue_after_commit(session, PIPELINE_JOB, report.id)
+    enqueue_after_commit(session, JobName.PROCESS_REPORT, report.id)
     return Accepted(report, created=True)

@@ -10,10 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from cases.sanitize import CleanStr, SafeIdentifier, clean_data
-
-Channel = Literal["voice", "sms", "web", "camera", "open311", "api"]
-CHANNELS: tuple[str, ...] = ("voice", "sms", "web", "camera", "open311", "api")
-
+from cases.states import Channel
 
 # The longest report text a channel hands over; an adapter clips a longer message (keeping it whole in
 # `raw`) rather than lose it, the API refuses it (422).
@@ -30,7 +27,7 @@ class ReportIn(BaseModel):
     """One report from any channel. `external_id` is the channel's own id (CallSid, MessageSid, the
     camera's event id…): posting the same (channel, external_id) again returns the first report."""
 
-    channel: Channel = "api"
+    channel: Channel = Channel.API
     external_id: SafeIdentifier | None = Field(default=None, min_length=1, max_length=128)
     text: CleanStr = Field(default="", max_length=REPORT_TEXT_MAX)
     phone: CleanStr | None = Field(default=None, max_length=40)

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from cases import providers
 from cases.settings import kernel_settings
+from cases.states import Channel
 from intake.models import Attachment
 from intake.settings import StorageSettings, storage_settings
 
@@ -170,12 +171,12 @@ def clean_image(data: bytes, settings: StorageSettings | None = None) -> CleanIm
     return CleanImage(body, content_type, round(w * scale), round(h * scale), thumb)
 
 
-def store_image(session: Session, data: bytes, channel: str = "web") -> Attachment:
+def store_image(session: Session, data: bytes, channel: Channel = Channel.WEB) -> Attachment:
     """Clean and store an image and its thumbnail; add (not commit) its Attachment row."""
     return save_image(session, clean_image(data), channel)
 
 
-def save_image(session: Session, img: CleanImage, channel: str = "web") -> Attachment:
+def save_image(session: Session, img: CleanImage, channel: Channel = Channel.WEB) -> Attachment:
     """Store an already cleaned image (check every photo of a report first, then save: no orphans)."""
     att_id = ATTACHMENT_PREFIX + uuid.uuid4().hex
     ext = "png" if img.content_type == "image/png" else "jpg"

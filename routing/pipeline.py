@@ -16,6 +16,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from cases.db import is_sqlite, serialise_on, session_scope
+from cases.jobnames import JobName
 from cases.jobs import enqueue_now
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
@@ -23,6 +24,7 @@ from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
 from cases.service import apply_action, open_case, record_event
 from cases.settings import kernel_settings
+from cases.states import EventKind, ReportState
 from classifiers.base import Classification, ReportFacts
 from classifiers.serving.gate import needs_review as confidence_too_low
 from classifiers.serving.registry import get_classifier
@@ -34,7 +36,6 @@ from routing.voicemail import case_title
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system:pipeline"
-PIPELINE_JOB = "routing.pipeline.process_report"
 
 
 def _claim_report(session: Session, report_id: int) -> Report | None:
@@ -84,10 +85,10 @@ def _mark_attempt(report_id: int) -> Report | None:
     # rolls back. Bookkeeping only (losing it in a power cut loses an attempt count): no wait for the disk.
     with session_scope(durable=False) as s:
         report = s.get(Report, report_id)
-        if report is None or report.case_id is not None or report.processing_status == "failed":
+        if report is None or report.case_id is not None or report.processing_status == ReportState.FAILED:
             return report
         report.attempts += 1
-        report.processing_status = "processing"
+        report.processing_status = ReportState.PROCESSING
         report.last_attempt_at = utcnow()
         s.add(report)
         return report
@@ -101,7 +102,7 @@ def _record_failure(report_id: int, exc: BaseException) -> None:
             return
         report.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         failed = report.attempts >= kernel_settings().job_max_attempts
-        report.processing_status = "failed" if failed else "pending"
+        report.processing_status = ReportState.FAILED if failed else ReportState.PENDING
         s.add(report)
     if failed:
         log.error("report %s failed %s times, left for an operator: %s", report_id, report.attempts, exc)
@@ -133,7 +134,7 @@ def process_report(report_id: int) -> str | None:
     if report is None:
         log.warning("report %s does not exist", report_id)
         return None
-    if report.processing_status == "failed":
+    if report.processing_status == ReportState.FAILED:
         return None  # given up on; only an operator's `hotline jobs retry` brings it back
     try:
         number = _process(report_id)
@@ -196,8 +197,8 @@ def _same_matter(s: Session, report: Report, category: str | None, grid_code: st
 
 def _link(s: Session, report: Report, case: Case) -> Case:
     report.case_id = case.id
-    report.processing_status = "done"
-    record_event(s, case, "link_report", SYSTEM_ACTOR, data={"report_id": report.id, "channel": report.channel})
+    report.processing_status = ReportState.DONE
+    record_event(s, case, EventKind.LINK_REPORT, SYSTEM_ACTOR, data={"report_id": report.id, "channel": report.channel})
     s.add(report)
     return case
 
@@ -219,11 +220,11 @@ def _open(s: Session, report: Report, c: Classification, category: str | None) -
         grid_source=c.grid_source,
         grade=decision.grade,
     )
-    record_event(s, case, "classify", SYSTEM_ACTOR, data=classification | {"report_id": report.id})
+    record_event(s, case, EventKind.CLASSIFY, SYSTEM_ACTOR, data=classification | {"report_id": report.id})
     apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
     _dispatch_or_hold(s, report, case, c, decision)
     report.case_id = case.id
-    report.processing_status = "done"
+    report.processing_status = ReportState.DONE
     report.last_error = None
     s.add(report)
     s.add(case)
@@ -235,7 +236,7 @@ def _dispatch_or_hold(s: Session, report: Report, case: Case, c: Classification,
     if review:
         case.needs_review = True
         case.department_code = decision.department_code
-        record_event(s, case, "hold_for_agent", SYSTEM_ACTOR, reason="; ".join(review))
+        record_event(s, case, EventKind.HOLD_FOR_AGENT, SYSTEM_ACTOR, reason="; ".join(review))
         return
     apply_action(
         s,
@@ -261,7 +262,7 @@ def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
             select(Report.id)
             .where(
                 col(Report.case_id).is_(None),
-                col(Report.processing_status).in_(["pending", "processing"]),
+                col(Report.processing_status).in_([ReportState.PENDING, ReportState.PROCESSING]),
                 or_(
                     col(Report.last_attempt_at) < cutoff,
                     (col(Report.last_attempt_at).is_(None)) & (col(Report.received_at) < cutoff),
@@ -270,11 +271,12 @@ def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:
             .order_by(col(Report.id))
             .limit(limit)
         ).all()
-    return sum(1 for rid in ids if rid is not None and enqueue_now(PIPELINE_JOB, rid))
+    return sum(1 for rid in ids if rid is not None and enqueue_now(JobName.PROCESS_REPORT, rid))
 
 
 def failed_reports(session: Session) -> list[Report]:
-    return list(session.exec(select(Report).where(Report.processing_status == "failed").order_by(col(Report.id))))
+    failed = select(Report).where(Report.processing_status == ReportState.FAILED)
+    return list(session.exec(failed.order_by(col(Report.id))))
 
 
 def retry_report(report_id: int) -> bool:
@@ -283,7 +285,7 @@ def retry_report(report_id: int) -> bool:
         report = s.get(Report, report_id)
         if report is None or report.case_id is not None:
             return False
-        report.processing_status = "pending"
+        report.processing_status = ReportState.PENDING
         report.attempts = 0
         s.add(report)
-    return enqueue_now(PIPELINE_JOB, report_id)
+    return enqueue_now(JobName.PROCESS_REPORT, report_id)

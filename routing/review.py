@@ -20,6 +20,7 @@ from cases.models import Case, utcnow
 from cases.queries import case_reports
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.service import apply_action, record_event
+from cases.states import EventKind
 from classifiers.training.corrections import record_correction
 from routing.rules import GRADES, RoutingDecision, route
 from routing.ruleset import routing_table
@@ -169,7 +170,7 @@ def confirm_case(
     record_event(
         session,
         case,
-        "correct" if corrected else "confirm",
+        EventKind.CORRECT if corrected else EventKind.CONFIRM,
         actor,
         reason=reason,
         data={

@@ -17,9 +17,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from cases.db import is_sqlite, session_scope
-from cases.lifecycle import CaseStatus
+from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.service import record_event
+from cases.states import EventKind
 from classifiers.base import ReportFacts
 from classifiers.serving.registry import get_classifier
 from routing.rules import route
@@ -28,7 +29,6 @@ from routing.ruleset import routing_table
 log = logging.getLogger(__name__)
 
 ACTOR = "system:voicemail"
-APPLY_TRANSCRIPT_JOB = "routing.voicemail.apply_transcript_job"
 PENDING_TITLE = "语音留言（待转写）"
 TITLE_CHARS = 60
 
@@ -72,9 +72,8 @@ def apply_transcript(session: Session, report_id: int) -> bool:
     if not _placeholder(case.title) and (c.category_code, c.grid_code) == (case.category_code, case.grid_code):
         # The pipeline already classified these words (the transcript came first, or while it ran): the
         # tags stand, but the agent still sees on the timeline what the caller said and when it came.
-        record_event(
-            session, case, "note", ACTOR, reason="留言转写", data={"report_id": report.id, "transcript": transcript}
-        )
+        heard = {"report_id": report.id, "transcript": transcript}
+        record_event(session, case, Action.NOTE, ACTOR, reason="留言转写", data=heard)
         report.raw = {**report.raw, "transcript_applied": transcript}
         session.add(report)
         return True
@@ -90,9 +89,9 @@ def apply_transcript(session: Session, report_id: int) -> bool:
         if c.grid_code is not None:
             case.grid_code, case.grid_confidence, case.grid_source = c.grid_code, c.grid_confidence, c.grid_source
         case.needs_review = True
-        record_event(session, case, "classify", ACTOR, reason="留言转写后重新分类，待坐席确认", data=data)
+        record_event(session, case, EventKind.CLASSIFY, ACTOR, reason="留言转写后重新分类，待坐席确认", data=data)
     else:
-        record_event(session, case, "note", ACTOR, reason="留言转写", data=data)
+        record_event(session, case, Action.NOTE, ACTOR, reason="留言转写", data=data)
     report.raw = {**report.raw, "transcript_applied": transcript}
     session.add(report)
     session.add(case)
@@ -103,7 +102,7 @@ def _note_failed_transcription(session: Session, report: Report, case: Case) -> 
     status = report.raw.get("transcription_status")
     if status != "failed" or report.raw.get("transcription_failure_noted"):
         return False
-    record_event(session, case, "note", ACTOR, reason="留言未能转写，请收听录音", data={"report_id": report.id})
+    record_event(session, case, Action.NOTE, ACTOR, reason="留言未能转写，请收听录音", data={"report_id": report.id})
     report.raw = {**report.raw, "transcription_failure_noted": True}
     session.add(report)
     return True

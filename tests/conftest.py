@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -27,6 +28,9 @@ from fastapi.testclient import TestClient
 from cases import jobs, providers
 from cases.db import dispose_engines
 from cases.settings import kernel_settings
+
+if TYPE_CHECKING:
+    from hotline.queues import SyncQueue
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -67,13 +71,16 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path) -> I
     monkeypatch.setenv("HOTLINE_WARM_UP_ON_START", "false")  # tests that need the model load it on demand
     monkeypatch.delenv("HOTLINE_REDIS_URL", raising=False)
     reset_caches()
+    from hotline.jobs import wire_jobs
+
+    wire_jobs()  # jobs run by name, as in every entry point
     yield tmp_path
     jobs.set_queue(None)
     reset_caches()
 
 
 @pytest.fixture
-def sync_queue(env: Path) -> Iterator[object]:
+def sync_queue(env: Path) -> Iterator[SyncQueue]:
     from hotline.queues import SyncQueue
 
     q = SyncQueue()
@@ -83,13 +90,23 @@ def sync_queue(env: Path) -> Iterator[object]:
 
 
 @pytest.fixture
-def client(sync_queue: object) -> Iterator[TestClient]:
-    """The whole app on the test database; jobs run synchronously right after each commit."""
+def client(sync_queue: SyncQueue) -> Iterator[TestClient]:
+    """The whole app on the test database, with its case hooks; jobs run synchronously right after each
+    commit."""
     from hotline.app import create_app
 
     assert kernel_settings().redis_url is None
-    with TestClient(create_app(configure_jobs=False)) as c:
+    with TestClient(create_app(queue=sync_queue)) as c:
         yield c
+
+
+@pytest.fixture
+def no_follow_up_jobs(client: TestClient) -> None:
+    """No job follows a case's moves in this test (the 派遣/反馈 SMS, the 回访 call), for tests that start
+    such a job themselves and count what it sends."""
+    from cases import hooks
+
+    hooks.clear()
 
 
 API_TEST_SCOPES = ("intake", "read", "routing")

@@ -22,6 +22,7 @@ from cases.models import utcnow
 from cases.reference import reference_names
 from cases.sanitize import SafeIdentifier
 from cases.settings import kernel_settings
+from cases.states import Channel
 from intake.camera.models import Camera, CameraAlertSignature, CameraIncident
 from intake.camera.settings import camera_settings
 from intake.core import accept
@@ -120,7 +121,7 @@ def handle_alert(
     session.add(incident)
     session.flush()
     assert incident.id is not None
-    attachments = [store_image(session, snapshot, channel="camera").id] if snapshot else []
+    attachments = [store_image(session, snapshot, channel=Channel.CAMERA).id] if snapshot else []
     category_code = camera.event_map.get(alert.event_type)
     label = reference_names().category(category_code) or alert.event_type
     raw: dict[str, Any] = alert.model_dump(mode="json", exclude={"snapshot_base64"})
@@ -140,7 +141,7 @@ def handle_alert(
     result = accept(
         session,
         ReportIn(
-            channel="camera",
+            channel=Channel.CAMERA,
             external_id=f"incident-{incident.id}",
             text=f"摄像头告警：{label}（{camera.name or camera.id}，置信度 {alert.confidence:.2f}）",
             location=LocationIn(lat=camera.lat, lon=camera.lon, address=camera.address)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from cases.models import Case, Report
 from cases.phone import InvalidPhone
 from cases.sanitize import clean_text, has_unsafe
+from cases.states import Channel
 from intake.apikeys import check_key, has_scope
 from intake.core import accept
 from intake.deps import DbSession
@@ -239,7 +240,7 @@ def _create(fmt: str, p: dict[str, str], session: Session) -> Response:
         result = accept(
             session,
             ReportIn(
-                channel="open311",
+                channel=Channel.OPEN311,
                 external_id=f"token-{token}",
                 text=description,
                 phone=p.get("phone") or None,
@@ -362,7 +363,7 @@ def get_token(request: Request, token: str, fmt: Format, session: DbSession) -> 
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
     report = session.exec(
-        select(Report).where(Report.channel == "open311", Report.external_id == f"token-{token}")
+        select(Report).where(Report.channel == Channel.OPEN311, Report.external_id == f"token-{token}")
     ).first()
     if report is None:
         return error(fmt, 404, f"token {token} not found")

@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import select
 
 from cases.db import is_sqlite, session_scope
-from cases.jobs import enqueue_after_commit, enqueue_now, resolve
+from cases.jobnames import JobName
+from cases.jobs import enqueue_after_commit, enqueue_now, run_now
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
@@ -17,10 +18,11 @@ from cases.queries import reporter_phone, reporters_case
 from cases.rating import record_rating
 from cases.service import record_event
 from cases.settings import kernel_settings
+from cases.states import Channel
 from cases.texts import finish_by_spoken
 from classifiers.base import ReportFacts
 from classifiers.serving import registry
-from intake.core import PIPELINE_JOB, accept, find_report
+from intake.core import accept, find_report
 from intake.schemas import ReportIn
 from intake.telephony import outbound, reference
 from intake.telephony.hours import agents_on_duty
@@ -104,7 +106,7 @@ def submit_report(ctx: dict[str, Any], turn: Turn | None) -> str:
     v = _vars(ctx)
     call = ctx.get("call", {})
     report_in = ReportIn(
-        channel="voice",
+        channel=Channel.VOICE,
         external_id=call["sid"],
         text=v.get("report_text", ""),
         phone=_phone(ctx),
@@ -120,7 +122,7 @@ def submit_report(ctx: dict[str, Any], turn: Turn | None) -> str:
         report_id = report.id
     assert report_id is not None
     v["report_id"] = report_id
-    enqueue_now(outbound.SEND_CASE_NUMBER, report_id)
+    enqueue_now(JobName.SEND_CASE_NUMBER, report_id)
     return "numbered" if _case_number(ctx, report_id) else "stored"
 
 
@@ -143,7 +145,7 @@ def case_ready(ctx: dict[str, Any], turn: Turn | None) -> str:
         return "ready"
     if ctx.get("polls", {}).get(ctx.get("step", ""), 0) >= 3:
         try:
-            resolve(PIPELINE_JOB)(report_id)
+            run_now(JobName.PROCESS_REPORT, report_id)
         except Exception:
             log.exception("in-call pipeline for report %s failed; the queued job will retry", report_id)
         if _case_number(ctx, report_id):
@@ -179,7 +181,7 @@ def save_voicemail(ctx: dict[str, Any], turn: Turn | None) -> str:
     recording = params.get("RecordingUrl")
     text = _vars(ctx).get("report_text", "")
     report_in = ReportIn(
-        channel="voice",
+        channel=Channel.VOICE,
         external_id=f"{call['sid']}:voicemail",
         text=text,
         phone=_phone(ctx),
@@ -197,7 +199,6 @@ def save_voicemail(ctx: dict[str, Any], turn: Turn | None) -> str:
     return "saved"
 
 
-VOICEMAIL_TRANSCRIPT_JOB = "routing.voicemail.apply_transcript_job"
 MAX_TRANSCRIPT_CHARS = 4000
 
 
@@ -207,7 +208,7 @@ def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
     report. Safe to receive twice."""
     text = " ".join("".join(ch for ch in (text or "") if ch.isprintable()).split())[:MAX_TRANSCRIPT_CHARS]
     with session_scope() as s:
-        found = find_report(s, "voice", f"{call_sid}:voicemail")
+        found = find_report(s, Channel.VOICE, f"{call_sid}:voicemail")
         if found is None:
             return False
         stmt = select(Report).where(Report.id == found.id).execution_options(populate_existing=True)
@@ -224,7 +225,7 @@ def add_transcription(call_sid: str, text: str, status: str | None) -> bool:
         s.add(report)
         # Also when there is no case yet: a pipeline run that read the text before this commit (SQLite
         # takes no row lock) would otherwise open the case without these words.
-        enqueue_after_commit(s, VOICEMAIL_TRANSCRIPT_JOB, report.id)
+        enqueue_after_commit(s, JobName.APPLY_TRANSCRIPT, report.id)
     return True
 
 

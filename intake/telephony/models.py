@@ -10,6 +10,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from cases.models import UTCDateTime, json_column, ts_column, utcnow
+from intake.telephony.states import OutboundStatus, SmsKind
 
 
 class CallSession(SQLModel, table=True):
@@ -67,7 +68,7 @@ class SmsMessage(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=40, index=True)
     body: str = Field(default="")
     media: list[str] = json_column(list)
-    kind: str = Field(default="report", max_length=16)  # report | append | query | stop | start | help
+    kind: str = Field(default=SmsKind.REPORT.value, max_length=16)  # an SmsKind
     report_id: int | None = Field(default=None, foreign_key="report.id")
     reply: str = Field(default="")
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -89,14 +90,14 @@ class OutboundMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=8)  # sms | call
+    kind: str = Field(max_length=8)  # an OutboundKind
     purpose: str = Field(max_length=32, index=True)  # case_number | dispatch | completion | survey | ...
     to_phone: str = Field(max_length=40)
     body: str = Field(default="")
     url: str | None = Field(default=None, max_length=500)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     report_id: int | None = Field(default=None, foreign_key="report.id")
-    status: str = Field(default="queued", max_length=16, index=True)
+    status: str = Field(default=OutboundStatus.QUEUED.value, max_length=16, index=True)  # an OutboundStatus
     twilio_sid: str | None = Field(default=None, max_length=64, index=True)
     attempts: int = 0
     last_error: str | None = None

@@ -1,4 +1,4 @@
-"""Outbound SMS and calls through the Twilio REST client, as jobs (referenced by dotted path, taking ids).
+"""Outbound SMS and calls through the Twilio REST client, as jobs (named in `cases.jobnames`, taking ids).
 
 Every message is first a row (`OutboundMessage`, unique `dedupe_key`: each notice happens once, however
 often it is asked for), then a job sends it: credentials missing → a clear log line and nothing sent;
@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 from twilio.base.exceptions import TwilioRestException
 
 from cases.db import session_scope
-from cases.jobs import enqueue_after_commit, enqueue_now
+from cases.jobnames import JobName
+from cases.jobs import enqueue_after_commit, enqueue_now, run_now
 from cases.lifecycle import CaseStatus
 from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
@@ -34,14 +35,21 @@ from intake.telephony.hours import quiet_now, window_end
 from intake.telephony.models import OutboundMessage, SmsOptOut
 from intake.telephony.rest import credentials_missing, get_client
 from intake.telephony.settings import telephony_settings
+from intake.telephony.states import OutboundKind, OutboundStatus
 from intake.tracking import first_report_with_phone, issue_token, track_url
 
 log = logging.getLogger(__name__)
 
-SEND_SMS = "intake.telephony.outbound.send_sms"
-PLACE_CALL = "intake.telephony.outbound.place_call"
-SEND_CASE_NUMBER = "intake.telephony.outbound.send_case_number"
-DONE = ("sent", "delivered", "opted_out", "failed", "skipped", "deferred")
+_SENDER = {OutboundKind.SMS: JobName.SEND_SMS, OutboundKind.CALL: JobName.PLACE_CALL}
+# A send job that finds a message in one of these leaves it alone (a deferred one waits for flush_due).
+DONE = (
+    OutboundStatus.SENT,
+    OutboundStatus.DELIVERED,
+    OutboundStatus.OPTED_OUT,
+    OutboundStatus.FAILED,
+    OutboundStatus.SKIPPED,
+    OutboundStatus.DEFERRED,
+)
 
 
 def _url(path: str, **query: object) -> str:
@@ -52,7 +60,7 @@ def _url(path: str, **query: object) -> str:
 def queue_message(
     session: Session,
     *,
-    kind: str,
+    kind: OutboundKind,
     purpose: str,
     to: str,
     dedupe_key: str,
@@ -78,11 +86,11 @@ def queue_message(
         url=url,
         case_id=case_id,
         report_id=report_id,
-        status="queued" if quiet_ok else "pending",
+        status=OutboundStatus.QUEUED if quiet_ok else OutboundStatus.PENDING,
     )
     held = not_before is not None and not_before > utcnow()
     if held:
-        om.status, om.not_before = "deferred", not_before
+        om.status, om.not_before = OutboundStatus.DEFERRED, not_before
     try:
         with session.begin_nested():
             session.add(om)
@@ -91,7 +99,7 @@ def queue_message(
         return found
     assert om.id is not None
     if not held:
-        enqueue_after_commit(session, SEND_SMS if kind == "sms" else PLACE_CALL, om.id)
+        enqueue_after_commit(session, _SENDER[kind], om.id)
     return om
 
 
@@ -108,7 +116,7 @@ def queue_sms(
 ) -> OutboundMessage:
     return queue_message(
         session,
-        kind="sms",
+        kind=OutboundKind.SMS,
         purpose=purpose,
         to=to,
         body=body,
@@ -119,7 +127,7 @@ def queue_sms(
     )
 
 
-def _claim(om_id: int, kind: str) -> OutboundMessage | None:
+def _claim(om_id: int, kind: OutboundKind) -> OutboundMessage | None:
     """Load the message and decide whether it may go now; returns it only when it should be sent."""
     with session_scope() as s:
         om = s.get(OutboundMessage, om_id)
@@ -129,15 +137,15 @@ def _claim(om_id: int, kind: str) -> OutboundMessage | None:
         reason = credentials_missing()
         if reason:
             log.warning("outbound %s %s to %s not sent: %s", kind, om.purpose, mask_phone(om.to_phone), reason)
-            om.status, om.last_error = "skipped", reason
+            om.status, om.last_error = OutboundStatus.SKIPPED, reason
             s.add(om)
             return None
-        if kind == "sms" and s.get(SmsOptOut, om.to_phone) is not None:
-            om.status = "opted_out"
+        if kind == OutboundKind.SMS and s.get(SmsOptOut, om.to_phone) is not None:
+            om.status = OutboundStatus.OPTED_OUT
             s.add(om)
             return None
-        if om.status == "pending" and quiet_now():  # "pending" = a notice; "queued" = an immediate answer
-            om.status, om.not_before = "deferred", window_end(telephony_settings().quiet_hours)
+        if om.status == OutboundStatus.PENDING and quiet_now():  # a notice; an immediate answer is QUEUED
+            om.status, om.not_before = OutboundStatus.DEFERRED, window_end(telephony_settings().quiet_hours)
             s.add(om)
             log.info("outbound %s %s deferred to %s (quiet hours)", kind, om.purpose, om.not_before)
             return None
@@ -174,7 +182,7 @@ def _deliver(om: OutboundMessage, send: object) -> None:
         row.attempts += attempts
         row.twilio_sid = sid
         row.last_error = error
-        row.status = "sent" if sid else "failed"
+        row.status = OutboundStatus.SENT if sid else OutboundStatus.FAILED
         row.sent_at = utcnow() if sid else None
         s.add(row)
     if error:
@@ -184,7 +192,7 @@ def _deliver(om: OutboundMessage, send: object) -> None:
 @job_ids("om_id")
 def send_sms(om_id: int) -> None:
     """Job: send one queued SMS."""
-    om = _claim(om_id, "sms")
+    om = _claim(om_id, OutboundKind.SMS)
     if om is None:
         return
     s = telephony_settings()
@@ -204,7 +212,7 @@ def send_sms(om_id: int) -> None:
 @job_ids("om_id")
 def place_call(om_id: int) -> None:
     """Job: place one queued call; Twilio fetches `om.url` for its TwiML when it is answered."""
-    om = _claim(om_id, "call")
+    om = _claim(om_id, OutboundKind.CALL)
     if om is None:
         return
     s = telephony_settings()
@@ -232,15 +240,15 @@ def flush_due(limit: int = 200) -> int:
     with session_scope() as s:
         rows = s.exec(
             select(OutboundMessage)
-            .where(OutboundMessage.status == "deferred", col(OutboundMessage.not_before) <= utcnow())
+            .where(OutboundMessage.status == OutboundStatus.DEFERRED, col(OutboundMessage.not_before) <= utcnow())
             .limit(limit)
         ).all()
-        todo = [(r.id, r.kind) for r in rows]
+        todo = [(r.id, OutboundKind(r.kind)) for r in rows]
         for r in rows:
-            r.status = "pending"
+            r.status = OutboundStatus.PENDING
             s.add(r)
     for om_id, kind in todo:
-        enqueue_now(SEND_SMS if kind == "sms" else PLACE_CALL, om_id)
+        enqueue_now(_SENDER[kind], om_id)
     return len(todo)
 
 
@@ -251,11 +259,9 @@ def flush_due(limit: int = 200) -> int:
 def send_case_number(report_id: int) -> None:
     """Job: text the reporter their case number (voice and SMS reports). Runs the pipeline for the report
     first — idempotent, a no-op when the case exists — so the number is there."""
-    from cases.jobs import resolve
-    from intake.core import PIPELINE_JOB
     from intake.telephony.reference import category_names
 
-    resolve(PIPELINE_JOB)(report_id)
+    run_now(JobName.PROCESS_REPORT, report_id)
     with session_scope() as s:
         report = s.get(Report, report_id)
         case = s.get(Case, report.case_id) if report and report.case_id else None
@@ -313,7 +319,7 @@ def start_survey_call(case_id: int) -> None:
         delay = timedelta(minutes=telephony_settings().survey_delay_minutes)
         om = queue_message(
             s,
-            kind="call",
+            kind=OutboundKind.CALL,
             purpose="survey",
             to=phone,
             dedupe_key=f"survey:{case_id}",
@@ -351,7 +357,7 @@ def click_to_call(case_id: int, agent_phone: str) -> int | None:
     with session_scope() as s:
         om = queue_message(
             s,
-            kind="call",
+            kind=OutboundKind.CALL,
             purpose="click_to_call",
             to=agent_phone,
             dedupe_key=f"click:{case_id}:{uuid.uuid4().hex}",
@@ -381,6 +387,6 @@ def sms_status(om_id: int, status: str, error_code: str | None) -> None:
         if om is None:
             return
         if status in ("delivered", "undelivered", "failed"):
-            om.status = "delivered" if status == "delivered" else "failed"
+            om.status = OutboundStatus.DELIVERED if status == "delivered" else OutboundStatus.FAILED
             om.last_error = f"Twilio error {error_code}" if error_code else om.last_error
             s.add(om)

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from cases.db import session_scope
-from cases.jobs import resolve
+from cases.jobnames import JobName
+from cases.jobs import run_now
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
@@ -23,9 +24,10 @@ from cases.queries import reporters_case
 from cases.sanitize import DB_INT_MAX
 from cases.service import record_event
 from cases.settings import kernel_settings
+from cases.states import Channel
 from cases.texts import SMS_SIGNATURE as SIGN
 from cases.texts import finish_by_zh
-from intake.core import PIPELINE_JOB, accept
+from intake.core import accept
 from intake.schemas import REPORT_TEXT_MAX, ReportIn
 from intake.storage import AttachmentRejected, store_image
 from intake.telephony import outbound
@@ -33,6 +35,7 @@ from intake.telephony.models import SmsMessage, SmsOptOut
 from intake.telephony.rest import fetch_media
 from intake.telephony.security import twilio_form
 from intake.telephony.settings import telephony_settings
+from intake.telephony.states import SmsKind
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ def _store_media(session: Session, params: dict[str, str], sid: str) -> list[str
             continue
         if ctype.startswith("image/"):
             try:
-                refs.append(store_image(session, data, channel="sms").id)
+                refs.append(store_image(session, data, channel=Channel.SMS).id)
                 continue
             except AttachmentRejected as exc:
                 log.info("MMS %s: media %s is not a usable image (%s); kept as a file", sid, i, exc)
@@ -93,7 +96,7 @@ def open_thread_report(session: Session, phone: str, window_minutes: int | None 
         select(SmsMessage)
         .where(
             SmsMessage.phone == phone,
-            col(SmsMessage.kind).in_(("report", "append")),
+            col(SmsMessage.kind).in_((SmsKind.REPORT, SmsKind.APPEND)),
             col(SmsMessage.report_id).is_not(None),
             SmsMessage.received_at >= since,
         )
@@ -153,7 +156,7 @@ def handle_inbound(params: dict[str, str]) -> str:
         if seen is not None:
             return seen.reply  # Twilio retried: same reply, nothing new stored
         _answer(s, msg, params)
-        if msg.kind != "report":
+        if msg.kind != SmsKind.REPORT:
             return _store_reply(s, msg)
     # The report is committed now; the pipeline runs on it here, in its own transactions, so that the
     # reply can carry the case number.
@@ -174,24 +177,24 @@ def _answer(session: Session, msg: SmsMessage, params: dict[str, str]) -> None:
     elif word in START_WORDS and msg.phone:
         _opt_in(session, msg, msg.phone)
     elif word in HELP_WORDS or not (msg.body or params.get("NumMedia", "0") != "0"):
-        msg.kind = "help"
+        msg.kind = SmsKind.HELP
         msg.reply = HELP_TEXT
     elif m := QUERY.match(msg.body):
-        msg.kind = "query"
+        msg.kind = SmsKind.QUERY
         msg.reply = _query_reply(session, m.group("number"), msg.phone)
     else:
         _take_report(session, msg, params)
 
 
 def _opt_out(session: Session, msg: SmsMessage, phone: str) -> None:
-    msg.kind = "stop"
+    msg.kind = SmsKind.STOP
     if session.get(SmsOptOut, phone) is None:
         session.add(SmsOptOut(phone=phone))
     msg.reply = f"{SIGN}您已退订短信通知，将不再收到工单通知。回复START可恢复。"
 
 
 def _opt_in(session: Session, msg: SmsMessage, phone: str) -> None:
-    msg.kind = "start"
+    msg.kind = SmsKind.START
     if (row := session.get(SmsOptOut, phone)) is not None:
         session.delete(row)
     msg.reply = f"{SIGN}已恢复短信通知。"
@@ -202,7 +205,7 @@ def _take_report(session: Session, msg: SmsMessage, params: dict[str, str]) -> N
     media = _store_media(session, params, msg.message_sid)
     thread = open_thread_report(session, msg.phone) if msg.phone else None
     if thread is not None:
-        msg.kind, msg.report_id = "append", thread.id
+        msg.kind, msg.report_id = SmsKind.APPEND, thread.id
         append_to_report(session, thread, msg.body, media, msg.message_sid)
         case = session.get(Case, thread.case_id) if thread.case_id else None
         msg.reply = f"{SIGN}已补充到您的工单{case.number}。" if case else f"{SIGN}已补充到您刚才反映的问题。"
@@ -210,7 +213,7 @@ def _take_report(session: Session, msg: SmsMessage, params: dict[str, str]) -> N
     report = accept(
         session,
         ReportIn(
-            channel="sms",
+            channel=Channel.SMS,
             external_id=msg.message_sid,
             text=msg.body[:REPORT_TEXT_MAX],  # Twilio joins long messages; all of it stays in raw
             phone=msg.phone,
@@ -219,7 +222,7 @@ def _take_report(session: Session, msg: SmsMessage, params: dict[str, str]) -> N
         ),
     ).report
     msg.report_id = report.id
-    msg.kind = "report"
+    msg.kind = SmsKind.REPORT
 
 
 def _store_reply(session: Session, msg: SmsMessage) -> str:
@@ -239,7 +242,7 @@ def _store_reply(session: Session, msg: SmsMessage) -> str:
 def _reply_for_new_report(msg: SmsMessage, report_id: int) -> str:
     number: str | None = None
     try:
-        number = resolve(PIPELINE_JOB)(report_id)  # open the case now: the reply carries its number
+        number = run_now(JobName.PROCESS_REPORT, report_id)  # open the case now: the reply carries its number
     except Exception:
         log.exception("SMS report %s: pipeline failed; the queued job retries", report_id)
     window = telephony_settings().sms_thread_window_minutes

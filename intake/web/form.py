@@ -19,6 +19,7 @@ from cases.models import Case, Report
 from cases.phone import InvalidPhone, normalize_phone
 from cases.reference import reference_names
 from cases.sanitize import clean_text
+from cases.states import Channel
 from intake.core import accept
 from intake.deps import DbSession
 from intake.ratelimit import get_limiter
@@ -174,11 +175,11 @@ def _submit(request: Request, form: FormData, s: Session) -> Response:
                 cleaned.append(clean_image(photo.file.read(storage_settings().attachment_max_bytes + 1)))
             except AttachmentRejected as exc:
                 raise FormError(422, f"照片“{photo.filename}”：{exc.message}", values) from None
-        ids = [save_image(s, img, channel="web").id for img in cleaned]
+        ids = [save_image(s, img, channel=Channel.WEB).id for img in cleaned]
         result = accept(
             s,
             ReportIn(
-                channel="web",
+                channel=Channel.WEB,
                 text=values["description"],
                 phone=phone,
                 location=location,

@@ -65,6 +65,9 @@ def prod_env(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
         monkeypatch.setenv(k, v)
     reset_caches()
     from hotline.bootstrap import prepare_database
+    from hotline.jobs import wire_jobs
+
+    wire_jobs()  # jobs run by name, as in every entry point
 
     prepare_database()
     from sqlalchemy import text

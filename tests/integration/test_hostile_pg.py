@@ -46,9 +46,8 @@ def pg_client(prod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iter
                 "RESTART IDENTITY CASCADE"
             )
         )
-    jobs.set_queue(SyncQueue())
     reset_limiter()
-    yield from hostile.hostile_client(create_app(configure_jobs=False))
+    yield from hostile.hostile_client(create_app(queue=SyncQueue()))
     jobs.set_queue(None)
 
 

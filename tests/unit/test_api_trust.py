@@ -414,6 +414,7 @@ def test_anonymous_case_is_not_shown_by_number(client: TestClient, api_headers: 
     reset_limiter()
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_the_texted_link_opens_and_rates_the_case(
     client: TestClient, twilio_env: TwilioStandIn, api_headers: dict[str, str]
 ) -> None:

@@ -21,12 +21,10 @@ def no_database(env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.setenv("HOTLINE_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/hotline")
     reset_caches()
     reset_settings()
-    from cases import jobs
     from hotline.app import create_app
     from hotline.queues import SyncQueue
 
-    jobs.set_queue(SyncQueue())
-    with TestClient(create_app(configure_jobs=False), raise_server_exceptions=False) as c:
+    with TestClient(create_app(queue=SyncQueue()), raise_server_exceptions=False) as c:
         yield c
 
 

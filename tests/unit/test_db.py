@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from cases.db import _SerialisedWriter, get_engine, session_scope
 from cases.models import Report
+from hotline.queues import SyncQueue
 from intake.telephony import voice
 
 
@@ -107,7 +108,7 @@ def test_the_app_loads_the_model_before_it_serves(env: Path, monkeypatch: pytest
     import gc
 
     try:
-        with TestClient(create_app(configure_jobs=False)) as client:
+        with TestClient(create_app(queue=SyncQueue())) as client:
             assert loaded, "loaded during start-up, before the first request"
             # ... and what start-up built is out of the garbage collector's reach (the IVR's p99 tail).
             assert gc.get_freeze_count() > 0
@@ -129,7 +130,7 @@ def test_a_failing_warm_up_does_not_stop_the_app(env: Path, monkeypatch: pytest.
     monkeypatch.setenv("HOTLINE_WARM_UP_ON_START", "true")
     monkeypatch.setattr(voice, "_load_for_calls", broken)
     reset_settings()
-    with TestClient(create_app(configure_jobs=False)) as client:
+    with TestClient(create_app(queue=SyncQueue())) as client:
         assert client.get("/healthz").status_code == 200
 
 

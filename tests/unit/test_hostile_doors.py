@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cases.db import session_scope
+from hotline.queues import SyncQueue
 from intake.open311.keys import create_key
 from intake.ratelimit import reset_limiter
 from tests import hostile
@@ -21,11 +22,11 @@ standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
 
 
 @pytest.fixture
-def hc(sync_queue: object) -> Iterator[TestClient]:
+def hc(sync_queue: SyncQueue) -> Iterator[TestClient]:
     from hotline.app import create_app
 
     reset_limiter()
-    yield from hostile.hostile_client(create_app(configure_jobs=False))
+    yield from hostile.hostile_client(create_app(queue=sync_queue))
     reset_limiter()
 
 

@@ -42,7 +42,7 @@ def inprocess(twilio_env: TwilioStandIn) -> Iterator[InProcessQueue]:
 def app_client(inprocess: InProcessQueue) -> Iterator[TestClient]:
     from hotline.app import create_app
 
-    with TestClient(create_app(configure_jobs=False)) as c:
+    with TestClient(create_app(queue=inprocess)) as c:
         yield c
 
 

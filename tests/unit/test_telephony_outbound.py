@@ -52,6 +52,7 @@ def test_base_url_rewrite() -> None:
     assert BaseUrlHttpClient(None).rewrite("https://api.twilio.com/x") == "https://api.twilio.com/x"
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_dispatch_notice_once_and_retried_on_5xx(client: TestClient, twilio_env: TwilioStandIn) -> None:
     case_id = _reported_case(client)
     twilio_env.fail_next(500, 2)
@@ -67,6 +68,7 @@ def test_dispatch_notice_once_and_retried_on_5xx(client: TestClient, twilio_env:
         assert om.twilio_sid and om.twilio_sid.startswith("SM")
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_quiet_hours_defer_then_flush(client: TestClient, twilio_env: TwilioStandIn) -> None:
     case_id = _reported_case(client)
     mp = pytest.MonkeyPatch()
@@ -90,6 +92,7 @@ def test_quiet_hours_defer_then_flush(client: TestClient, twilio_env: TwilioStan
     assert any("已派遣" in m["Body"] for m in twilio_env.messages())
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_no_credentials_nothing_outbound_and_a_log_line(
     client: TestClient, twilio_env: TwilioStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -110,6 +113,7 @@ def test_no_credentials_nothing_outbound_and_a_log_line(
         assert s.exec(select(OutboundMessage).where(OutboundMessage.purpose == "dispatch")).one().status == "skipped"
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_opted_out_number_gets_no_notice(client: TestClient, twilio_env: TwilioStandIn) -> None:
     case_id = _reported_case(client)
     from intake.telephony.models import SmsOptOut

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from cases.db import session_scope
+from cases.jobnames import JobName
 from cases.models import Case, Report
 from intake.telephony.models import CallSession, CallStep, OutboundMessage
 from tests import telephony_fixtures as tf
@@ -23,6 +25,7 @@ def _reports() -> list[Report]:
         return list(s.exec(select(Report)).all())
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_reporting_call_ends_with_dispatched_case_and_sms(client: TestClient, twilio_env: TwilioStandIn) -> None:
     sim = simulator(client)
     said = sim.run(scripted("1", "东门菜市场附近有暴露垃圾，好几天没人清理", "1"))
@@ -89,6 +92,7 @@ def test_forged_signature_is_refused_and_nothing_stored(client: TestClient, twil
     assert client.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": good}).status_code == 200
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_replayed_webhooks_create_nothing_new(client: TestClient, twilio_env: TwilioStandIn) -> None:
     sim = simulator(client)
     sim.run(scripted("1", "青砖湖公园路灯坏了", "1"))
@@ -213,10 +217,10 @@ def test_no_worker_the_call_polls_then_opens_the_case_itself(client: TestClient,
 
     class Stalled:  # Redis reachable but no worker: jobs are accepted and never run
         def __init__(self) -> None:
-            self.jobs: list[tuple[str, tuple[object, ...]]] = []
+            self.jobs: list[tuple[JobName, tuple[object, ...]]] = []
 
-        def enqueue(self, func_path: str, *args: object) -> None:
-            self.jobs.append((func_path, args))
+        def enqueue(self, job: JobName, *args: object) -> None:
+            self.jobs.append((job, args))
 
     stalled = Stalled()
     jobs.set_queue(stalled)
@@ -232,4 +236,4 @@ def test_no_worker_the_call_polls_then_opens_the_case_itself(client: TestClient,
     from ivr_flows.speech import digits_zh
 
     assert any(digits_zh(case.number) in s for s in said)
-    assert ("intake.telephony.outbound.send_case_number", (report.id,)) in stalled.jobs
+    assert (JobName.SEND_CASE_NUMBER, (report.id,)) in stalled.jobs

@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from cases import jobs
 from cases.db import session_scope
+from cases.jobnames import JobName
 from cases.models import Report
 from intake.core import accept
 from intake.deps import DbSession
@@ -40,7 +41,7 @@ def test_session_scope_commits_what_a_use_case_flushed(env: Path) -> None:
         report = accept(s, ReportIn(channel="sms", external_id="SM-uow-1", text="路灯不亮")).report
         assert queue.jobs == []  # nothing runs on a report before it is committed
     assert [r.id for r in _reports()] == [report.id]
-    assert queue.jobs == [("routing.pipeline.process_report", (report.id,))]
+    assert queue.jobs == [(JobName.PROCESS_REPORT, (report.id,))]
 
 
 def test_session_scope_rolls_back_on_error_and_nothing_is_enqueued(env: Path) -> None:

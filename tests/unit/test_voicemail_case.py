@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from cases import jobs
 from cases.db import session_scope
+from cases.jobnames import JobName
 from cases.models import Case, CaseEvent, Report
 from hotline.cli_call import CallSimulator
 from hotline.settings import reset_settings
@@ -36,10 +37,10 @@ class Stalled:
     """A queue that takes jobs and runs none (Redis up, no worker yet)."""
 
     def __init__(self) -> None:
-        self.jobs: list[tuple[str, tuple[object, ...]]] = []
+        self.jobs: list[tuple[JobName, tuple[object, ...]]] = []
 
-    def enqueue(self, func_path: str, *args: object) -> None:
-        self.jobs.append((func_path, args))
+    def enqueue(self, job: JobName, *args: object) -> None:
+        self.jobs.append((job, args))
 
 
 def _voicemail_report() -> Report:
@@ -93,19 +94,19 @@ def test_transcript_after_the_case_gives_it_a_title_a_classification_and_a_timel
     assert "东门巷路灯不亮" in report.text
 
 
-@pytest.mark.parametrize("first", ["routing.pipeline.process_report", "routing.voicemail.apply_transcript_job"])
-def test_transcript_before_the_pipeline_is_simply_used_by_it(client: TestClient, closed: None, first: str) -> None:
+@pytest.mark.parametrize("first", [JobName.PROCESS_REPORT, JobName.APPLY_TRANSCRIPT])
+def test_transcript_before_the_pipeline_is_simply_used_by_it(client: TestClient, closed: None, first: JobName) -> None:
     stalled = Stalled()
     jobs.set_queue(stalled)
     sim = _leave_voicemail(client, "青砖湖公园路灯坏了")
     assert any("/transcription" in path for path, _, _ in sim.requests)
     report = _voicemail_report()
     assert report.case_id is None  # no worker ran the pipeline yet
-    queued = [path for path, _ in stalled.jobs]
-    assert "routing.pipeline.process_report" in queued and "routing.voicemail.apply_transcript_job" in queued
+    queued = [job for job, _ in stalled.jobs]
+    assert JobName.PROCESS_REPORT in queued and JobName.APPLY_TRANSCRIPT in queued
     # the worker comes and takes the two jobs, in either order
-    for path in sorted(set(queued), key=lambda p: p != first):
-        jobs.resolve(path)(report.id)
+    for job in sorted(set(queued), key=lambda j: j != first):
+        jobs.run_now(job, report.id)
     report = _voicemail_report()
     case, events = _case_and_events(report.case_id)
     assert case.title == "青砖湖公园路灯坏了" and case.category_code == "01037"
@@ -161,7 +162,7 @@ def test_a_case_an_agent_already_confirmed_keeps_the_agents_tags(client: TestCli
         confirm_case(s, case, "agent:li", category_code="06010", grid_code="421102001001001")
     jobs.set_queue(stalled)
     sim.post(_transcription_url(sim), {"TranscriptionText": "东门巷路灯不亮", "TranscriptionStatus": "completed"})
-    assert ("routing.voicemail.apply_transcript_job", (report.id,)) in stalled.jobs
+    assert (JobName.APPLY_TRANSCRIPT, (report.id,)) in stalled.jobs
     assert apply_transcript_job(report.id)
     case, events = _case_and_events(report.case_id)
     assert case.category_code == "06010" and case.status == "dispatched"  # the agent's decision stands

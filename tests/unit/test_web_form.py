@@ -13,6 +13,7 @@ from PIL import Image
 from sqlmodel import select
 
 from cases.db import session_scope
+from cases.jobnames import JobName
 from cases.lifecycle import Action
 from cases.models import Case, CaseEvent, Report
 from cases.service import apply_action, get_case_by_number
@@ -270,7 +271,7 @@ def test_submitted_page_waits_for_the_case(web: TestClient) -> None:
     assert status_url
     assert "case-number" not in web.get(status_url.group(1)).text
     ((func, args),) = later.pending
-    assert func == "routing.pipeline.process_report"
+    assert func == JobName.PROCESS_REPORT
     number = process_report(*args)
     fragment = web.get(status_url.group(1)).text
     assert f'id="case-number">{number}<' in fragment and "data-poll" not in fragment

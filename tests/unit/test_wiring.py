@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,10 +12,11 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cases.db import session_scope
+from cases.jobnames import JobName
 from cases.models import utcnow
 from hotline.cli import app as cli
 from hotline.sweeper import sweep_once
-from hotline.wiring import PERIODIC, wire_case_hooks
+from hotline.wiring import PERIODIC
 from intake.telephony import outbound
 from intake.telephony.models import OutboundMessage
 from tests import telephony_fixtures as tf
@@ -38,7 +40,6 @@ def test_case_moves_notify_the_reporter_and_start_the_survey(
 
     monkeypatch.setenv("HOTLINE_SURVEY_DELAY_MINUTES", "10")
     reset_settings()
-    wire_case_hooks()
     body = {"external_id": "wire-1", "text": "东门菜市场门口暴露垃圾没人清理", "phone": "13800138000"}
     rep = client.post("/api/v1/reports", json=body).json()
     number = client.get(rep["status_url"]).json()["case_number"]
@@ -64,6 +65,7 @@ def test_case_moves_notify_the_reporter_and_start_the_survey(
     assert "/twilio/voice/survey/ask" in calls[0]["Url"]
 
 
+@pytest.mark.usefixtures("no_follow_up_jobs")
 def test_no_hooks_no_messages(client: TestClient, twilio_env: TwilioStandIn) -> None:
     body = {"external_id": "wire-2", "text": "东门菜市场门口暴露垃圾", "phone": "13800138000"}
     client.post("/api/v1/reports", json=body)
@@ -77,7 +79,7 @@ def test_sweeper_reenqueues_orphans(client: TestClient, monkeypatch: pytest.Monk
     from hotline.settings import reset_settings
 
     class Down:
-        def enqueue(self, func_path: str, *args: object) -> None:
+        def enqueue(self, job: JobName, *args: object) -> None:
             raise ConnectionError("queue down")
 
     jobs.set_queue(Down())
@@ -85,6 +87,47 @@ def test_sweeper_reenqueues_orphans(client: TestClient, monkeypatch: pytest.Monk
     monkeypatch.setenv("HOTLINE_SWEEP_DELAY_SECONDS", "0")
     reset_settings()
     jobs.set_queue(SyncQueue())
-    assert PERIODIC[0] == "routing.pipeline.sweep"
+    assert PERIODIC[0] == JobName.SWEEP
     assert sweep_once(kernel_settings()) == 1
     assert client.get(f"/api/v1/reports/{rid}").json()["case_number"]
+
+
+# The dotted paths under which RQ stored each job before jobs had names (the release of issue 12).
+EARLIER_RELEASE_PATHS = {
+    "routing.pipeline.process_report": JobName.PROCESS_REPORT,
+    "routing.voicemail.apply_transcript_job": JobName.APPLY_TRANSCRIPT,
+    "intake.telephony.outbound.send_sms": JobName.SEND_SMS,
+    "intake.telephony.outbound.place_call": JobName.PLACE_CALL,
+    "intake.telephony.outbound.send_case_number": JobName.SEND_CASE_NUMBER,
+    "intake.telephony.outbound.notify_case_status": JobName.NOTIFY_CASE_STATUS,
+    "intake.telephony.outbound.start_survey_call": JobName.START_SURVEY_CALL,
+    "routing.pipeline.sweep": JobName.SWEEP,
+    "intake.telephony.outbound.flush_due": JobName.FLUSH_DUE,
+}
+
+
+def test_every_job_name_has_one_function_and_keeps_its_redis_path() -> None:
+    """RQ stores a job by dotted path and imports that path to run it: a job still waiting in Redis from
+    the earlier release runs the function its name runs now, and this release's jobs are stored as
+    before (tests/integration/test_cli_rq.py reads one back; test_jobs_from_redis_pg.py runs an old one)."""
+    from rq.utils import import_attribute
+
+    from hotline.jobs import JOBS, job_function
+
+    assert set(JOBS) == set(JobName)
+    assert {path: name for name, path in JOBS.items()} == EARLIER_RELEASE_PATHS
+    for path, name in EARLIER_RELEASE_PATHS.items():
+        assert callable(import_attribute(path)) and import_attribute(path) is job_function(name), path
+
+
+def test_the_app_wires_the_follow_up_jobs_whatever_queue_it_is_given(env: Path) -> None:
+    """`create_app(queue=...)` chooses the queue only: the case hooks are there with any queue."""
+    from cases import hooks
+    from hotline.app import create_app
+    from hotline.queues import SyncQueue
+
+    assert hooks.listeners("dispatched") == []
+    with TestClient(create_app(queue=SyncQueue())):
+        assert hooks.listeners("dispatched") == [JobName.NOTIFY_CASE_STATUS]
+        assert hooks.listeners("handled") == [JobName.NOTIFY_CASE_STATUS]
+        assert hooks.listeners("verified") == [JobName.START_SURVEY_CALL]

@@ -1,0 +1,22 @@
+"""Every background job the system has, by name. Code that starts a job names it here; which function
+runs under each name is the composition root's table (`hotline.jobs.JOBS`), so a package never names
+another package's function, not even as a dotted string."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobName(StrEnum):
+    # the report → case pipeline (routing)
+    PROCESS_REPORT = "process_report"  # (report_id) classify, route, 立案, 派遣; returns the case number
+    APPLY_TRANSCRIPT = "apply_transcript"  # (report_id) a voicemail's words reach its case
+    # telephony (intake)
+    SEND_SMS = "send_sms"  # (outbound_message_id)
+    PLACE_CALL = "place_call"  # (outbound_message_id)
+    SEND_CASE_NUMBER = "send_case_number"  # (report_id) text the reporter their case number
+    NOTIFY_CASE_STATUS = "notify_case_status"  # (case_id) 派遣 / 反馈 notice to the reporter
+    START_SURVEY_CALL = "start_survey_call"  # (case_id) the 回访 call after 核实
+    # periodic (the sweeper), no arguments
+    SWEEP = "sweep"  # reports without a case: queue was down, a worker died
+    FLUSH_DUE = "flush_due"  # notices held back by quiet hours
