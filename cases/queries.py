@@ -119,7 +119,7 @@ def status_label(case: Case) -> str:
     return LABELS_ZH[CaseStatus(case.status)]
 
 
-def _dept_name(session: Session, code: str | None) -> str:
+def _dept_name(code: str | None) -> str:
     if not code:
         return "承办单位"
     return reference_names().department(code) or "承办单位"
@@ -133,7 +133,7 @@ def plain_steps(session: Session, case: Case) -> list[Step]:
         sentence = SENTENCES.get(action)
         if sentence is None:
             continue
-        dept = _dept_name(session, ev.data.get("department_code") or case.department_code)
+        dept = _dept_name(ev.data.get("department_code") or case.department_code)
         detail = None
         if action == "dispatch" and ev.data.get("handle_deadline"):
             detail = handle_by_plain(local(datetime.fromisoformat(ev.data["handle_deadline"])))

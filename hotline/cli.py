@@ -117,7 +117,7 @@ def worker(
     back-off; the sweeper keeps running meanwhile. Scale out by starting more processes; a killed
     worker's report is picked up again by the sweeper."""
     from hotline.bootstrap import configure_logging
-    from hotline.queues import run_worker
+    from hotline.worker import run_worker
 
     configure_logging()
     settings = kernel_settings()

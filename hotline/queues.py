@@ -2,8 +2,8 @@
 
 - No HOTLINE_REDIS_URL (embedded default): `InProcessQueue`, a background thread with retries.
 - HOTLINE_REDIS_URL set (production): `RQQueue`; `hotline worker` processes run the jobs
-  (`run_worker`: a supervised RQ work loop that outlives Redis restarts, and a liveness beat that
-  `/readyz` reads).
+  (`WorkerSupervisor`: a supervised RQ work loop that outlives Redis restarts, and a liveness beat that
+  `/readyz` reads; `hotline.worker` starts it).
 """
 
 from __future__ import annotations
@@ -254,17 +254,3 @@ def _stop_scheduler(w: Any) -> None:
     if proc is not None and proc.is_alive():
         proc.terminate()
         proc.join(5)
-
-
-def run_worker(settings: KernelSettings, burst: bool = False, sweep: bool = True) -> None:
-    """`hotline worker`: the sweeper (its own thread, which outlives work-loop restarts) and a supervised
-    RQ work loop."""
-    from hotline.sweeper import start_sweeper
-    from hotline.wiring import configure_runtime
-
-    q = configure_runtime("worker", settings)
-    assert isinstance(q, RQQueue)
-    supervisor = WorkerSupervisor(settings, q, burst=burst)
-    if sweep:
-        start_sweeper(settings, supervisor.side_connection)
-    supervisor.run()

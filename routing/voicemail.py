@@ -17,6 +17,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from cases.db import is_sqlite, session_scope
+from cases.jobnames import JobName
+from cases.jobs import run_now
 from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.service import record_event
@@ -118,9 +120,7 @@ def apply_transcript_job(report_id: int) -> bool:
         report = s.get(Report, report_id)
         without_case = report is not None and report.case_id is None
     if without_case:
-        from routing.pipeline import process_report
-
-        process_report(report_id)
+        run_now(JobName.PROCESS_REPORT, report_id)
     with session_scope() as s:
         changed = apply_transcript(s, report_id)
     if changed:
