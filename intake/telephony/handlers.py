@@ -248,9 +248,11 @@ def survey_score(ctx: dict[str, Any], turn: Turn | None) -> str:
         case = s.get(Case, case_id) if case_id else None
         if case is not None:
             # The same rating use case as the track page (cases.rating): one meaning on every channel.
-            record_rating(
+            outcome = record_rating(
                 s, case, codes[digit], actor=ACTOR, channel="voice_survey", source="回访", extra={"score": int(digit)}
             )
+            # What the call says at the end: only a rating that reopened the case may promise 重新交办.
+            _vars(ctx)["reopened"] = outcome == "reopened"
     return "unsatisfied" if digit == "3" else "satisfied"
 
 
@@ -264,6 +266,10 @@ def survey_comment(ctx: dict[str, Any], turn: Turn | None) -> str:
         if case is not None:
             record_event(s, case, Action.NOTE, ACTOR, reason="回访意见", data={"comment": text})
     return "saved"
+
+
+def survey_after_comment(ctx: dict[str, Any], turn: Turn | None) -> str:
+    return "reopened" if _vars(ctx).get("reopened") else "noted"
 
 
 def survey_link_sms(ctx: dict[str, Any], turn: Turn | None) -> str:
@@ -300,5 +306,6 @@ HANDLERS: dict[str, Handler] = {
     "save_voicemail": save_voicemail,
     "survey_score": survey_score,
     "survey_comment": survey_comment,
+    "survey_after_comment": survey_after_comment,
     "survey_link_sms": survey_link_sms,
 }

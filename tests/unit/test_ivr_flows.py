@@ -20,6 +20,7 @@ HANDLERS = {
     "save_voicemail",
     "survey_score",
     "survey_comment",
+    "survey_after_comment",
     "survey_link_sms",
 }
 

@@ -14,6 +14,7 @@ from sqlmodel import select
 from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Case, CaseEvent
+from cases.rating import record_rating
 from cases.service import apply_action
 from hotline.settings import reset_settings
 from intake.telephony import outbound
@@ -148,6 +149,26 @@ def test_survey_call_unsatisfied_reopens_the_case(client: TestClient, twilio_env
         events = s.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)).all()
         assert any(e.action == "reopen" and e.reason == "回访不满意" for e in events)
         assert any(e.data.get("comment") == "垃圾还是没清走" for e in events)
+
+
+def test_survey_unsatisfied_that_cannot_reopen_promises_nothing(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    # The resident already rated this round on the track page: the call's 不满意 is heard and kept as a
+    # comment, but it reopens nothing, so the call must not say 工单已重新交办.
+    case_id = _reported_case(client)
+    _handled(case_id)
+    with session_scope() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        assert record_rating(s, case, "satisfied", actor="resident:web", channel="web") == "surveyed"
+    sim = simulator(client)
+    said = sim.run(scripted("3", "其实还有一点没清"), start=f"/twilio/voice/survey/ask?case_id={case_id}")
+    assert not any("工单已重新交办" in line for line in said)
+    assert said[-1].startswith("您的意见已记录，我们会转交相关人员核实")
+    with session_scope() as s:
+        case = s.get(Case, case_id)
+        assert case is not None and case.status == "surveyed"
+        events = s.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)).all()
+        assert any(e.data.get("comment") == "其实还有一点没清" for e in events)
 
 
 def test_survey_satisfied(client: TestClient, twilio_env: TwilioStandIn) -> None:
