@@ -45,5 +45,6 @@ def job_ids(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 def bind_ids(**ids: object) -> None:
-    """Add ids learnt during a job (the case a report reached) to its log lines, for the rest of it."""
-    structlog.contextvars.bind_contextvars(**ids)
+    """Add ids learnt during a job (the case a report reached) to its log lines, for the rest of it. An id
+    that is None (a notice with no report behind it) is left out rather than logged as `report_id=None`."""
+    structlog.contextvars.bind_contextvars(**{name: value for name, value in ids.items() if value is not None})

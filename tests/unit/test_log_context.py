@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from cases.db import session_scope
-from cases.logcontext import job_ids
+from cases.logcontext import bind_ids, job_ids
 from cases.models import Report
 from hotline.bootstrap import configure_logging, log_formatter
 from hotline.settings import ServerSettings
@@ -101,6 +101,16 @@ def test_what_a_job_binds_ends_with_it() -> None:
     assert "case_id" not in structlog.contextvars.get_contextvars()
     with pytest.raises(TypeError, match="no parameter case_id"):
         job_ids("case_id")(lambda report_id: None)
+
+
+def test_an_id_learnt_as_none_is_left_out() -> None:
+    # A notice about a case that no report stands behind: its lines say case_id, not "report_id=None".
+    @job_ids("message_id")
+    def job(message_id: int) -> dict[str, Any]:
+        bind_ids(case_id=3, report_id=None)
+        return structlog.contextvars.get_contextvars()
+
+    assert job(9) == {"message_id": 9, "case_id": 3}
 
 
 def test_configure_logging_installs_one_handler_in_the_configured_format() -> None:
