@@ -26,7 +26,7 @@ from cases.models import Category, Department, Grid
 from cases.settings import kernel_settings
 
 MATTER = "事件"
-ACTOR_KINDS = ("agent", "dept", "grid", "system", "resident")
+ACTOR_KINDS = ("agent", "supervisor", "dept", "grid", "admin", "system", "resident")
 _ACTOR_KIND = re.compile(r"[a-z][a-z0-9_]{0,11}")
 _ACTOR_NAME = re.compile(r"[\w.@-]{1,50}")
 _ACTOR_NAME_INTERNAL = re.compile(r"[\w.@:-]{1,50}")

@@ -11,11 +11,14 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent_ui import errors as people_errors
+from agent_ui import router as people
+from agent_ui.headers import PeopleHeadersMiddleware
 from cases import jobs
 from cases.db import get_engine
 from cases.sanitize import has_unsafe
@@ -63,6 +66,8 @@ def _door_error(request: Request, status: int, title: str, detail: str, **extra:
         return open311_error(fmt, 400 if status == 422 else status, detail)
     if path.startswith("/h5") and not path.startswith("/h5/static/"):
         return error_page(request, status, title, title)
+    if people_errors.is_people_path(path):
+        return people_errors.error_page(request, status, title, detail if detail != title else None)
     return problem(status, title, detail, **extra)
 
 
@@ -167,16 +172,15 @@ def create_app(queue: jobs.JobQueue | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Exception, _unexpected_problem)
     add_database_unavailable_handler(app)
+    people_errors.add_handlers(app)
+    app.add_middleware(PeopleHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
     app.include_router(web_form.router)
     app.include_router(open311_api.router)
     app.include_router(telephony_router)
-
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.include_router(people.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

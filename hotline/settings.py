@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+import agent_ui.settings as console
 import cases.settings as kernel
 import classifiers.settings as classifier
 import intake.camera.settings as camera
@@ -59,6 +60,7 @@ PACKAGE_SETTINGS: tuple[providers.Key[Any], ...] = (
     camera.SETTINGS,
     telephony.SETTINGS,
     routing.SETTINGS,
+    console.SETTINGS,
     SETTINGS,
 )
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import agent_ui.accounts.models
+import agent_ui.workbench.models
 import cases.models
 import classifiers.models
 import intake.camera.models
@@ -19,4 +21,6 @@ MODELS: list[ModuleType] = [
     intake.models,
     intake.camera.models,
     intake.telephony.models,
+    agent_ui.accounts.models,
+    agent_ui.workbench.models,
 ]

@@ -1,0 +1,11 @@
+"""All people's pages, for the app factory to include (and `agent_ui.errors.add_handlers`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agent_ui import login, static
+
+router = APIRouter()
+router.include_router(static.router)
+router.include_router(login.router)

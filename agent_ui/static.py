@@ -1,0 +1,28 @@
+"""The console's static files: exactly these, with fixed types and long caching (names carry versions
+where the content is third-party)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+STATIC_DIR = Path(__file__).parent / "static"
+FILES = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "vendor/htmx-2.0.11.min.js": "text/javascript; charset=utf-8",
+    "vendor/icons.svg": "image/svg+xml",
+}
+PREFIX = "/static/console"
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get(PREFIX + "/{name:path}")
+def static_file(name: str) -> FileResponse:
+    ctype = FILES.get(name)
+    if ctype is None:
+        raise HTTPException(404, "没有这个文件")
+    return FileResponse(STATIC_DIR / name, media_type=ctype, headers={"Cache-Control": "public, max-age=3600"})
