@@ -87,7 +87,7 @@ def world(client: TestClient) -> World:
     for role in Role:
         users[role] = make_user(f"u_{role.value}", role.value).id
     with session_scope() as s:
-        case = open_case(s, actor="system:test", title="东门菜市场门口垃圾满溢", category_code="0101", grid_code=GRID)
+        case = open_case(s, actor="system:test", title="东门菜市场门口垃圾满溢", category_code="06010", grid_code=GRID)
         apply_action(s, case, Action.REGISTER, "system:test")
         number = case.number
         case.department_code = DEPARTMENT
