@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.console import desk_browser, live_db, shot
-from tests.console_helpers import PASSWORD, make_user
 from tests.conftest import LiveServer
+from tests.console_helpers import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
