@@ -41,6 +41,16 @@ class CsrfRejected(Exception):
 
 
 @dataclass(frozen=True)
+class Me:
+    """Who is signed in, as plain values for the page shell: error pages render it after the request's
+    database session has ended (its ORM rows are expired then)."""
+
+    username: str
+    display_name: str
+    role: Role
+
+
+@dataclass(frozen=True)
 class Principal:
     """The signed-in person of this request."""
 
@@ -88,7 +98,8 @@ def current_principal(
     if request.method not in SAFE_METHODS and not _same(record.csrf_token, posted):
         raise CsrfRejected()
     principal = Principal(user, record.csrf_token, token)
-    request.state.principal = principal  # for the page shell (navigation, CSRF meta)
+    request.state.principal = principal
+    request.state.me = Me(user.username, user.display_name, Role(user.role))  # for the page shell
     return principal
 
 

@@ -171,10 +171,7 @@ def change_password(
             error = str(exc)
     if error:
         return render(request, "account.html", status_code=422, error=error, home=HOME[principal.role])
-    # Every other browser of this user signs in again with the new password; this one too.
-    store = session_store()
-    assert principal.user.id is not None
-    store.delete_for_user(db, principal.user.id)
+    # reset_password ended every session of the user: each browser signs in with the new password.
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

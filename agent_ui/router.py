@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agent_ui import login, static
+from agent_ui.admin import users as admin_users
 
 router = APIRouter()
 router.include_router(static.router)
 router.include_router(login.router)
+router.include_router(admin_users.router)

@@ -24,6 +24,7 @@ def _shell(request: Request) -> dict[str, Any]:
     principal = getattr(request.state, "principal", None)
     return {
         "principal": principal,
+        "me": getattr(request.state, "me", None),
         "csrf_token": principal.csrf_token if principal else getattr(request.state, "login_csrf", ""),
         "static": STATIC_PREFIX,
         "Role": Role,

@@ -17,7 +17,6 @@ from agent_ui.accounts.models import User
 from agent_ui.accounts.passwords import WeakPassword
 from agent_ui.accounts.roles import ROLE_LABELS_ZH, Role
 from agent_ui.accounts.service import AccountError, create_user, get_user, list_users, reset_password, set_active
-from agent_ui.accounts.sessions import session_store
 from cases.db import session_scope
 from cases.queries import local
 
@@ -97,9 +96,6 @@ def _set_active(name: str, active: bool) -> None:
     with session_scope() as s:
         user = _user(s, name)
         set_active(s, user, active)
-        if not active:
-            assert user.id is not None
-            session_store().delete_for_user(s, user.id)
     console.print(f"user {name} {'enabled' if active else 'disabled'}")
 
 
@@ -128,6 +124,4 @@ def reset_password_(
             reset_password(s, user, password)
         except WeakPassword as exc:
             _fail(str(exc))
-        assert user.id is not None
-        session_store().delete_for_user(s, user.id)
     console.print(f"password of {name} reset")

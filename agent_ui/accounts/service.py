@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from agent_ui.accounts.models import LoginAudit, User
 from agent_ui.accounts.passwords import hash_password, needs_rehash, verify_password
 from agent_ui.accounts.roles import ACTOR_KIND, LoginEvent, Role
+from agent_ui.accounts.sessions import session_store
 from agent_ui.settings import console_settings
 from cases.models import utcnow
 from cases.phone import InvalidPhone, normalize_phone
@@ -50,10 +51,13 @@ def _check_binding(session: Session, role: Role, department: str | None, grids: 
         raise AccountError("网格员账号至少指定一个网格（--grid）")
     if role != Role.GRID_WORKER and grids:
         raise AccountError("只有网格员账号可以指定网格")
-    if department:
-        check_department(session, department)
-    for grid in grids:
-        check_grid(session, grid)
+    try:
+        if department:
+            check_department(session, department)
+        for grid in grids:
+            check_grid(session, grid)
+    except InvalidInput:
+        raise AccountError(f"所属单位 {department} 或网格 {'、'.join(grids)} 不存在，请检查编码") from None
 
 
 def create_user(
@@ -101,21 +105,31 @@ def _phone(raw: str | None) -> str | None:
 
 
 def set_active(session: Session, user: User, active: bool) -> User:
+    """Enable (also lifting a lock-out) or disable an account; a disabled one's sessions end now."""
     user.active = active
     if active:
         user.failed_logins, user.locked_until = 0, None
     session.add(user)
     session.flush()
+    if not active:
+        _end_sessions(session, user)
     return user
 
 
 def reset_password(session: Session, user: User, password: str) -> User:
+    """A new password (lifts a lock-out); every session of the user ends, so each signs in with it."""
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.failed_logins, user.locked_until = 0, None
     session.add(user)
     session.flush()
+    _end_sessions(session, user)
     return user
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    assert user.id is not None
+    session_store().delete_for_user(session, user.id)
 
 
 def update_user(

@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 from agent_ui.accounts.models import WebSession
 from agent_ui.settings import console_settings
 from cases import providers
+from cases.db import session_scope
 from cases.models import utcnow
 from cases.settings import kernel_settings
 
@@ -70,6 +71,7 @@ class DatabaseSessionStore:
             last_seen_at=now,
             ip=ip,
         )
+        _purge_idle(db, user_id, now)  # browsers the user left signed in and never came back to
         db.add(row)
         db.flush()
         return token, SessionRecord(user_id, row.csrf_token, now, now)
@@ -81,8 +83,10 @@ class DatabaseSessionStore:
         now = utcnow()
         record = SessionRecord(row.user_id, row.csrf_token, row.created_at, row.last_seen_at)
         if _expired(record, now):
-            db.delete(row)
-            db.flush()
+            # In a transaction of its own: the request that found it expired is refused and rolls back.
+            with session_scope() as own:
+                own.execute(delete(WebSession).where(col(WebSession.token_hash) == row.token_hash))
+                _purge_idle(own, row.user_id, now)
             return None
         if now - row.last_seen_at > TOUCH_EVERY:
             row.last_seen_at = now
@@ -94,6 +98,11 @@ class DatabaseSessionStore:
 
     def delete_for_user(self, db: Session, user_id: int) -> None:
         db.execute(delete(WebSession).where(col(WebSession.user_id) == user_id))
+
+
+def _purge_idle(db: Session, user_id: int, now: datetime) -> None:
+    cutoff = now - timedelta(minutes=console_settings().session_idle_minutes)
+    db.execute(delete(WebSession).where(col(WebSession.user_id) == user_id, col(WebSession.last_seen_at) < cutoff))
 
 
 class RedisSessionStore:

@@ -86,6 +86,7 @@ def world(client: TestClient) -> World:
     users = {}
     for role in Role:
         users[role] = make_user(f"u_{role.value}", role.value).id
+    make_user("u_target", "agent")  # the account admin routes act on (never one signed in here)
     with session_scope() as s:
         case = open_case(s, actor="system:test", title="东门菜市场门口垃圾满溢", category_code="06010", grid_code=GRID)
         apply_action(s, case, Action.REGISTER, "system:test")
@@ -98,8 +99,7 @@ def world(client: TestClient) -> World:
 def _samples(world: World) -> dict[str, str]:
     return {
         "number": world.case_number,
-        "user_id": str(world.users[Role.AGENT]),
-        "username": "u_agent",
+        "username": "u_target",
     }
 
 

@@ -1,0 +1,1 @@
+"""The administrator's pages: people's accounts (the same use cases as `hotline users`)."""
