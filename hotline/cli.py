@@ -251,6 +251,34 @@ def _demo_key() -> str:
     return key
 
 
+DEMO_ACCOUNTS = (  # username, role, display name, department
+    ("demo.agent", "agent", "演示坐席", None),
+    ("demo.supervisor", "supervisor", "演示班长", None),
+    ("demo.sanitation", "department", "环卫处演示账号", "sanitation"),
+    ("demo.admin", "admin", "演示管理员", None),
+)
+
+
+def _demo_accounts() -> str:
+    """The demo's console accounts, with one fresh password for this run (printed; only hashes stored)."""
+    import secrets
+
+    from agent_ui.accounts.service import create_user, get_user, reset_password
+    from cases.db import session_scope
+
+    password = secrets.token_urlsafe(9)
+    with session_scope() as s:
+        for username, role, name, department in DEMO_ACCOUNTS:
+            user = get_user(s, username)
+            if user is None:
+                create_user(
+                    s, username=username, role=role, password=password, display_name=name, department_code=department
+                )
+            else:
+                reset_password(s, user, password)
+    return password
+
+
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
@@ -307,6 +335,9 @@ def demo(
     console.print(f"Open311:    {base}/open311/v2/services.json")
     console.print(f"A case:     curl -H 'Authorization: Bearer {key}' {base}/api/v1/cases/<number>")
     console.print(f"Health:     {base}/healthz  {base}/readyz")
+    password = _demo_accounts()
+    users = ", ".join(u for u, *_ in DEMO_ACCOUNTS)
+    console.print(f"Console:    {base}/login   users {users}; password for this run: {password}")
     if exit_after:
         server.should_exit = True
         thread.join(10)
