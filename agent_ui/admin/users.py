@@ -55,6 +55,7 @@ def _choices() -> dict[str, Any]:
     return {
         "roles": [(r.value, ROLE_LABELS_ZH[r]) for r in Role],
         "departments": sorted((code, d.name) for code, d in names.departments.items()),
+        "department_names": {code: d.name for code, d in names.departments.items()},
     }
 
 
