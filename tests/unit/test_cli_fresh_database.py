@@ -41,7 +41,13 @@ ARGS: dict[str, list[str]] = {
     "classifier activate": ["20261130-0930"],
     "grids import": ["{tmp}/grids.geojson"],
     "worker": ["--burst"],
+    "users create": ["li", "--role", "agent", "--password-stdin"],
+    "users disable": ["li"],
+    "users enable": ["li"],
+    "users reset-password": ["li", "--password-stdin"],
 }
+# What commands that read stdin are given there.
+STDIN = {"users create": "correct-horse-12319\n", "users reset-password": "correct-horse-12319\n"}
 GRID_LAYER = {
     "type": "FeatureCollection",
     "features": [
@@ -98,6 +104,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
         started[command] = subprocess.Popen(
             [sys.executable, "-m", "hotline.cli", *argv],
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -105,7 +112,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     outcomes = {}
     for command, proc in started.items():
         try:
-            out, _ = proc.communicate(timeout=240)
+            out, _ = proc.communicate(input=STDIN.get(command, ""), timeout=240)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
