@@ -1,11 +1,10 @@
 """agent calls
 
-Revision ID: 0007
-Revises: 0005_trust
+Revision ID: 0007_agent_calls
+Revises: 0006_accounts
 Create Date: 2026-12-02 13:08:46.360115
 
-The calls placed to agents' own phones (接听下一位, 回访) and whom each bridged them to. Until the accounts
-migration 0006 is on main this follows 0005_trust; then it follows 0006.
+The calls placed to agents' own phones (接听下一位, 回访) and whom each bridged them to.
 """
 from typing import Sequence, Union
 
@@ -15,8 +14,8 @@ import sqlmodel
 import cases.models
 
 
-revision: str = '0007'
-down_revision: Union[str, None] = '0005_trust'
+revision: str = '0007_agent_calls'
+down_revision: Union[str, None] = '0006_accounts'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
