@@ -418,7 +418,7 @@ def check_twilio(c: TestClient, tally: Tally, token: str, public: str, account: 
         )
         assert r.status_code == 204, (duration, r.text)
     for n in HUGE_IDS:
-        agent = [f"/twilio/agent/{hook}?ac={n}" for hook in ("answer", "dequeue", "dial", "status")]
+        agent = [f"/twilio/agent/{hook}?ac={n}" for hook in ("answer", "dequeue", "resident", "dial", "status")]
         for path in (
             f"/twilio/voice/status?om={n}",
             f"/twilio/sms/status?om={n}",

@@ -328,6 +328,22 @@ def caller_dequeued(
     return row
 
 
+def resident_answered(
+    session: Session, agent_call_id: int, agent_leg_sid: str, resident_call_sid: str
+) -> AgentCall | None:
+    """回访: the resident picked up (the <Number>'s status callback, on the resident's leg, whose parent is
+    the agent's leg): they are talking now. A retry changes nothing more."""
+    row = _own_row(session, agent_call_id, agent_leg_sid)
+    if row is None or row.purpose != AgentCallPurpose.CALLBACK.value or not resident_call_sid:
+        return None
+    if row.bridged_at is None:
+        row.resident_call_sid = row.resident_call_sid or resident_call_sid
+        row.bridged_at = utcnow()
+        _advance(row, AgentCallStatus.BRIDGED)
+        session.add(row)
+    return row
+
+
 _OUTCOME_ZH = {
     AgentCallStatus.COMPLETED: "已接通",
     AgentCallStatus.NO_ANSWER: "市民未接听",

@@ -3,6 +3,7 @@ AgentCall in the URL (`?ac=`) and signed like every Twilio request (`security.tw
 
 - `/answer`  — the agent picked up: 接听下一位 dials the agents' queue, 回访 dials the resident;
 - `/dequeue` — the queue's `<Queue url>`, requested on the CALLER's leg just before the bridge;
+- `/resident` — 回访: the resident answered (the `<Number>`'s status callback, on the resident's leg);
 - `/dial`    — the agent's `<Dial>` ended (DialCallStatus);
 - `/status`  — the agent leg's status callback (ringing, answered, not answered, ended).
 
@@ -67,7 +68,12 @@ def _answer_twiml(row: AgentCall) -> VoiceResponse:
     else:
         _say(r, "正在接通市民，请稍候。")
         dial = r.dial(caller_id=s.twilio_from_number, action=dial_action, method="POST")
-        dial.number(row.resident_phone)
+        dial.number(
+            row.resident_phone,
+            status_callback=agent_calls.webhook_url("/resident", row.id),
+            status_callback_event="answered",
+            status_callback_method="POST",
+        )
     return r
 
 
@@ -98,6 +104,14 @@ def dequeue(ac: AgentCallId, params: Params) -> Response:
     r = VoiceResponse()
     _say(r, "正在为您接通坐席。")
     return _twiml(r)
+
+
+@router.post("/resident")
+def resident(ac: AgentCallId, params: Params) -> Response:
+    with session_scope() as s:
+        if params.get("CallStatus") == "in-progress":
+            agent_calls.resident_answered(s, ac, params.get("ParentCallSid", ""), params.get("CallSid", ""))
+    return Response(status_code=204)
 
 
 @router.post("/dial")

@@ -152,7 +152,7 @@ def test_next_caller_rings_the_agent_and_bridges_the_waiting_caller(
 def test_unsigned_or_forged_webhooks_are_refused(client: TestClient, twilio_env: TwilioStandIn) -> None:
     ac_id = _ring_next()
     sid = _row(ac_id).agent_call_sid
-    for path in ("/answer", "/dequeue", "/dial", "/status"):
+    for path in ("/answer", "/dequeue", "/resident", "/dial", "/status"):
         url = agent_calls.webhook_url(path, ac_id)
         params = {"CallSid": sid or "", "DequeingCallSid": sid or "", "CallStatus": "in-progress"}
         assert _post(client, url, params, signed=False).status_code == 403
@@ -171,7 +171,7 @@ def test_a_webhook_for_another_call_changes_nothing(client: TestClient, twilio_e
     assert r.status_code == 200  # the caller is still told they are being connected
     row = _row(ac_id)
     assert row.status == "ringing" and row.resident_call_sid is None and row.agent_call_sid != other
-    for hook in ("/answer", "/dequeue", "/dial", "/status"):  # a call we never placed
+    for hook in ("/answer", "/dequeue", "/resident", "/dial", "/status"):  # a call we never placed
         r = _post(client, agent_calls.webhook_url(hook, ac_id + 1000), {"CallSid": other, "DequeingCallSid": other})
         assert r.status_code in (200, 204) and "<Dial" not in r.text
 
@@ -284,7 +284,18 @@ def test_callback_answered_by_the_resident(client: TestClient, twilio_env: Twili
     case_id = _reported_case(client)
     ac_id = _ring_callback(case_id)
     sid = _row(ac_id).agent_call_sid
-    _answer(client, ac_id, agent_calls.webhook_url("/answer", ac_id))
+    twiml = _answer(client, ac_id, agent_calls.webhook_url("/answer", ac_id))
+    number = twiml.find("Dial/Number")
+    assert number is not None and number.get("statusCallbackEvent") == "answered"
+    resident_leg = {"CallSid": "CA" + "8" * 32, "ParentCallSid": sid or "", "CallStatus": "in-progress"}
+    for _ in range(2):  # Twilio retried
+        assert _post(client, number.get("statusCallback", ""), resident_leg).status_code == 204
+    talking = _row(ac_id)
+    assert talking.status == "bridged" and talking.resident_call_sid == "CA" + "8" * 32
+    assert _post(client, number.get("statusCallback", ""), {**resident_leg, "ParentCallSid": "CA1"}).status_code == 204
+    with session_scope() as s:
+        current = agent_calls.current_agent_call(s, AGENT)
+        assert current is not None and current.id == ac_id and current.resident_phone == CALLER
     form = {
         "CallSid": sid or "",
         "DialCallStatus": "completed",
@@ -295,7 +306,7 @@ def test_callback_answered_by_the_resident(client: TestClient, twilio_env: Twili
     assert ET.fromstring(r.text).find("Say") is None  # they talked: nothing more to say
     row = _row(ac_id)
     assert row.status == "completed" and row.dial_seconds == 95 and row.resident_call_sid == "CA" + "8" * 32
-    assert row.bridged_at is not None
+    assert row.bridged_at == talking.bridged_at
 
 
 @pytest.mark.usefixtures("no_follow_up_jobs")
