@@ -14,6 +14,7 @@ class JobName(StrEnum):
     # telephony (intake)
     SEND_SMS = "send_sms"  # (outbound_message_id)
     PLACE_CALL = "place_call"  # (outbound_message_id)
+    RING_AGENT = "ring_agent"  # (agent_call_id) ring an agent's own phone: 接听下一位, 回访
     SEND_CASE_NUMBER = "send_case_number"  # (report_id) text the reporter their case number
     NOTIFY_CASE_STATUS = "notify_case_status"  # (case_id) 派遣 / 反馈 notice to the reporter
     START_SURVEY_CALL = "start_survey_call"  # (case_id) the 回访 call after 核实

@@ -22,6 +22,7 @@ JOBS: dict[JobName, str] = {
     JobName.APPLY_TRANSCRIPT: "routing.voicemail.apply_transcript_job",
     JobName.SEND_SMS: "intake.telephony.outbound.send_sms",
     JobName.PLACE_CALL: "intake.telephony.outbound.place_call",
+    JobName.RING_AGENT: "intake.telephony.agent_calls.ring_agent",
     JobName.SEND_CASE_NUMBER: "intake.telephony.outbound.send_case_number",
     JobName.NOTIFY_CASE_STATUS: "intake.telephony.outbound.notify_case_status",
     JobName.START_SURVEY_CALL: "intake.telephony.outbound.start_survey_call",

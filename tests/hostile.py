@@ -418,7 +418,13 @@ def check_twilio(c: TestClient, tally: Tally, token: str, public: str, account: 
         )
         assert r.status_code == 204, (duration, r.text)
     for n in HUGE_IDS:
-        for path in (f"/twilio/voice/status?om={n}", f"/twilio/sms/status?om={n}", f"/twilio/voice/bridge?case_id={n}"):
+        agent = [f"/twilio/agent/{hook}?ac={n}" for hook in ("answer", "dequeue", "resident", "dial", "status")]
+        for path in (
+            f"/twilio/voice/status?om={n}",
+            f"/twilio/sms/status?om={n}",
+            f"/twilio/voice/bridge?case_id={n}",
+            *agent,
+        ):
             r = tally.saw(signed(c, path, call, token, public), path)
             assert is_problem(r, 422), (path, r.status_code, r.text)
     r = tally.saw(c.post("/twilio/sms", data=params), "unsigned")

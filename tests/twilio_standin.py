@@ -1,5 +1,6 @@
 """A local stand-in for Twilio's REST API: a threaded HTTP server on 127.0.0.1 (random port) that answers
-Messages.json and Calls.json like api.twilio.com, serves MMS media, and records every request.
+Messages.json and Calls.json like api.twilio.com, serves MMS media, lists call queues (Queues.json, once a
+test said who waits: `set_queue`), and records every request.
 
 Point the app at it with HOTLINE_TWILIO_API_BASE_URL=standin.url. `fail_next(status, n)` makes the next n
 create requests fail (429/500) to exercise retries.
@@ -29,6 +30,8 @@ class Recorded:
 class TwilioStandIn:
     requests: list[Recorded] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # Queue name → callers waiting. None: Queues.json answers 404, as before queues were served.
+    queues: dict[str, int] | None = None
     _fail: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -59,6 +62,11 @@ class TwilioStandIn:
         path = f"/2010-04-01/Accounts/{account}/Messages/{message_sid}/Media/ME{uuid.uuid4().hex}"
         self.media[path] = (data, ctype)
         return "https://api.twilio.com" + path
+
+    def set_queue(self, name: str, waiting: int) -> None:
+        """The queue (created on demand, like <Enqueue> does) now has this many callers waiting."""
+        with self._lock:
+            self.queues = {**(self.queues or {}), name: waiting}
 
     def messages(self) -> list[dict[str, Any]]:
         return [r.form for r in self.requests if r.method == "POST" and r.path.endswith("/Messages.json")]
@@ -93,9 +101,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlparse(self.path).path
         with self.standin._lock:
             self.standin.requests.append(Recorded("GET", path, {}, self._account()))
+        queues = _queue_page(path, self.standin.queues)
         if path in self.standin.media:
             data, ctype = self.standin.media[path]
             self._send(200, data, ctype)
+        elif queues is not None:
+            self._send(200, json.dumps(queues).encode())
         else:
             self._send(404, _NOT_FOUND)
 
@@ -123,6 +134,41 @@ def _form(raw: str) -> dict[str, Any]:
     for k, v in parse_qsl(raw, keep_blank_values=True):
         form[k] = [*form[k], v] if k in form and isinstance(form[k], list) else ([form[k], v] if k in form else v)
     return form
+
+
+def _queue_page(path: str, queues: dict[str, int] | None) -> dict[str, Any] | None:
+    """GET /2010-04-01/Accounts/<sid>/Queues.json: one page with every queue, as Twilio lists them."""
+    parts = path.strip("/").split("/")
+    if queues is None or not (
+        len(parts) == 4 and parts[:2] == ["2010-04-01", "Accounts"] and parts[3] == "Queues.json"
+    ):
+        return None
+    account, uri = parts[2], path
+    records = [
+        {
+            "sid": "QU" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex,
+            "account_sid": account,
+            "friendly_name": name,
+            "current_size": waiting,
+            "max_size": 1000,
+            "average_wait_time": 0,
+            "date_created": "Wed, 25 Nov 2026 08:00:00 +0000",
+            "date_updated": "Wed, 25 Nov 2026 08:00:00 +0000",
+            "uri": f"/2010-04-01/Accounts/{account}/Queues/QU{uuid.uuid5(uuid.NAMESPACE_URL, name).hex}.json",
+        }
+        for name, waiting in queues.items()
+    ]
+    return {
+        "queues": records,
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "page": 0,
+        "page_size": 100,
+        "start": 0,
+        "end": max(len(records) - 1, 0),
+        "uri": uri,
+    }
 
 
 def _create(path: str, form: dict[str, Any]) -> dict[str, Any] | None:

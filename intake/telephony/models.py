@@ -1,5 +1,5 @@
-"""Tables of the telephony adapter: calls and their IVR steps, inbound texts, opt-outs, and the SMS and calls
-the system places through Twilio."""
+"""Tables of the telephony adapter: calls and their IVR steps, inbound texts, opt-outs, the SMS and calls
+the system places through Twilio, and the calls it places to agents' own phones."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from cases.models import UTCDateTime, json_column, ts_column, utcnow
-from intake.telephony.states import OutboundStatus, SmsKind
+from intake.telephony.states import AgentCallStatus, OutboundStatus, SmsKind
 
 
 class CallSession(SQLModel, table=True):
@@ -104,3 +104,32 @@ class OutboundMessage(SQLModel, table=True):
     not_before: datetime | None = ts_column(nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = ts_column(nullable=True)
+
+
+class AgentCall(SQLModel, table=True):
+    """A call we place to an agent's own phone, and who it bridged them to: the longest-waiting caller of
+    the agents' queue (接听下一位) or the resident of a case (回访). The console reads it for its screen pop.
+
+    `agent_user_id` has no foreign key: the user table belongs to agent_ui, which telephony may not import.
+    `status` is an AgentCallStatus; `dial_outcome` is Twilio's DialCallStatus of the agent's <Dial>
+    (completed, no-answer, busy, failed, canceled), None until that Dial ended."""
+
+    __tablename__ = "agent_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_user_id: int = Field(index=True)
+    actor: str = Field(max_length=64)  # the audit actor of the agent, for the case event a callback writes
+    purpose: str = Field(max_length=16)  # an AgentCallPurpose
+    status: str = Field(default=AgentCallStatus.QUEUED.value, max_length=16, index=True)
+    agent_phone: str = Field(max_length=40)
+    agent_call_sid: str | None = Field(default=None, max_length=64, unique=True)
+    resident_phone: str | None = Field(default=None, max_length=40)
+    resident_call_sid: str | None = Field(default=None, max_length=64, index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    dial_outcome: str | None = Field(default=None, max_length=16)
+    dial_seconds: int | None = None
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    answered_at: datetime | None = ts_column(nullable=True)
+    bridged_at: datetime | None = ts_column(nullable=True)
+    ended_at: datetime | None = ts_column(nullable=True)

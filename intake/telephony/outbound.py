@@ -9,16 +9,14 @@ opted out → not sent; quiet hours → deferred (`flush_due` sends it later); t
 from __future__ import annotations
 
 import logging
-import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import requests
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from twilio.base.exceptions import TwilioRestException
 
 from cases.db import session_scope
 from cases.jobnames import JobName
@@ -33,7 +31,7 @@ from cases.texts import SMS_SIGNATURE, finish_by_zh
 from intake.settings import intake_settings
 from intake.telephony.hours import quiet_now, window_end
 from intake.telephony.models import OutboundMessage, SmsOptOut
-from intake.telephony.rest import credentials_missing, get_client
+from intake.telephony.rest import credentials_missing, get_client, with_retries
 from intake.telephony.settings import telephony_settings
 from intake.telephony.states import OutboundKind, OutboundStatus
 from intake.tracking import first_report_with_phone, issue_token, track_url
@@ -153,29 +151,9 @@ def _claim(om_id: int, kind: OutboundKind) -> OutboundMessage | None:
         return om
 
 
-def _transient(exc: Exception) -> bool:
-    if isinstance(exc, TwilioRestException):
-        return bool(exc.status == 429 or exc.status >= 500)
-    return isinstance(exc, requests.RequestException)
-
-
-def _deliver(om: OutboundMessage, send: object) -> None:
-    assert om.id is not None and callable(send)
-    settings = telephony_settings()
-    error: str | None = None
-    sid: str | None = None
-    attempts = 0
-    for attempt in range(settings.twilio_max_attempts):
-        attempts = attempt + 1
-        try:
-            sid = send()
-            error = None
-            break
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:1000]
-            if not _transient(exc) or attempt + 1 == settings.twilio_max_attempts:
-                break
-            time.sleep(min(0.2 * 2**attempt, 2.0))  # bounded back-off inside the job
+def _deliver(om: OutboundMessage, send: Callable[[], str]) -> None:
+    assert om.id is not None
+    sid, error, attempts = with_retries(send)
     with session_scope() as s:
         row = s.get(OutboundMessage, om.id)
         assert row is not None

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -78,10 +80,46 @@ def credentials_missing(settings: TelephonySettings | None = None) -> str | None
     return f"Twilio is not configured ({', '.join(missing)} unset)" if missing else None
 
 
-def get_client(settings: TelephonySettings | None = None) -> Client:
+def get_client(settings: TelephonySettings | None = None, timeout: float = 10) -> Client:
     s = settings or telephony_settings()
-    http = BaseUrlHttpClient(s.twilio_api_base_url, timeout=10)
+    http = BaseUrlHttpClient(s.twilio_api_base_url, timeout=timeout)
     return Client(s.twilio_account_sid, s.twilio_auth_token, http_client=http)
+
+
+def transient(exc: Exception) -> bool:
+    """Worth trying again: Twilio's rate limit, its server errors, the network."""
+    if isinstance(exc, TwilioRestException):
+        return bool(exc.status == 429 or exc.status >= 500)
+    return isinstance(exc, requests.RequestException)
+
+
+def with_retries(send: Callable[[], str]) -> tuple[str | None, str | None, int]:
+    """Run one create request, again after transient errors (HOTLINE_TWILIO_MAX_ATTEMPTS, bounded back-off):
+    (the created resource's sid or None, the last error or None, attempts made)."""
+    settings = telephony_settings()
+    error: str | None = None
+    for attempt in range(settings.twilio_max_attempts):
+        try:
+            return send(), None, attempt + 1
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            if not transient(exc) or attempt + 1 == settings.twilio_max_attempts:
+                return None, error, attempt + 1
+            time.sleep(min(0.2 * 2**attempt, 2.0))  # bounded back-off inside the job
+    return None, error, settings.twilio_max_attempts
+
+
+def queue_size(name: str) -> int | None:
+    """How many callers wait in the named queue (0 when Twilio has no such queue: nobody ever waited),
+    or None when Twilio could not say — then nobody is refused for it. A short timeout: an agent waits."""
+    try:
+        for queue in get_client(timeout=3).queues.list(page_size=100):
+            if queue.friendly_name == name:
+                return int(queue.current_size or 0)
+        return 0
+    except Exception as exc:
+        log.warning("size of queue %s unknown: %s", name, exc)
+        return None
 
 
 def fetch_media(url: str, settings: TelephonySettings | None = None) -> tuple[bytes, str]:

@@ -9,7 +9,7 @@ from cases.settings import HotlineSettings
 
 
 class TelephonySettings(HotlineSettings):
-    """Twilio account and voice, agent and quiet hours, SMS threading, the survey call."""
+    """Twilio account and voice, agent and quiet hours, SMS threading, the survey call, calls to agents."""
 
     twilio_account_sid: str | None = Field(default=None, description="Twilio account SID (AC...).")
     twilio_auth_token: str | None = Field(
@@ -38,6 +38,24 @@ class TelephonySettings(HotlineSettings):
         default=30, description="Texts from one number this close together add to the same open report."
     )
     survey_delay_minutes: int = Field(default=10, description="Survey call this long after a case is verified (核实).")
+    agent_ring_seconds: int = Field(
+        default=20,
+        ge=5,
+        le=600,
+        description="An agent's own phone rings this long (接听下一位, 回访) before it counts as not answered.",
+    )
+    agent_queue_wait_seconds: int = Field(
+        default=15,
+        ge=1,
+        le=600,
+        description="An agent who answered 接听下一位 waits this long for a caller when the queue emptied meanwhile.",
+    )
+    agent_call_stale_minutes: int = Field(
+        default=120,
+        ge=1,
+        description="A call to an agent not ended after this long is no longer their current call (a lost "
+        "status callback must not keep the console busy).",
+    )
 
 
 SETTINGS = providers.Key("telephony settings", TelephonySettings)
