@@ -1,5 +1,5 @@
 """A database deployed at 0005 (the last revision before the tables moved out of the kernel), with a row in
-every table, upgrades through hotline/migrations to the head and gives every row back unchanged — on SQLite
+every table it has, upgrades through hotline/migrations to the head and gives every row back unchanged — on SQLite
 and on PostgreSQL."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, inspect, select
 from sqlmodel import SQLModel
 
 import hotline.tables  # noqa: F401  (every package's tables on SQLModel.metadata)
@@ -314,8 +314,12 @@ def _read_back(url: str) -> dict[str, list[dict[str, Any]]]:
         }
 
 
-def test_the_rows_cover_every_table() -> None:
-    assert set(ROWS) == set(SQLModel.metadata.tables)
+def test_the_rows_cover_every_table_of_the_deployed_revision(sqlite_url: str) -> None:
+    """Every table a database at DEPLOYED has (tables born later are new, so empty, in a deployment)."""
+    upgrade(sqlite_url, DEPLOYED)
+    with get_engine(sqlite_url).connect() as conn:
+        deployed = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    assert set(ROWS) == deployed
     for name, rows in ROWS.items():
         assert all(set(row) == set(_table(name).columns.keys()) for row in rows), name
 
@@ -327,7 +331,8 @@ def test_a_deployed_database_with_data_upgrades_with_nothing_lost(db: str, reque
     with get_engine(url).begin() as conn:
         assert MigrationContext.configure(conn).get_current_heads() == (DEPLOYED,)
         for table in SQLModel.metadata.sorted_tables:
-            conn.execute(insert(table), ROWS[table.name])
+            if table.name in ROWS:  # the tables the deployed revision has
+                conn.execute(insert(table), ROWS[table.name])
 
     upgrade(url)  # through hotline/migrations, as a deployment's next start does
 
