@@ -87,10 +87,13 @@ class Series:
             self.bad[response.status_code] = self.bad.get(response.status_code, 0) + 1
 
 
+CODE = ROOT  # the checkout the server runs (--code)
+
+
 def server_env(db: str) -> dict[str, str]:
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(CODE),
         "HOTLINE_DATABASE_URL": data.db_url(db, "postgresql+psycopg"),
         "HOTLINE_LOG_LEVEL": "WARNING",
         "HOTLINE_SWEEP_DELAY_SECONDS": "100000000",  # the generated pending reports stay pending
@@ -253,7 +256,10 @@ def main() -> None:
     ap.add_argument("--queue-path", default="/console/")
     ap.add_argument("--case-path", default="/console/cases/{number}")
     ap.add_argument("--sql-log", help="log the server's SQL statements to this file (slows it: not for figures)")
+    ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose app is served (default: this one)")
     args = ap.parse_args()
+    global CODE
+    CODE = args.code.resolve()
     sizes = [int(x) for x in args.sizes.split(",")]
     lines, notes = [], []
     try:

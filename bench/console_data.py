@@ -7,8 +7,8 @@ app's own rows:
   (which is brought up to date), so every number is unique and the app's next case follows on;
 - created over ~2 years; cases older than a month almost all closed (some rejected or merged), the last
   month spread over the lifecycle, and ~0.3 % held for an agent (`registered`, `needs_review`), all recent;
-- real category codes (matters) with the department the routing rules give them, real grid codes with a
-  point inside the grid, Chinese text naming a place of the grid;
+- real category codes (matters, a few far more common than the rest) with the department the routing
+  rules give them, real grid codes with a point inside the grid, Chinese text naming a place of the grid;
 - one report per case (voice, web, SMS, camera, Open311, API; phones +86138…, from a pool so residents
   repeat), a few failed or pending reports without a case;
 - 4–8 case events per case along a legal path of the lifecycle table (`PATHS`, checked by a unit test).
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import random
 import subprocess
 import sys
 import time
@@ -38,6 +39,9 @@ ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_DB = "hotline_bench_console"
 TIMEZONE = "Asia/Shanghai"  # the kernel's default HOTLINE_TIMEZONE: case numbers carry the city's day
 PREFIX = "12319"
+# Categories are far from equally common (暴露垃圾 and 占道经营 dwarf most): the i-th of a fixed shuffled
+# order is drawn with probability falling as a power law; at 3 the most common has ~18 % of all cases.
+CATEGORY_SKEW = 3
 HELD_SHARE = 0.003  # held for an agent: a few hundred per 100,000 cases, all from the last three days
 FAILED_PER_100K = 30  # reports whose processing failed, waiting for an operator
 PENDING_PER_100K = 5
@@ -184,6 +188,9 @@ def load_reference(conn: psycopg.Connection[Any]) -> Reference:
                 places.append((row["places"].split("|") or [row["community"]])[0] or row["community"])
                 lon.append((float(row["min_lon"]) + float(row["max_lon"])) / 2)
                 lat.append((float(row["min_lat"]) + float(row["max_lat"])) / 2)
+    order = list(range(len(cats)))
+    random.Random(12319).shuffle(order)  # which categories are the common ones: fixed, not by code order
+    cats, depts = [cats[i] for i in order], [depts[i] for i in order]
     if not cats or not grids:
         raise SystemExit("reference data missing: was the database seeded?")
     return Reference(cats, depts, grids, places, lon, lat)
@@ -216,7 +223,7 @@ _GEN = """
 CREATE TEMP TABLE gen ON COMMIT DROP AS
 WITH draw AS (
     SELECT random() AS held_u, random() AS age_u, random() AS path_u, random() AS chan_u,
-           random() AS conf_u, floor(random() * %(ncat)s)::int + 1 AS cat_i,
+           random() AS conf_u, floor(power(random(), %(skew)s) * %(ncat)s)::int + 1 AS cat_i,
            floor(random() * %(ngrid)s)::int + 1 AS grid_i, floor(random() * %(nphrase)s)::int + 1 AS phrase_i,
            floor(random() * %(phones)s)::bigint AS phone_i, random() AS span_u
     FROM generate_series(1, %(n)s)
@@ -326,6 +333,7 @@ def _params(ref: Reference, n: int, start: int) -> dict[str, Any]:
         "prefix": PREFIX,
         "phones": max(1000, n // 3),  # about three reports per phone number over two years: repeat reporters
         "ncat": len(ref.categories),
+        "skew": CATEGORY_SKEW,
         "ngrid": len(ref.grids),
         "nphrase": len(PHRASES),
         "cats": ref.categories,
