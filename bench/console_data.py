@@ -11,6 +11,7 @@ app's own rows:
   rules give them, real grid codes with a point inside the grid, Chinese text naming a place of the grid;
 - one report per case (voice, web, SMS, camera, Open311, API; phones +86138…, from a pool so residents
   repeat), a few failed or pending reports without a case;
+- the inbound text of each SMS report and the call of each voice report (sms_message, call_session);
 - 4–8 case events per case along a legal path of the lifecycle table (`PATHS`, checked by a unit test).
 
     .venv/bin/python bench/console_data.py --cases 100000          # a fresh hotline_bench_console
@@ -306,6 +307,22 @@ ORDER BY c.id, p.step
 """
 
 
+# What the telephony channel keeps beside its reports: the inbound text, and the call with its duration.
+_SMS = """
+INSERT INTO sms_message (message_sid, phone, body, media, kind, report_id, reply, received_at)
+SELECT 'SMbench' || r.id, r.phone, r.text, '[]'::json, 'report', r.id, '已收到您的反映，我们会尽快处理。', r.received_at
+FROM gen g JOIN report r ON r.case_id = g.id WHERE g.channel = 'sms'
+"""
+_CALLS = """
+INSERT INTO call_session (call_sid, direction, flow, from_phone, to_phone, status, context, turn, report_id,
+                          case_id, duration_seconds, started_at, updated_at, ended_at)
+SELECT 'CAbench' || r.id, 'inbound', 'main', r.phone, '+867138012319', 'completed', '{}'::json, 4, r.id, g.id,
+       60 + (g.span_u * 180)::int, r.received_at - interval '2 minutes', r.received_at,
+       r.received_at + interval '10 seconds'
+FROM gen g JOIN report r ON r.case_id = g.id WHERE g.channel = 'voice'
+"""
+
+
 def _path_tables(conn: psycopg.Connection[Any]) -> None:
     conn.execute(
         "CREATE TEMP TABLE bench_path (path text, step int, steps int, action text, from_status text,"
@@ -379,6 +396,8 @@ def generate(name: str, n: int) -> dict[str, float]:
             ("cases", _CASES),
             ("reports", _REPORTS),
             ("events", _EVENTS),
+            ("sms", _SMS),
+            ("calls", _CALLS),
         ]  # fmt: skip
         for label, sql in steps:
             t = time.perf_counter()
@@ -409,6 +428,8 @@ def counts(name: str) -> dict[str, int]:
             ("reports", "SELECT count(*) FROM report"),
             ("failed reports", "SELECT count(*) FROM report WHERE processing_status = 'failed'"),
             ("events", "SELECT count(*) FROM case_event"),
+            ("sms", "SELECT count(*) FROM sms_message"),
+            ("calls", "SELECT count(*) FROM call_session"),
         ]:
             out[label] = int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
         return out
