@@ -256,6 +256,7 @@ def main() -> None:
     ap.add_argument("--queue-path", default="/console/")
     ap.add_argument("--case-path", default="/console/cases/{number}")
     ap.add_argument("--sql-log", help="log the server's SQL statements to this file (slows it: not for figures)")
+    ap.add_argument("--extra-sql", help="a statement run on the migrated database before generation (an index to try)")
     ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose app is served (default: this one)")
     args = ap.parse_args()
     global CODE
@@ -267,6 +268,9 @@ def main() -> None:
         if not args.reuse:
             data.create_database(args.db)
             create_agent(args.db)
+            if args.extra_sql:  # e.g. an index under consideration, before any case exists
+                with psycopg.connect(data.db_url(args.db), autocommit=True) as conn:
+                    conn.execute(args.extra_sql)
         else:
             have = data.counts(args.db)["cases"]
         for size in sizes:
