@@ -43,7 +43,7 @@ import console_data as data  # the generator beside this file (bench/ is not a p
 ROOT = data.ROOT
 BIN = Path(sys.executable).parent
 AGENT, PASSWORD = "bench.agent", "bench-Console-2026!"
-BIG_TABLES = ("case", "report", "case_event")
+BIG_TABLES = ("case", "report", "case_event", "sms_message", "call_session")
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 # Asked for by the server process when --sql-log is given: every statement SQLAlchemy sends, to stderr.
 SQL_LOGGING = (
@@ -266,7 +266,7 @@ def main() -> None:
     try:
         have = 0
         if not args.reuse:
-            data.create_database(args.db)
+            data.create_database(args.db, CODE)
             create_agent(args.db)
             if args.extra_sql:  # e.g. an index under consideration, before any case exists
                 with psycopg.connect(data.db_url(args.db), autocommit=True) as conn:

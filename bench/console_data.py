@@ -201,7 +201,7 @@ def db_url(name: str, driver: str = "postgresql") -> str:
     return f"{driver}://postgres@127.0.0.1:5432/{name}"
 
 
-def create_database(name: str) -> None:
+def create_database(name: str, code: Path = ROOT) -> None:
     """Drop and create `name` (only this benchmark's own database), then migrate and seed it with the app's
     own `hotline db upgrade` (Alembic migrations + reference data, as `prepare_database` does on start)."""
     if not name.startswith("hotline_bench_"):
@@ -210,7 +210,7 @@ def create_database(name: str) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{name}"')
     env = {**os.environ, "HOTLINE_DATABASE_URL": db_url(name, "postgresql+psycopg"), "HOTLINE_LOG_LEVEL": "WARNING"}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(code)  # that checkout's migrations
     subprocess.run([str(BIN / "hotline"), "db", "upgrade"], env=env, check=True, capture_output=True)
 
 
