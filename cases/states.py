@@ -16,6 +16,7 @@ class Channel(StrEnum):
     CAMERA = "camera"
     OPEN311 = "open311"
     API = "api"
+    AGENT = "agent"  # typed by a hotline agent while the resident is on the line (/console/new)
 
 
 class ReportState(StrEnum):

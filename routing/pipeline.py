@@ -10,6 +10,7 @@ changes commit together, so a worker killed halfway leaves the report untouched 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import or_, update
@@ -22,13 +23,15 @@ from cases.lifecycle import Action
 from cases.linking import find_case_to_link
 from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
+from cases.reference import ACTOR_KINDS, InvalidInput, actor_id
 from cases.service import apply_action, open_case, record_event
 from cases.settings import kernel_settings
-from cases.states import EventKind, ReportState
+from cases.states import Channel, EventKind, ReportState
 from classifiers.base import Classification, ReportFacts
 from classifiers.serving.gate import needs_review as confidence_too_low
 from classifiers.serving.registry import get_classifier
 from classifiers.settings import classifier_settings
+from classifiers.training.corrections import record_correction
 from routing.rules import RoutingDecision, route
 from routing.ruleset import routing_table
 from routing.voicemail import case_title
@@ -75,6 +78,46 @@ def _link_hint(report: Report) -> int | None:
     return case_id if case_id is not None and 0 < case_id < 2**31 else None  # the id column's range
 
 
+@dataclass(frozen=True)
+class AgentChoice:
+    """What the agent who typed the report chose (the console's /console/new): a grid, a category, or
+    both — both is a confirmation, as `routing.review.confirm_case` would record it."""
+
+    category_code: str | None
+    grid_code: str | None
+    actor: str
+
+    @property
+    def confirmed(self) -> bool:
+        return self.category_code is not None and self.grid_code is not None
+
+
+def _agent_choice(report: Report) -> AgentChoice | None:
+    """The agent's choice, trusted only from the agent channel (no outside caller can send these hints:
+    the API's hints are a closed model) and only with the agent named as an audit actor."""
+    if report.channel != Channel.AGENT:
+        return None
+    hints = report.hints
+    try:
+        actor = actor_id(str(hints.get("confirmed_by") or ""), kinds=ACTOR_KINDS)
+    except InvalidInput:
+        return None
+    category, grid = hints.get("category_code"), hints.get("grid_code")
+    return AgentChoice(
+        category if isinstance(category, str) and category else None,
+        grid if isinstance(grid, str) and grid else None,
+        actor,
+    )
+
+
+def _with_agent_grid(c: Classification, choice: AgentChoice | None) -> Classification:
+    if choice is None or choice.grid_code is None:
+        return c
+    return replace(
+        c, grid_code=choice.grid_code, grid_confidence=1.0, grid_source="agent", community_code=choice.grid_code[:12]
+    )
+
+
 def _case_number(session: Session, case_id: int | None) -> str | None:
     case = session.get(Case, case_id) if case_id is not None else None
     return case.number if case else None
@@ -108,8 +151,14 @@ def _record_failure(report_id: int, exc: BaseException) -> None:
         log.error("report %s failed %s times, left for an operator: %s", report_id, report.attempts, exc)
 
 
-def _needs_review(report: Report, c: Classification, department: str | None, auto: bool) -> list[str]:
+def _needs_review(
+    report: Report, c: Classification, department: str | None, auto: bool, confirmed: bool = False
+) -> list[str]:
     """Why a person must look at this case before it is dispatched (empty: dispatch now)."""
+    if confirmed:
+        # The agent chose category and grid with the resident on the line: that is the confirmation
+        # every other hold waits for (as confirm_case dispatches a rule's held category too).
+        return [] if department else ["no department for the category"]
     reasons = []
     if report.hints.get("needs_review"):
         reasons.append("channel asks for an agent's confirmation")
@@ -171,13 +220,15 @@ def _case_for(s: Session, report: Report, facts: ReportFacts, guess: Classificat
     link = _link_hint(report)
     if link is not None and (linked := s.get(Case, link)) is not None:
         return _link(s, report, linked)
-    c = guess if guess is not None and _facts(report) == facts else get_classifier().classify(_facts(report))
+    machine = guess if guess is not None and _facts(report) == facts else get_classifier().classify(_facts(report))
+    choice = _agent_choice(report)
+    c = _with_agent_grid(machine, choice)
     category = report.hints.get("category_code") or c.category_code
     same_matter = _same_matter(s, report, category, c.grid_code)
     if same_matter is not None:
         # A camera and a resident reported the same thing in the same grid: one case, two reports.
         return _link(s, report, same_matter)
-    return _open(s, report, c, category)
+    return _open(s, report, c, category, machine=machine, choice=choice)
 
 
 def _same_matter(s: Session, report: Report, category: str | None, grid_code: str | None) -> Case | None:
@@ -203,18 +254,28 @@ def _link(s: Session, report: Report, case: Case) -> Case:
     return case
 
 
-def _open(s: Session, report: Report, c: Classification, category: str | None) -> Case:
-    """立案: a new case for the report, dispatched at once or held for an agent."""
+def _open(
+    s: Session,
+    report: Report,
+    c: Classification,
+    category: str | None,
+    *,
+    machine: Classification,
+    choice: AgentChoice | None = None,
+) -> Case:
+    """立案: a new case for the report, dispatched at once or held for an agent. `machine` is the model's
+    own classification (the timeline keeps it); `c` has the agent's grid in it when they chose one."""
     now = utcnow()
     decision = route(routing_table(), category, now, grade=report.hints.get("grade"))
     # A category the channel supplied stands in for the model's (see _needs_review).
-    classification = c.event_data() | {"category_code": category}
+    classification = machine.event_data() | {"category_code": category}
+    confirmed = choice is not None and choice.confirmed
     case = open_case(
         s,
         actor=SYSTEM_ACTOR,
         title=case_title(report),
         category_code=category,
-        category_confidence=c.category_confidence,
+        category_confidence=1.0 if confirmed else c.category_confidence,
         grid_code=c.grid_code,
         grid_confidence=c.grid_confidence,
         grid_source=c.grid_source,
@@ -222,7 +283,9 @@ def _open(s: Session, report: Report, c: Classification, category: str | None) -
     )
     record_event(s, case, EventKind.CLASSIFY, SYSTEM_ACTOR, data=classification | {"report_id": report.id})
     apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
-    _dispatch_or_hold(s, report, case, c, decision)
+    if choice is not None and confirmed:
+        _record_agent_confirmation(s, report, case, machine, choice)
+    _dispatch_or_hold(s, report, case, c, decision, confirmed=confirmed)
     report.case_id = case.id
     report.processing_status = ReportState.DONE
     report.last_error = None
@@ -231,8 +294,41 @@ def _open(s: Session, report: Report, c: Classification, category: str | None) -
     return case
 
 
-def _dispatch_or_hold(s: Session, report: Report, case: Case, c: Classification, decision: RoutingDecision) -> None:
-    review = _needs_review(report, c, decision.department_code, decision.auto_dispatch)
+def _record_agent_confirmation(
+    s: Session, report: Report, case: Case, machine: Classification, choice: AgentChoice
+) -> None:
+    """The agent's choice on the timeline under their name, and kept as a labelled example, as
+    `routing.review.confirm_case` does for a held case."""
+    corrected = choice.category_code != machine.category_code or choice.grid_code != machine.grid_code
+    if report.text.strip() and choice.category_code:
+        source = "correction" if corrected else "confirm"
+        record_correction(
+            s,
+            report.text,
+            choice.category_code,
+            choice.actor,
+            grid_code=choice.grid_code,
+            source=source,
+            case_id=case.id,
+        )
+    record_event(
+        s,
+        case,
+        EventKind.CORRECT if corrected else EventKind.CONFIRM,
+        choice.actor,
+        reason="chosen by the agent who took the call",
+        data={
+            "category_code": [machine.category_code, choice.category_code],
+            "grid_code": [machine.grid_code, choice.grid_code],
+            "report_id": report.id,
+        },
+    )
+
+
+def _dispatch_or_hold(
+    s: Session, report: Report, case: Case, c: Classification, decision: RoutingDecision, *, confirmed: bool = False
+) -> None:
+    review = _needs_review(report, c, decision.department_code, decision.auto_dispatch, confirmed)
     if review:
         case.needs_review = True
         case.department_code = decision.department_code

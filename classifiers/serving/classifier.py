@@ -9,7 +9,7 @@ import numpy as np
 from classifiers.base import Classification, ReportFacts
 from classifiers.serving import kernels
 from classifiers.serving.fast import Scorer
-from classifiers.serving.grids import GridLocator, RecentGrids
+from classifiers.serving.grids import GridLocator, GridResult, RecentGrids
 
 
 class ModelClassifier:
@@ -59,6 +59,11 @@ class ModelClassifier:
 
     def classify(self, facts: ReportFacts) -> Classification:
         return self.classify_many([facts])[0]
+
+    def grid_candidates(self, facts: ReportFacts, best: GridResult, limit: int = 5) -> list[GridResult]:
+        """Grids for an agent to choose from (the console, while the resident is on the line)."""
+        text = f"{facts.text}\n{facts.address}" if facts.address else facts.text
+        return self.locator.candidates(text, best, limit)
 
     def classify_many(self, batch: list[ReportFacts]) -> list[Classification]:
         """Every report of the batch, categories first (one scorer call), then each grid."""

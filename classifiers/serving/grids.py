@@ -252,14 +252,42 @@ def grid_rows_from_files(csv_path: Path, geojson_path: Path | None) -> list[dict
 
 
 class GridLocator:
-    def __init__(self, layer: GridLayer, gazetteer: Gazetteer) -> None:
+    def __init__(
+        self, layer: GridLayer, gazetteer: Gazetteer, community_grids: dict[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.layer = layer
         self.gazetteer = gazetteer
+        self.community_grids = community_grids or {}
 
     @classmethod
     def from_rows(cls, rows: Sequence[dict[str, Any]], gazetteer_path: Path = GAZETTEER) -> GridLocator:
         layer = GridLayer([(r["code"], shape(r["geometry"])) for r in rows if r.get("geometry")])
-        return cls(layer, Gazetteer([*read_gazetteer(gazetteer_path), *places_from_grids(rows)]))
+        by_community: dict[str, list[str]] = {}
+        for r in rows:
+            by_community.setdefault(r["code"][:12], []).append(r["code"])
+        community_grids = {c: tuple(sorted(codes)) for c, codes in by_community.items()}
+        return cls(layer, Gazetteer([*read_gazetteer(gazetteer_path), *places_from_grids(rows)]), community_grids)
+
+    def candidates(self, text: str, best: GridResult, limit: int = 5) -> list[GridResult]:
+        """Grids an agent may choose from for `text`, `best` (what `locate` said) first: every other grid
+        a place in the text names, then the grids of a community the text names (the agent asks the
+        resident which one; `locate` itself never guesses a grid inside a community)."""
+        out = [best] if best.grid_code else []
+        seen = {best.grid_code}
+        found = self.gazetteer.find(text)
+        named = Counter(p.grid_code for p in found if p.grid_code)
+        for code, _ in named.most_common():
+            if code not in seen:
+                seen.add(code)
+                out.append(GridResult(code, CONF_TEXT_AMBIGUOUS - 0.15, "text", code[:12]))
+        communities = [best.community_code] if best.community_code else []
+        communities += [p.community_code for p in found if p.community_code]
+        for community in dict.fromkeys(communities):
+            for code in self.community_grids.get(community or "", ()):
+                if code not in seen:
+                    seen.add(code)
+                    out.append(GridResult(code, CONF_COMMUNITY / 2, "community", community))
+        return out[:limit]
 
     def locate(
         self,

@@ -22,6 +22,7 @@ from agent_ui.auth import SESSION_COOKIE, Allow
 from agent_ui.errors import is_people_path
 from cases.db import session_scope
 from cases.lifecycle import Action
+from cases.models import Report
 from cases.service import apply_action, open_case
 from tests.console_helpers import DEPARTMENT, GRID, make_user
 
@@ -79,6 +80,7 @@ def test_every_route_is_a_known_door_or_declares_roles(client: TestClient) -> No
 class World:
     case_number: str
     users: dict[Role, int]
+    typed_key: str = "0" * 32  # the form key of an agent's typed report of the case (/console/new/{key})
 
 
 @pytest.fixture
@@ -92,6 +94,7 @@ def world(client: TestClient) -> World:
         apply_action(s, case, Action.REGISTER, "system:test")
         number = case.number
         case.department_code = DEPARTMENT
+        s.add(Report(channel="agent", external_id="console-" + "0" * 32, text=case.title, case_id=case.id))
     return World(number, users)
 
 
@@ -100,6 +103,7 @@ def _samples(world: World) -> dict[str, str]:
     return {
         "number": world.case_number,
         "username": "u_target",
+        "key": world.typed_key,
     }
 
 
