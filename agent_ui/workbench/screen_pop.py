@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from agent_ui.workbench.history import EarlierCase, earlier_cases
 from cases.access import Reader
+from cases.models import Case
 from intake.telephony.agent_calls import current_agent_call
 from intake.telephony.models import AgentCall
 from intake.telephony.states import AGENT_CALL_STATUS_ZH, AgentCallPurpose, AgentCallStatus
@@ -23,6 +24,7 @@ class CallPanel:
     agent_phone: str
     caller_phone: str | None = None  # E.164: the page shows it masked
     earlier: list[EarlierCase] = field(default_factory=list)
+    case_number: str | None = None  # a 回访's case
 
     @property
     def bridged(self) -> bool:
@@ -33,6 +35,7 @@ def panel_of(session: Session, row: AgentCall, reader: Reader) -> CallPanel:
     assert row.id is not None
     status = AgentCallStatus(row.status)
     caller = row.resident_phone if status == AgentCallStatus.BRIDGED else None
+    case = session.get(Case, row.case_id) if row.case_id is not None else None
     return CallPanel(
         call_id=row.id,
         status=status,
@@ -41,6 +44,7 @@ def panel_of(session: Session, row: AgentCall, reader: Reader) -> CallPanel:
         agent_phone=row.agent_phone,
         caller_phone=caller,
         earlier=earlier_cases(session, caller, reader) if caller else [],
+        case_number=case.number if case else None,
     )
 
 

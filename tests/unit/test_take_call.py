@@ -130,7 +130,7 @@ def test_no_phone_no_queue_and_someone_elses_call_are_refused(client: TestClient
     twilio_env.set_queue("agents", 1)
     r = client.post("/console/calls/next", headers={"X-CSRF-Token": csrf, **HTMX})
     assert r.status_code == 422 and "没有登记电话号码" in r.text and "联系管理员" in r.text
-    make_user("li", "agent", phone="13500001111")
+    li = make_user("li", "agent", phone="13500001111")
     client.cookies.clear()
     csrf = login(client, "li")
     twilio_env.set_queue("agents", 0)
@@ -145,3 +145,8 @@ def test_no_phone_no_queue_and_someone_elses_call_are_refused(client: TestClient
         s.flush()
         other_id = other.id
     assert "138****8000" not in client.get(f"/console/new?call={other_id}").text
+    # A 回访 call on the agent's phone is told apart from a queue call
+    with session_scope() as s:
+        s.add(AgentCall(agent_user_id=li.id or 0, actor="agent:li", purpose="callback", agent_phone=AGENT_PHONE))
+    panel = client.get("/console/calls/current").text
+    assert "接听后自动拨打市民电话" in panel and "等候最久" not in panel
