@@ -71,7 +71,11 @@
   });
 
   function wireDuplicates() {
-    if (!document.getElementById("case-merge")) return;
+    if (!document.getElementById("case-merge")) { // this case can no longer be merged (e.g. dispatched)
+      var stale = document.querySelectorAll("button[data-merge-into]");
+      for (var k = 0; k < stale.length; k++) stale[k].remove();
+      return;
+    }
     var rows = document.querySelectorAll("[data-duplicate-number]");
     for (var i = 0; i < rows.length; i++) {
       if (rows[i].querySelector("[data-merge-into]")) continue;

@@ -50,7 +50,7 @@ def test_confirm_and_dispatch_then_correct_a_category(live_server: LiveServer, m
         page.goto(f"{live_server.base}/console/cases/{first}")
         clicks += 1
         panel = page.locator(".case-actions-panel")
-        expect(panel.locator(".dispatch-plan")).to_contain_text("环卫")  # what will happen, before the click
+        expect(panel.locator(".dispatch-plan")).to_contain_text("区环境卫生管理处")  # before the click
         expect(panel.locator(".dispatch-plan")).to_contain_text("处置时限")
         shot(page, "console-case-actions.png")
         panel.get_by_role("button", name="确认派遣").click()
@@ -62,11 +62,20 @@ def test_confirm_and_dispatch_then_correct_a_category(live_server: LiveServer, m
         # A correction by keyboard: 2 picks the classifier's second guess, d confirms and dispatches it.
         page.goto(f"{live_server.base}/console/cases/{second}")
         expect(page.locator(".case-actions-panel .top3")).to_be_visible()
+        # The first case is a possible duplicate of this one: one click fills the merge form.
+        page.locator(f"button[data-merge-into='{first}']").click()
+        expect(page.locator("#case-merge input[name=into]")).to_have_value(first)
+        expect(page.locator("#case-merge input[name=reason]")).to_be_focused()
+        page.locator("#case-merge input[name=reason]").blur()  # the agent decides not to merge after all
+        page.keyboard.press("?")  # the shortcut list names the panel's keys
+        expect(page.locator("dialog#shortcuts")).to_contain_text("确认派遣（按当前类别与网格）")
+        page.keyboard.press("Escape")
         page.keyboard.press("2")
         expect(page.locator("#case-confirm select[name=category_code]")).to_have_value("06011")
         page.locator("body").click(position={"x": 5, "y": 300})  # leave the field, so d is a shortcut
         page.keyboard.press("d")
         expect(page.locator("#messages")).to_contain_text("已确认并派遣")
+        expect(page.locator("button[data-merge-into]")).to_have_count(0)  # a dispatched case is not merged
         shot(page, "console-case-actions-done.png")
 
     with live_db(live_server, monkeypatch), session_scope() as s:

@@ -103,8 +103,9 @@ def test_the_panel_shows_what_a_dispatch_would_do_before_the_click(client: TestC
     assert r.status_code == 200
     page = r.text
     assert 'data-key="d"' in page and "确认派遣" in page
-    assert "环卫" in page  # the department the rules pick for 06010 (sanitation), before anything is sent
-    assert "处置时限" in page and "派遣时限" in page
+    preview = page[page.index('id="dispatch-plan"') : page.index("</dl>")]
+    assert "区环境卫生管理处" in preview  # the department the rules pick for 06010, before anything is sent
+    assert "处置时限" in preview and "派遣时限" in preview and "garbage-exposed" in preview
     for key in ("1", "2", "3"):  # the classifier's top three, one key each
         assert f'data-key="{key}"' in page
     assert 'data-pick-category="06011"' in page
@@ -112,7 +113,7 @@ def test_the_panel_shows_what_a_dispatch_would_do_before_the_click(client: TestC
     assert "签收" not in page and "处置反馈" not in page  # the department's own actions are not offered
     # The preview follows the edit form's choice.
     plan = client.get(f"/console/cases/{number}/plan", params={"category_code": "01001"}, headers=HX)
-    assert plan.status_code == 200 and "市政" in plan.text and "紧急" in plan.text
+    assert plan.status_code == 200 and "区市政工程管理处" in plan.text and "紧急" in plan.text
 
 
 def test_confirm_and_dispatch_records_the_agent(client: TestClient, agent: dict) -> None:
