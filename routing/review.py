@@ -24,6 +24,7 @@ from cases.states import EventKind
 from classifiers.training.corrections import record_correction
 from routing.rules import GRADES, RoutingDecision, route
 from routing.ruleset import routing_table
+from routing.sla import TimeLimit, deadline
 
 
 class ReviewError(InvalidInput):
@@ -186,3 +187,36 @@ def confirm_case(
     _dispatch(session, case, actor, plan, reason)
     session.flush()
     return case
+
+
+EXTENSION_DAYS = (1, 2, 3, 5, 10)  # what a hotline agent may grant at once, in working days
+
+
+def extend_case(session: Session, case: Case, actor: str, *, working_days: int, reason: str) -> Case:
+    """延期: move the handling deadline on by whole working days of the routing calendar, counted from the
+    current deadline (or from now, when it has already passed: an extension never lands in the past).
+    The caller commits."""
+    actor = actor_id(actor, kinds=ACTOR_KINDS)
+    next_status(case.status, Action.EXTEND)  # IllegalTransition before any other complaint
+    if working_days not in EXTENSION_DAYS:
+        raise ReviewError(f"an extension is one of {EXTENSION_DAYS} working days, not {working_days}")
+    if not reason.strip():
+        raise ReviewError("an extension needs a reason")
+    now = utcnow()
+    start = max(case.handle_deadline or now, now)
+    until = deadline(start, TimeLimit(working_days, "working_days"), routing_table().calendar)
+    apply_action(
+        session,
+        case,
+        Action.EXTEND,
+        actor,
+        reason=reason.strip(),
+        data={"working_days": working_days, "previous_handle_deadline": _iso(case.handle_deadline)},
+        handle_deadline=until,
+    )
+    session.flush()
+    return case
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None

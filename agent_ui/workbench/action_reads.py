@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from agent_ui.accounts.roles import Role
-from agent_ui.workbench.action_specs import ActionChoice, lifecycle_choices
+from agent_ui.workbench.action_specs import HOTLINE_ROLES, ActionChoice, lifecycle_choices
 from cases.access import Reader, readable_cases
 from cases.lifecycle import Action, CaseStatus, allowed_actions
 from cases.models import Case, CaseEvent, Category, utcnow
@@ -175,6 +175,7 @@ class Panel:
     confirmable: bool  # registered: 确认派遣 (confirm_case), with the edit form
     redispatchable: bool  # 退单 / 重开: 重新派遣 (dispatch_case)
     mergeable: bool
+    extendable: bool
     plan: Plan | None
     plan_error: str | None
     top3: list[Guess]
@@ -196,6 +197,7 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
         confirmable=confirmable,
         redispatchable=redispatchable,
         mergeable=may(case, Action.MERGE),
+        extendable=may(case, Action.EXTEND) and role in HOTLINE_ROLES,
         plan=plan,
         plan_error=plan_error,
         top3=classifier_top3(session, case) if confirmable else [],

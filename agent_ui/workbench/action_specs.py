@@ -24,7 +24,7 @@ A = Action
 # The lifecycle buttons of the panel, for the hotline (agents and supervisors). Not here, on purpose:
 # 派遣 (the confirm/dispatch button with its preview), 合并 and 备注 (their own forms); 签收 and 处置反馈
 # (the department's, on its portal); 回访 (the callbacks page records it with the rating use case);
-# 延期 (a new deadline the department asks for and the hotline grants: the department portal's flow).
+# 延期 (its own form: how many working days, routing.review.extend_case).
 HOTLINE_ACTIONS: tuple[Action, ...] = (
     A.REGISTER,
     A.VERIFY,
@@ -97,6 +97,7 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"has no reporter phone", "该工单没有反映人电话，无法发送短信"),
         (r"opted out of SMS", "反映人已退订短信，无法发送"),
         (r"unknown reply template", "请选择短信模板"),
+        (r"an extension is one of", "请选择延期的工作日数"),
         (r"a merge needs a reason|needs a reason", "请填写原因"),
     )
 )

@@ -30,7 +30,7 @@ from cases.service import apply_action
 from cases.texts import SMS_REPLIES
 from intake.deps import DbSession
 from intake.telephony.replies import reply_by_sms
-from routing.review import confirm_case, dispatch_case
+from routing.review import EXTENSION_DAYS, confirm_case, dispatch_case, extend_case
 from routing.rules import RulesError
 
 router = APIRouter(prefix="/console/cases/{number}", include_in_schema=False)
@@ -68,6 +68,11 @@ class ActForm(BaseModel):
         if reason_missing(action, self.reason):
             raise Refusal(f"请填写{ACTION_LABELS_ZH[action]}的原因")
         return action
+
+
+class ExtendForm(BaseModel):
+    working_days: int = 0
+    reason: str = Field(default="", max_length=500)
 
 
 class NoteForm(BaseModel):
@@ -118,6 +123,7 @@ def _panel(
         error_form=form,
         typed=typed or {},
         nonce=uuid.uuid4().hex,
+        extension_days=EXTENSION_DAYS,
         replies=[(key, label) for key, (label, _) in SMS_REPLIES.items()],
     )
 
@@ -138,7 +144,7 @@ def _act(
         with db.begin_nested():
             message = run()
     except ValidationError:
-        return _refused(request, db, case, principal, "输入内容过长，请精简后重试", form, typed)
+        return _refused(request, db, case, principal, "输入内容有误或过长，请检查后重试", form, typed)
     except Refusal as exc:
         return _refused(request, db, case, principal, str(exc), form, typed)
     except REFUSED as exc:
@@ -248,6 +254,30 @@ def act(
         return f"已{ACTION_LABELS_ZH[verb]}"
 
     return _act(request, db, case, agent, form=f"act-{action}", typed=typed, run=run)
+
+
+@router.post("/extend")
+def extend(
+    request: Request,
+    db: DbSession,
+    agent: AgentUser,
+    number: str,
+    working_days: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case(db, agent, number)
+    typed = {"working_days": working_days, "reason": reason}
+
+    def run() -> str:
+        if not working_days.isdigit():
+            raise Refusal("请选择延期的工作日数")
+        f = ExtendForm(working_days=int(working_days), reason=reason)
+        if not f.reason.strip():
+            raise Refusal("请填写延期的原因")
+        extend_case(db, case, agent.actor, working_days=f.working_days, reason=f.reason)
+        return f"处置期限已延长 {f.working_days} 个工作日"
+
+    return _act(request, db, case, agent, form="extend", typed=typed, run=run)
 
 
 @router.post("/note")

@@ -229,6 +229,29 @@ def test_redispatch_after_a_return(client: TestClient, agent: dict) -> None:
     assert events(number)[-1].actor == "agent:li"
 
 
+def test_extend_moves_the_handling_deadline_by_working_days(client: TestClient, agent: dict) -> None:
+    number = case_in(CaseStatus.DISPATCHED)
+    before = case_row(number).handle_deadline
+    assert before is not None
+    assert "延期原因" in client.get(f"/console/cases/{number}/actions", headers=HX).text
+    refused = post(client, agent, number, "extend", working_days="2", reason="")
+    assert refused.status_code == 422 and "请填写延期的原因" in refused.text
+    odd = post(client, agent, number, "extend", working_days="7", reason="材料未到")
+    assert odd.status_code == 422 and "请选择延期的工作日数" in odd.text
+    r = post(client, agent, number, "extend", working_days="2", reason="需协调供电部门停电施工")
+    assert r.status_code == 200, r.text
+    case = case_row(number)
+    assert case.status == "dispatched" and case.handle_deadline is not None
+    gained = case.handle_deadline - max(before, case.updated_at)
+    assert gained.total_seconds() >= 2 * 7 * 3600  # two working days of 7 hours, weekends not counted
+    last = events(number)[-1]
+    assert (last.action, last.actor, last.data["working_days"]) == ("extend", "agent:li", 2)
+    assert last.data["previous_handle_deadline"] == before.isoformat()
+    closed = case_in(CaseStatus.CLOSED)
+    late = post(client, agent, closed, "extend", working_days="1", reason="太晚了")
+    assert late.status_code == 422 and "不能延期" in late.text
+
+
 # --- notes, merge, replies ----------------------------------------------------------------------------
 
 
