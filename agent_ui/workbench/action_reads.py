@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from agent_ui.accounts.roles import Role
 from agent_ui.workbench.action_specs import HOTLINE_ROLES, ActionChoice, lifecycle_choices
 from cases.access import Reader, readable_cases
-from cases.lifecycle import Action, CaseStatus, allowed_actions
+from cases.lifecycle import TERMINAL, Action, CaseStatus, allowed_actions
 from cases.models import Case, CaseEvent, Category, utcnow
 from cases.queries import reporter_phone
 from cases.reference import MATTER, reference_names
@@ -176,6 +176,7 @@ class Panel:
     redispatchable: bool  # 退单 / 重开: 重新派遣 (dispatch_case)
     mergeable: bool
     extendable: bool
+    correctable: bool  # past confirmation, still open: 更正 without moving it (correct_case)
     plan: Plan | None
     plan_error: str | None
     top3: list[Guess]
@@ -187,6 +188,7 @@ class Panel:
 def action_panel(session: Session, case: Case, role: Role) -> Panel:
     names = reference_names()
     confirmable = case.status == CaseStatus.REGISTERED.value
+    correctable = not confirmable and CaseStatus(case.status) not in TERMINAL
     redispatchable = may(case, Action.DISPATCH) and not confirmable
     plan, plan_error = plan_for(case, None, None) if confirmable or redispatchable else (None, None)
     return Panel(
@@ -198,10 +200,11 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
         redispatchable=redispatchable,
         mergeable=may(case, Action.MERGE),
         extendable=may(case, Action.EXTEND) and role in HOTLINE_ROLES,
+        correctable=correctable,
         plan=plan,
         plan_error=plan_error,
         top3=classifier_top3(session, case) if confirmable else [],
-        choices=edit_choices(session) if confirmable else None,
+        choices=edit_choices(session) if confirmable or redispatchable or correctable else None,
         lifecycle=lifecycle_choices(case.status, role),
         reach=sms_reach(session, case),
     )

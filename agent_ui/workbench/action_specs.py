@@ -92,6 +92,8 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"no routing rule for category", "该类别没有派遣规则，请指定承办单位"),
         (r"waits for an agent's confirmation", "该工单待坐席确认，请使用“确认派遣”"),
         (r"only a registered case can be confirmed", "只有已立案、待确认的工单可以确认派遣"),
+        (r"nothing to correct", "类别和网格都没有改动"),
+        (r"is not re-tagged", "工单已结束，不能更正类别"),
         (r"cannot be merged into itself", "不能合并到工单自身"),
         (r"merge into an open case", "目标工单已结束（已结案、不予立案或已合并），请合并到未结束的工单"),
         (r"has no reporter phone", "该工单没有反映人电话，无法发送短信"),

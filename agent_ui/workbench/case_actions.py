@@ -30,7 +30,7 @@ from cases.service import apply_action
 from cases.texts import SMS_REPLIES
 from intake.deps import DbSession
 from intake.telephony.replies import reply_by_sms
-from routing.review import EXTENSION_DAYS, confirm_case, dispatch_case, extend_case
+from routing.review import EXTENSION_DAYS, confirm_case, correct_case, dispatch_case, extend_case
 from routing.rules import RulesError
 
 router = APIRouter(prefix="/console/cases/{number}", include_in_schema=False)
@@ -213,6 +213,31 @@ def confirm(
         return "已确认并派遣"
 
     return _act(request, db, case, agent, form="confirm", typed=typed, run=run)
+
+
+@router.post("/correct")
+def correct(
+    request: Request,
+    db: DbSession,
+    agent: AgentUser,
+    number: str,
+    category_code: Annotated[str, Form()] = "",
+    grid_code: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case(db, agent, number)
+    typed = {"category_code": category_code, "grid_code": grid_code, "reason": reason}
+
+    def run() -> str:
+        f = ConfirmForm(**typed)
+        if not f.category_code:
+            raise Refusal("请先选择事项类别")
+        correct_case(
+            db, case, agent.actor, category_code=f.category_code, grid_code=f.grid_code or None, reason=f.reason or None
+        )
+        return "类别已更正"
+
+    return _act(request, db, case, agent, form="correct", typed=typed, run=run)
 
 
 @router.post("/dispatch")

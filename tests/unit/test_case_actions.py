@@ -221,7 +221,9 @@ def test_department_actions_are_not_the_agents(client: TestClient, agent: dict) 
 def test_redispatch_after_a_return(client: TestClient, agent: dict) -> None:
     number = case_in(CaseStatus.RETURNED)
     panel = client.get(f"/console/cases/{number}/actions", headers=HX).text
-    assert "重新派遣" in panel
+    assert "重新派遣" in panel and '<option value="municipal"' in panel
+    preview = client.get(f"/console/cases/{number}/plan", params={"department_code": "municipal"}, headers=HX)
+    assert "区市政工程管理处" in preview.text
     r = post(client, agent, number, "dispatch", department_code="municipal", reason="改派市政")
     assert r.status_code == 200, r.text
     case = case_row(number)
@@ -250,6 +252,27 @@ def test_extend_moves_the_handling_deadline_by_working_days(client: TestClient, 
     closed = case_in(CaseStatus.CLOSED)
     late = post(client, agent, closed, "extend", working_days="1", reason="太晚了")
     assert late.status_code == 422 and "不能延期" in late.text
+
+
+def test_a_returned_case_is_corrected_then_redispatched_by_the_corrected_category(
+    client: TestClient, agent: dict
+) -> None:
+    number = case_in(CaseStatus.RETURNED)  # the department says it is not theirs: a manhole, not garbage
+    same = post(client, agent, number, "correct", category_code="06010", grid_code=GRID)
+    assert same.status_code == 422 and "都没有改动" in same.text
+    r = post(client, agent, number, "correct", category_code="01001", grid_code=GRID, reason="实为井盖缺失")
+    assert r.status_code == 200, r.text
+    case = case_row(number)
+    assert (case.status, case.category_code) == ("returned", "01001")
+    assert "区市政工程管理处" in r.text  # the re-dispatch preview now follows the corrected category
+    with session_scope() as s:
+        ex = s.exec(select(LabelledExample).where(LabelledExample.source == "correction")).one()
+        assert (ex.label, ex.who, ex.case_id) == ("01001", "agent:li", case.id)
+    assert post(client, agent, number, "dispatch").status_code == 200
+    assert (case_row(number).status, case_row(number).department_code) == ("dispatched", "municipal")
+    closed = case_in(CaseStatus.CLOSED)
+    late = post(client, agent, closed, "correct", category_code="01001")
+    assert late.status_code == 422 and "工单已结束" in late.text
 
 
 # --- notes, merge, replies ----------------------------------------------------------------------------
