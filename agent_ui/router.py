@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from agent_ui import login, static
 from agent_ui.admin import users as admin_users
-from agent_ui.workbench import calls, new_case
+from agent_ui.workbench import calls, case_actions, new_case
 
 router = APIRouter()
 router.include_router(static.router)
@@ -14,3 +14,4 @@ router.include_router(login.router)
 router.include_router(admin_users.router)
 router.include_router(new_case.router)
 router.include_router(calls.router)
+router.include_router(case_actions.router)

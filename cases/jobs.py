@@ -82,6 +82,10 @@ def enqueue_now(job: JobName, *args: Any) -> bool:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        # SQLAlchemy fires after_commit when a SAVEPOINT is released too: the rows are not committed
+        # yet, and a job started now would not find them. Wait for the real commit.
+        return
     pending: list[tuple[JobName, tuple[Any, ...]]] = session.info.pop(_PENDING_KEY, [])
     for job, args in pending:
         enqueue_now(job, *args)

@@ -119,3 +119,34 @@ def next_status(status: CaseStatus | str, action: Action | str) -> CaseStatus:
 def allowed_actions(status: CaseStatus | str) -> list[Action]:
     s = CaseStatus(status)
     return [a for (st, a) in TRANSITIONS if st == s]
+
+
+# Actions a person must give a reason for: each one refuses, undoes or overrides somebody's work, and the
+# audit trail (and whoever picks the case up next) needs the why. Checked where a person types it (the
+# console's forms); the machine's own moves name their rule instead.
+REASON_REQUIRED: frozenset[Action] = frozenset(
+    {A.REJECT, A.RETURN, A.REOPEN, A.VERIFY_FAIL, A.ESCALATE, A.EXTEND, A.MERGE, A.NOTE}
+)
+
+ACTION_LABELS_ZH: dict[Action, str] = {
+    A.REGISTER: "立案",
+    A.REJECT: "不予立案",
+    A.DISPATCH: "派遣",
+    A.ACCEPT: "签收",
+    A.RETURN: "退单",
+    A.HANDLE: "处置反馈",
+    A.VERIFY: "核实通过",
+    A.VERIFY_FAIL: "核实不通过",
+    A.SURVEY: "回访",
+    A.CLOSE: "结案",
+    A.REOPEN: "重开",
+    A.MERGE: "合并",
+    A.ESCALATE: "督办",
+    A.EXTEND: "延期",
+    A.NOTE: "备注",
+}
+
+
+def reason_missing(action: Action | str, reason: str | None) -> bool:
+    """True when `action` needs a reason and `reason` is empty or blank."""
+    return Action(action) in REASON_REQUIRED and not (reason or "").strip()

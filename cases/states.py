@@ -37,3 +37,4 @@ class EventKind(StrEnum):
     HOLD_FOR_AGENT = "hold_for_agent"  # not dispatched on the machine's word: an agent checks first
     CONFIRM = "confirm"  # an agent confirmed the machine's tags
     CORRECT = "correct"  # an agent corrected them
+    SMS_REPLY = "sms_reply"  # an agent texted the reporter one of the reply templates (cases.texts)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from cases.lifecycle import Action, CaseStatus, next_status
+from cases.lifecycle import TERMINAL, Action, CaseStatus, next_status
 from cases.models import Case, utcnow
 from cases.queries import case_reports
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category, check_department, check_grid
@@ -24,6 +24,7 @@ from cases.states import EventKind
 from classifiers.training.corrections import record_correction
 from routing.rules import GRADES, RoutingDecision, route
 from routing.ruleset import routing_table
+from routing.sla import TimeLimit, deadline
 
 
 class ReviewError(InvalidInput):
@@ -117,6 +118,39 @@ def dispatch_case(
     return case
 
 
+def _settle_tags(session: Session, case: Case, actor: str, category: str, grid: str | None, reason: str | None) -> bool:
+    """Record the agent's category and grid: a labelled example for the next model, the confirm/correct
+    event, the case's tags. Returns whether anything changed."""
+    corrected = category != case.category_code or grid != case.grid_code
+    report = next(iter(case_reports(session, case.id)), None)
+    if report is not None and report.text.strip():
+        record_correction(
+            session,
+            report.text,
+            category,
+            actor,
+            grid_code=grid,
+            source="correction" if corrected else "confirm",
+            case_id=case.id,
+        )
+    record_event(
+        session,
+        case,
+        EventKind.CORRECT if corrected else EventKind.CONFIRM,
+        actor,
+        reason=reason,
+        data={
+            "category_code": [case.category_code, category],
+            "grid_code": [case.grid_code, grid],
+        },
+    )
+    case.category_code, case.grid_code = category, grid
+    if corrected:
+        case.category_confidence = case.grid_confidence = 1.0
+        case.grid_source = "agent"
+    return corrected
+
+
 def confirm_case(
     session: Session,
     case: Case,
@@ -155,34 +189,72 @@ def confirm_case(
         now=utcnow(),
     )
 
-    corrected = category != case.category_code or grid != case.grid_code
-    report = next(iter(case_reports(session, case.id)), None)
-    if report is not None and report.text.strip():
-        record_correction(
-            session,
-            report.text,
-            category,
-            actor,
-            grid_code=grid,
-            source="correction" if corrected else "confirm",
-            case_id=case.id,
-        )
-    record_event(
-        session,
-        case,
-        EventKind.CORRECT if corrected else EventKind.CONFIRM,
-        actor,
-        reason=reason,
-        data={
-            "category_code": [case.category_code, category],
-            "grid_code": [case.grid_code, grid],
-        },
-    )
-    case.category_code, case.grid_code = category, grid
-    if corrected:
-        case.category_confidence = case.grid_confidence = 1.0
-        case.grid_source = "agent"
+    _settle_tags(session, case, actor, category, grid, reason)
     case.needs_review = False
     _dispatch(session, case, actor, plan, reason)
+    session.flush()
+    return case
+
+
+EXTENSION_DAYS = (1, 2, 3, 5, 10)  # what a hotline agent may grant at once, in working days
+
+
+def extend_case(session: Session, case: Case, actor: str, *, working_days: int, reason: str) -> Case:
+    """延期: move the handling deadline on by whole working days of the routing calendar, counted from the
+    current deadline (or from now, when it has already passed: an extension never lands in the past).
+    The caller commits."""
+    actor = actor_id(actor, kinds=ACTOR_KINDS)
+    next_status(case.status, Action.EXTEND)  # IllegalTransition before any other complaint
+    if working_days not in EXTENSION_DAYS:
+        raise ReviewError(f"an extension is one of {EXTENSION_DAYS} working days, not {working_days}")
+    if not reason.strip():
+        raise ReviewError("an extension needs a reason")
+    now = utcnow()
+    start = max(case.handle_deadline or now, now)
+    until = deadline(start, TimeLimit(working_days, "working_days"), routing_table().calendar)
+    apply_action(
+        session,
+        case,
+        Action.EXTEND,
+        actor,
+        reason=reason.strip(),
+        data={"working_days": working_days, "previous_handle_deadline": _iso(case.handle_deadline)},
+        handle_deadline=until,
+    )
+    session.flush()
+    return case
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def correct_case(
+    session: Session,
+    case: Case,
+    actor: str,
+    *,
+    category_code: str,
+    grid_code: str | None = None,
+    reason: str | None = None,
+) -> Case:
+    """Correct the tags of a case already past confirmation (a department returned it as not theirs, a
+    reopened case was filed under the wrong matter), without moving it: the next dispatch routes with the
+    corrected category. Kept as a labelled example like a confirmation. A held case is confirmed with
+    `confirm_case` instead, which dispatches. The caller commits."""
+    actor = actor_id(actor, kinds=ACTOR_KINDS)
+    if CaseStatus(case.status) in TERMINAL:
+        raise ReviewError(f"case {case.number} is {case.status}: a closed matter is not re-tagged")
+    if case.status == CaseStatus.REGISTERED.value:
+        raise ReviewError(f"case {case.number} waits for an agent's confirmation: confirm it instead")
+    grid = grid_code or case.grid_code
+    check_category(session, category_code)
+    if grid is not None:
+        check_grid(session, grid)
+    if category_code == case.category_code and grid == case.grid_code:
+        raise ReviewError("nothing to correct: the category and grid are unchanged")
+    _settle_tags(session, case, actor, category_code, grid, reason)
+    case.updated_at = utcnow()
+    session.add(case)
     session.flush()
     return case

@@ -12,7 +12,15 @@ from intake.telephony.states import OutboundKind, OutboundStatus, SmsKind
 def test_stored_values_are_todays_strings() -> None:
     assert [c.value for c in Channel] == ["voice", "sms", "web", "camera", "open311", "api", "agent"]
     assert [s.value for s in ReportState] == ["pending", "processing", "done", "failed"]
-    assert [k.value for k in EventKind] == ["open", "link_report", "classify", "hold_for_agent", "confirm", "correct"]
+    assert [k.value for k in EventKind] == [
+        "open",
+        "link_report",
+        "classify",
+        "hold_for_agent",
+        "confirm",
+        "correct",
+        "sms_reply",
+    ]
     assert [k.value for k in OutboundKind] == ["sms", "call"]
     assert {s.value for s in OutboundStatus} == {
         "queued",

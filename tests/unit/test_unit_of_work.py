@@ -54,6 +54,19 @@ def test_session_scope_rolls_back_on_error_and_nothing_is_enqueued(env: Path) ->
     assert queue.jobs == []
 
 
+def test_a_savepoint_released_after_an_enqueue_does_not_start_the_job(env: Path) -> None:
+    """SQLAlchemy fires after_commit when a SAVEPOINT is released: a job enqueued before a later savepoint
+    (a second report, a second SMS, a view's own savepoint) must still wait for the real commit."""
+    queue = Recorder()
+    jobs.set_queue(queue)
+    with session_scope() as s:
+        first = accept(s, ReportIn(channel="sms", external_id="SM-uow-sp1", text="路灯不亮")).report
+        with s.begin_nested():
+            accept(s, ReportIn(channel="sms", external_id="SM-uow-sp2", text="井盖丢了"))
+        assert queue.jobs == []  # released, not committed: nobody could read the rows yet
+    assert queue.jobs[0] == (JobName.PROCESS_REPORT, (first.id,)) and len(queue.jobs) == 2
+
+
 def test_a_duplicate_leaves_the_callers_session_usable(env: Path) -> None:
     jobs.set_queue(Recorder())
     with session_scope() as s:
