@@ -6,8 +6,10 @@ from fastapi import APIRouter
 
 from agent_ui import login, static
 from agent_ui.admin import users as admin_users
+from agent_ui.callbacks import views as callbacks
 
 router = APIRouter()
 router.include_router(static.router)
 router.include_router(login.router)
 router.include_router(admin_users.router)
+router.include_router(callbacks.router)

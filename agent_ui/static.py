@@ -12,6 +12,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 FILES = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
+    "callbacks.css": "text/css; charset=utf-8",
     "vendor/htmx-2.0.11.min.js": "text/javascript; charset=utf-8",
     "vendor/icons.svg": "image/svg+xml",
 }
