@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from agent_ui.auth import Principal, reader
-from agent_ui.callbacks.queries import DIAL_OUTCOME, my_call
+from agent_ui.callbacks.queries import my_call
 from cases.lifecycle import CaseStatus
 from cases.models import Case
 from cases.queries import reporter_phone
@@ -50,22 +50,14 @@ def survey(
     )
 
 
-def not_reached(
-    session: Session, principal: Principal, number: str, outcome: str, agent_call_id: int | None
-) -> CallbackAttempt:
+def not_reached(session: Session, principal: Principal, number: str, outcome: str) -> CallbackAttempt:
+    """无人接听 / 占线 recorded by hand, after a call from a desk phone (a console call that reached nobody
+    is recorded by the job `record_callback_call`)."""
     case = _case(session, principal, number)
-    call = _call(session, principal, case, agent_call_id)
-    if call is not None:
-        reached = DIAL_OUTCOME.get(call.dial_outcome or "")
-        if reached is None:
-            raise CallbackRefused("这通电话还没有结束，或市民已接听，不能记为未接通")
-        return record_attempt(
-            session, case, reached, actor=principal.actor, how=CallbackHow.AGENT_CALL, agent_call_id=call.id
-        )
     try:
         parsed = CallbackOutcome(outcome)
     except ValueError:
-        raise CallbackRefused("请选择未接通的原因：无人接听、占线或未能接通") from None
+        raise CallbackRefused("请选择未接通的原因：无人接听或占线") from None
     return record_attempt(session, case, parsed, actor=principal.actor, how=CallbackHow.DESK_PHONE)
 
 

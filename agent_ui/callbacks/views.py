@@ -41,8 +41,7 @@ class SurveyForm(BaseModel):
 
 
 class AttemptForm(BaseModel):
-    outcome: str = Field(default="", max_length=16)
-    agent_call_id: int | None = Field(default=None, ge=1)
+    outcome: Literal["no_answer", "busy"]
 
 
 def _context() -> dict[str, Any]:
@@ -141,18 +140,17 @@ def survey(
 
 @router.post("/{number}/attempt", response_class=HTMLResponse)
 def not_reached(
-    request: Request,
-    db: DbSession,
-    agent: AgentUser,
-    number: str,
-    outcome: Annotated[str, Form()] = "",
-    agent_call_id: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, agent: AgentUser, number: str, outcome: Annotated[str, Form()] = ""
 ) -> Response:
+    """无人接听 / 占线 recorded by hand (the agent dialled from a desk phone)."""
+    typed = {"outcome": outcome[:16]}
     try:
-        form = AttemptForm(outcome=outcome[:16], agent_call_id=_opt_int(agent_call_id))
-        attempt = actions.not_reached(db, agent, number, form.outcome, form.agent_call_id)
+        form = AttemptForm(outcome=outcome)
+        attempt = actions.not_reached(db, agent, number, form.outcome)
+    except ValidationError:
+        return _page(request, db, agent, number, form=typed, error="请选择未接通的原因：无人接听或占线", status=422)
     except CallbackRefused as exc:
-        return _page(request, db, agent, number, form={"outcome": outcome[:16]}, error=exc.message, status=422)
+        return _page(request, db, agent, number, form=typed, error=exc.message, status=422)
     except actions.CaseNotFound:
         raise HTTPException(404, "没有这个工单，或您无权查看") from None
     done = "attempt" if attempt.next_try_at is not None else "texted"
