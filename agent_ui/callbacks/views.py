@@ -26,7 +26,7 @@ router = APIRouter(prefix="/console/callbacks", include_in_schema=False)
 # What a redirect after an action tells the agent: a fixed code in the URL, never text from the URL.
 NOTICES = {
     "surveyed": "回访已记录，工单已结案",
-    "reopened": "市民不满意，工单已重开，将重新派遣处置",
+    "reopened": "市民不满意，工单已重开，待重新派遣处置",
     "attempt": "已记录本次未接通，稍后将再次出现在列表中",
     "texted": "已记录未接通；已达最多回访次数，已向市民发送短信评价链接",
     "closed": "工单已结案",
