@@ -127,13 +127,11 @@ def record_attempt(
 
 def failed_tries(session: Session, case: Case) -> int:
     """Tries of this round of handling (since its 核实) that reached nobody."""
-    since = round_started(session, _id(case))
     stmt = select(func.count()).where(
         CallbackAttempt.case_id == _id(case),
         col(CallbackAttempt.outcome).in_([o.value for o in NOT_REACHED]),
+        col(CallbackAttempt.at) >= round_started(session, case),
     )
-    if since is not None:
-        stmt = stmt.where(col(CallbackAttempt.at) >= since)
     return int(session.exec(stmt).one())
 
 

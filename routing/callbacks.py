@@ -73,22 +73,22 @@ class BadCursor(ValueError):
     pass
 
 
-def round_started(session: Session, case_id: int) -> datetime | None:
-    """When this round of handling was verified (the latest verify event)."""
-    stmt = select(func.max(CaseEvent.at)).where(CaseEvent.case_id == case_id, CaseEvent.action == Action.VERIFY.value)
-    return session.exec(stmt).one()
+def round_started(session: Session, case: Case) -> datetime:
+    """When this round of handling was verified (the latest verify event); a case put into 核实 without
+    one (imported data) counts from when it was opened, which, unlike its last change, stays put."""
+    stmt = select(func.max(CaseEvent.at)).where(CaseEvent.case_id == case.id, CaseEvent.action == Action.VERIFY.value)
+    return session.exec(stmt).one() or case.created_at
 
 
 def _verified(reader: Reader) -> Any:
-    """(id, verified_at) of the verified cases the reader may see; a case moved to verified without an
-    event (imported data) counts from its last change."""
+    """(id, verified_at) of the verified cases the reader may see (verified_at as in `round_started`)."""
     latest_verify = (
         select(func.max(CaseEvent.at))
         .where(CaseEvent.case_id == Case.id, CaseEvent.action == Action.VERIFY.value)
         .correlate(Case)
         .scalar_subquery()
     )
-    verified_at = func.coalesce(latest_verify, Case.updated_at).label("verified_at")
+    verified_at = func.coalesce(latest_verify, Case.created_at).label("verified_at")
     stmt: Any = select(col(Case.id).label("id"), verified_at).where(Case.status == CaseStatus.VERIFIED.value)
     return scope_cases(stmt, reader).subquery("verified")
 
@@ -179,7 +179,7 @@ def callback_case(session: Session, reader: Reader, number: str) -> CallbackRow 
     visible = session.exec(scope_cases(select(Case.id).where(Case.id == case.id), reader)).first()
     if visible is None:
         return None
-    row = CallbackRow(case=case, verified_at=round_started(session, case.id) or case.updated_at)
+    row = CallbackRow(case=case, verified_at=round_started(session, case))
     _fill(session, [row])
     return row
 

@@ -18,7 +18,7 @@ from cases.db import session_scope
 from cases.jobnames import JobName
 from cases.jobs import run_now
 from cases.lifecycle import Action
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, Report
 from cases.rating import record_rating
 from cases.reference import reference_names
 from cases.service import apply_action, get_case_by_number, open_case
@@ -284,3 +284,53 @@ def test_department_staff_are_refused(client: TestClient) -> None:
     r = client.post(f"/console/callbacks/{number}/survey", data={"csrf_token": csrf, "rating": "satisfied"})
     assert r.status_code == 403
     assert _case(number).status == "verified"
+
+
+def test_a_case_verified_without_an_event_counts_from_when_it_was_opened(client: TestClient) -> None:
+    """Imported data: status verified, no verify event. Its tries still count (the round does not move
+    when the try's note changes the case)."""
+    with session_scope() as s:
+        case = open_case(s, actor="system:test", title="导入的工单", category_code="06010", grid_code=GRID)
+        s.add(Report(channel="sms", external_id="SMimported", text="导入", phone=RESIDENT, case_id=case.id))
+        case.status = "verified"
+        number = case.number
+    csrf = _agent(client)
+    assert _due_numbers(client.get("/console/callbacks").text) == [number]
+    client.post(f"/console/callbacks/{number}/attempt", data={"csrf_token": csrf, "outcome": "busy"})
+    assert _due_numbers(client.get("/console/callbacks").text) == []
+    with session_scope() as s:
+        [row] = callbacks.worklist(s, EVERYONE).waiting
+        assert row.case.number == number and row.failed_tries == 1
+
+
+def test_an_answered_console_call_is_the_survey_it_carried(client: TestClient, twilio_env: TwilioStandIn) -> None:
+    client = _https(client)
+    number = verified_case("东门菜市场垃圾满溢")
+    csrf = _agent(client)
+    client.post(f"/console/callbacks/{number}/call", headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    with session_scope() as s:
+        [row] = s.exec(select(AgentCall)).all()
+        row_id, sid = row.id, row.agent_call_sid
+        assert row_id is not None and sid is not None
+        agent_calls.agent_answered(s, row_id, sid)
+        agent_calls.resident_answered(s, row_id, sid, "CA" + "8" * 32)
+    status = client.get(f"/console/callbacks/{number}/call").text
+    assert "通话中" in status and f'name="agent_call_id" value="{row_id}" form="survey-form"' in status
+    r = client.post(
+        f"/console/callbacks/{number}/survey",
+        data={"csrf_token": csrf, "rating": "basic", "agent_call_id": str(row_id)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and _case(number).status == "closed"
+    with session_scope() as s:
+        [attempt] = s.exec(select(CallbackAttempt)).all()
+        assert (attempt.how, attempt.outcome, attempt.agent_call_id) == ("agent_call", "answered", row_id)
+        [survey] = [e for e in _events(number) if e.action == "survey"]
+        assert survey.data["agent_call_id"] == row_id and survey.data["rating"] == "基本满意"
+    # Someone else's call id is refused.
+    other = verified_case("另一个工单", phone="+8613800138006")
+    bad = client.post(
+        f"/console/callbacks/{other}/survey",
+        data={"csrf_token": csrf, "rating": "satisfied", "agent_call_id": str(row_id)},
+    )
+    assert bad.status_code == 422 and "不是您为该工单拨打的回访电话" in bad.text
