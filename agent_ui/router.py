@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from agent_ui import login, static
 from agent_ui.admin import users as admin_users
+from agent_ui.callbacks import views as callbacks
 from agent_ui.workbench import calls, case_actions, new_case
 
 router = APIRouter()
@@ -15,3 +16,4 @@ router.include_router(admin_users.router)
 router.include_router(new_case.router)
 router.include_router(calls.router)
 router.include_router(case_actions.router)
+router.include_router(callbacks.router)

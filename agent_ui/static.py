@@ -17,6 +17,7 @@ FILES = {
     "newcase.js": "text/javascript; charset=utf-8",
     "actions.css": "text/css; charset=utf-8",
     "actions.js": "text/javascript; charset=utf-8",
+    "callbacks.css": "text/css; charset=utf-8",
     "vendor/htmx-2.0.11.min.js": "text/javascript; charset=utf-8",
     "vendor/icons.svg": "image/svg+xml",
 }

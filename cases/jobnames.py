@@ -18,6 +18,8 @@ class JobName(StrEnum):
     SEND_CASE_NUMBER = "send_case_number"  # (report_id) text the reporter their case number
     NOTIFY_CASE_STATUS = "notify_case_status"  # (case_id) 派遣 / 反馈 notice to the reporter
     START_SURVEY_CALL = "start_survey_call"  # (case_id) the 回访 call after 核实
+    SEND_SURVEY_LINK = "send_survey_link"  # (case_id) the SMS rating link when 回访 reached nobody
+    RECORD_CALLBACK_CALL = "record_callback_call"  # (agent_call_id) a 回访 call that reached nobody: a try
     # periodic (the sweeper), no arguments
     SWEEP = "sweep"  # reports without a case: queue was down, a worker died
     FLUSH_DUE = "flush_due"  # notices held back by quiet hours

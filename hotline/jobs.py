@@ -26,6 +26,8 @@ JOBS: dict[JobName, str] = {
     JobName.SEND_CASE_NUMBER: "intake.telephony.outbound.send_case_number",
     JobName.NOTIFY_CASE_STATUS: "intake.telephony.outbound.notify_case_status",
     JobName.START_SURVEY_CALL: "intake.telephony.outbound.start_survey_call",
+    JobName.SEND_SURVEY_LINK: "intake.telephony.outbound.queue_survey_link",
+    JobName.RECORD_CALLBACK_CALL: "agent_ui.callbacks.jobs.record_callback_call",
     JobName.SWEEP: "routing.pipeline.sweep",
     JobName.FLUSH_DUE: "intake.telephony.outbound.flush_due",
 }

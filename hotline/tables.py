@@ -14,6 +14,7 @@ import classifiers.models
 import intake.camera.models
 import intake.models
 import intake.telephony.models
+import routing.models
 
 MODELS: list[ModuleType] = [
     cases.models,
@@ -21,6 +22,7 @@ MODELS: list[ModuleType] = [
     intake.models,
     intake.camera.models,
     intake.telephony.models,
+    routing.models,
     agent_ui.accounts.models,
     agent_ui.workbench.models,
 ]

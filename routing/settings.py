@@ -1,4 +1,5 @@
-"""Routing's knobs: which rules file, how often a running process looks whether its inputs changed."""
+"""Routing's knobs: which rules file, how often a running process looks whether its inputs changed, and
+the 回访 retry policy."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ class RoutingSettings(HotlineSettings):
         description="How often a running process looks whether the routing table's inputs (the rules file, "
         "the enabled categories and active departments) changed and rebuilds it when they did. "
         "0: never (restart to pick changes up).",
+    )
+    callback_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="回访 calls that reach nobody before the resident is texted the rating link instead and "
+        "the case leaves the callback list.",
+    )
+    callback_retry_minutes: int = Field(
+        default=120, ge=1, description="A case whose 回访 call reached nobody is due again this long after."
     )
 
 

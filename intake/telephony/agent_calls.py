@@ -393,4 +393,6 @@ def dial_ended(
             reason=f"回访电话：{_OUTCOME_ZH[outcome]}",
             data={"agent_call_id": row.id, "dial_outcome": row.dial_outcome},
         )
+        if outcome != AgentCallStatus.COMPLETED:  # the resident was not reached: a 回访 attempt to retry
+            enqueue_after_commit(session, JobName.RECORD_CALLBACK_CALL, row.id)
     return row

@@ -310,7 +310,8 @@ def start_survey_call(case_id: int) -> None:
 
 @job_ids("case_id")
 def queue_survey_link(case_id: int) -> None:
-    """The survey's fallback when nobody answered (or nobody pressed a key): an SMS with the rating link."""
+    """The survey's fallback when nobody answered (or nobody pressed a key): an SMS with the rating link.
+    Also the job SEND_SURVEY_LINK, after the last 回访 attempt by an agent reached nobody. Sent once."""
     with session_scope() as s:
         case = s.get(Case, case_id)
         report = first_report_with_phone(s, case_id)
