@@ -18,6 +18,8 @@ FILES = {
     "actions.css": "text/css; charset=utf-8",
     "actions.js": "text/javascript; charset=utf-8",
     "callbacks.css": "text/css; charset=utf-8",
+    "queue.css": "text/css; charset=utf-8",
+    "queue.js": "text/javascript; charset=utf-8",
     "vendor/htmx-2.0.11.min.js": "text/javascript; charset=utf-8",
     "vendor/icons.svg": "image/svg+xml",
 }

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from cases.db import is_sqlite, serialise_on, session_scope
 from cases.jobnames import JobName
-from cases.jobs import enqueue_now
+from cases.jobs import enqueue_after_commit, enqueue_now
 from cases.lifecycle import Action
 from cases.linking import find_case_to_link
 from cases.logcontext import bind_ids, job_ids
@@ -375,13 +375,30 @@ def failed_reports(session: Session) -> list[Report]:
     return list(session.exec(failed.order_by(col(Report.id))))
 
 
+def reset_for_retry(session: Session, report_id: int) -> bool:
+    """A report without a case gets a fresh set of attempts (pending again). The caller commits and then
+    enqueues it. False when there is no such report or it has its case already."""
+    report = session.get(Report, report_id)
+    if report is None or report.case_id is not None:
+        return False
+    report.processing_status = ReportState.PENDING
+    report.attempts = 0
+    session.add(report)
+    session.flush()
+    return True
+
+
+def retry_in(session: Session, report_id: int) -> bool:
+    """The console's 重新处理: `reset_for_retry` in the caller's transaction, the job after its commit."""
+    if not reset_for_retry(session, report_id):
+        return False
+    enqueue_after_commit(session, JobName.PROCESS_REPORT, report_id)
+    return True
+
+
 def retry_report(report_id: int) -> bool:
     """Operator action: give a failed report a fresh set of attempts and enqueue it."""
     with session_scope() as s:
-        report = s.get(Report, report_id)
-        if report is None or report.case_id is not None:
+        if not reset_for_retry(s, report_id):
             return False
-        report.processing_status = ReportState.PENDING
-        report.attempts = 0
-        s.add(report)
     return enqueue_now(JobName.PROCESS_REPORT, report_id)
