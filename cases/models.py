@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -45,11 +45,26 @@ def json_column(default: Any) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
 
 
+# Predicates of the work queue's partial indexes, written as the queries render them (routing.work_queue).
+REPORT_WITHOUT_CASE = "case_id IS NULL AND processing_status IN ('pending', 'processing', 'failed')"
+CASE_HELD_PG = "needs_review IS true AND status = 'registered'"
+CASE_HELD_SQLITE = "needs_review IS 1 AND status = 'registered'"
+
+
 class Report(SQLModel, table=True):
     """One thing a resident (or a camera) said, exactly as it arrived. Stored before it is acknowledged."""
 
     __tablename__ = "report"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_report_channel_external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_report_channel_external_id"),
+        # The agents' queue: reports still without a case (failed or stuck), oldest first.
+        Index(
+            "ix_report_without_case",
+            "received_at",
+            postgresql_where=text(REPORT_WITHOUT_CASE),
+            sqlite_where=text(REPORT_WITHOUT_CASE),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16, index=True)
@@ -77,6 +92,15 @@ class Case(SQLModel, table=True):
     """The unit of work that moves through 立案 → 派遣 → … → 结案."""
 
     __tablename__ = "case"
+    # The agents' queue: held cases (needs_review, still 已立案), oldest first.
+    __table_args__ = (
+        Index(
+            "ix_case_held_created",
+            "created_at",
+            postgresql_where=text(CASE_HELD_PG),
+            sqlite_where=text(CASE_HELD_SQLITE),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=32, unique=True, index=True)

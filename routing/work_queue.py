@@ -39,7 +39,7 @@ from routing.rules import route
 from routing.ruleset import routing_table
 from routing.sla import remaining_fraction
 
-COUNT_CAP = 1000
+COUNT_CAP = 100  # "100+" is all an agent needs to know; a higher cap costs a longer scan
 VOICEMAIL = "voicemail"  # a pseudo-channel: voice reports that are recordings
 HELD = CaseStatus.REGISTERED.value
 

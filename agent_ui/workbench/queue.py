@@ -26,6 +26,7 @@ from intake.deps import DbSession
 from intake.telephony.followups import SMS_FOLLOWUPS, report_thread
 from routing.pipeline import retry_in
 from routing.work_queue import (
+    COUNT_CAP,
     KIND_LABELS_ZH,
     VOICEMAIL,
     Age,
@@ -136,6 +137,7 @@ def queue_page(request: Request, db: DbSession, agent: AgentUser) -> HTMLRespons
         "icons": ICONS,
         "ages": AGES_ZH,
         "sorts": SORTS_ZH,
+        "count_cap": COUNT_CAP,
         "ago": lambda then: ago_zh(then, now),
         "due_text": lambda deadline: due_zh(deadline, now),
     }

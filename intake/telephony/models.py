@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from cases.models import UTCDateTime, json_column, ts_column, utcnow
@@ -62,6 +62,11 @@ class SmsMessage(SQLModel, table=True):
     """An inbound text (MessageSid unique: a retried webhook is recognised) and the report it went to."""
 
     __tablename__ = "sms_message"
+    # The agents' queue: follow-ups by arrival, and a report's thread.
+    __table_args__ = (
+        Index("ix_sms_message_kind_received", "kind", "received_at"),
+        Index("ix_sms_message_report_id", "report_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_sid: str = Field(max_length=64, unique=True, index=True)

@@ -81,6 +81,7 @@ class World:
     case_number: str
     users: dict[Role, int]
     typed_key: str = "0" * 32  # the form key of an agent's typed report of the case (/console/new/{key})
+    case_id: int = 0
 
 
 @pytest.fixture
@@ -92,10 +93,10 @@ def world(client: TestClient) -> World:
     with session_scope() as s:
         case = open_case(s, actor="system:test", title="东门菜市场门口垃圾满溢", category_code="06010", grid_code=GRID)
         apply_action(s, case, Action.REGISTER, "system:test")
-        number = case.number
+        number, case_id = case.number, case.id
         case.department_code = DEPARTMENT
         s.add(Report(channel="agent", external_id="console-" + "0" * 32, text=case.title, case_id=case.id))
-    return World(number, users)
+    return World(number, users, case_id=case_id or 0)
 
 
 # A value for each path parameter a people's route may have: real objects of the world above.
@@ -104,6 +105,7 @@ def _samples(world: World) -> dict[str, str]:
         "number": world.case_number,
         "username": "u_target",
         "key": world.typed_key,
+        "item": f"case:{world.case_id}",  # a queue item (routing.work_queue.item_key)
     }
 
 

@@ -4,7 +4,7 @@ and that only one of two racing agents wins, and the page (escaping, claims show
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,69 +15,17 @@ from agent_ui.workbench import claims
 from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Case, Report, utcnow
-from cases.service import apply_action, open_case, record_event
-from cases.states import EventKind, ReportState
+from cases.service import record_event
+from cases.states import ReportState
 from intake.telephony.followups import SMS_FOLLOWUPS
 from intake.telephony.models import SmsMessage
 from routing.review import dispatch_case
 from routing.work_queue import Age, Due, QueueFilter, QueueKind, Sort, work_queue
-from tests.console_helpers import GRID, login, make_user
+from tests.console_helpers import login, make_user
+from tests.queue_fixtures import failed_report as _failed
+from tests.queue_fixtures import held_case as _held
 
 OTHER_STREET_GRID = "421102002001001"  # 东湖街道 遗爱湖社区
-
-
-def _held(
-    s: Session,
-    title: str,
-    *,
-    channel: str = "web",
-    category: str | None = "06010",
-    confidence: float = 0.4,
-    grid: str | None = GRID,
-    hints: dict[str, Any] | None = None,
-    raw: dict[str, Any] | None = None,
-    ago: timedelta = timedelta(minutes=10),
-    reason: str = "classifier confidence below the threshold",
-) -> Case:
-    at = utcnow() - ago
-    case = open_case(
-        s, actor="system:test", title=title, category_code=category, category_confidence=confidence, grid_code=grid
-    )
-    case.created_at = at
-    apply_action(s, case, Action.REGISTER, "system:test")
-    case.needs_review = True
-    record_event(s, case, EventKind.HOLD_FOR_AGENT, "system:pipeline", reason=reason)
-    s.add(
-        Report(
-            channel=channel,
-            external_id=f"t-{title}",
-            text=title,
-            received_at=at,
-            case_id=case.id,
-            hints=hints or {},
-            raw=raw or {},
-            processing_status=ReportState.DONE,
-        )
-    )
-    s.flush()
-    return case
-
-
-def _failed(s: Session, text: str, *, status: str = ReportState.FAILED, ago: timedelta = timedelta(hours=2)) -> Report:
-    at = utcnow() - ago
-    r = Report(
-        channel="sms",
-        external_id=f"f-{text}",
-        text=text,
-        received_at=at,
-        processing_status=status,
-        attempts=4,
-        last_error="RuntimeError: model down",
-        last_attempt_at=at,
-    )
-    s.add(r)
-    s.flush()
-    return r
 
 
 def _queue(s: Session, **kw: Any) -> list[Any]:
