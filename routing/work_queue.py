@@ -244,7 +244,7 @@ def _kind_clause(kind: QueueKind | None) -> Any:
         return col(Report.channel) == Channel.CAMERA.value
     if kind == QueueKind.VOICEMAIL:
         return and_(col(Report.channel) == Channel.VOICE.value, _is_voicemail())
-    return and_(col(Report.channel) != Channel.CAMERA.value, ~_is_voicemail())
+    return and_(func.coalesce(col(Report.channel), "") != Channel.CAMERA.value, ~_is_voicemail())
 
 
 def _place_clauses(f: QueueFilter) -> list[Any]:
@@ -282,7 +282,8 @@ def held_query(f: QueueFilter, now: datetime) -> Any:
     """Held cases with their first report: the partial index on held cases' `created_at` drives it."""
     q = (
         select(Case, Report)
-        .join(Report, col(Report.id) == _first_report_id())
+        # Outer: a held case that has no report (opened by hand) must not vanish from the queue.
+        .outerjoin(Report, col(Report.id) == _first_report_id())
         .where(col(Case.needs_review).is_(True), col(Case.status) == HELD)
         .where(_channel_clause(f.channel), _kind_clause(f.kind), _age_clause(col(Case.created_at), f.age, now))
     )
@@ -378,17 +379,23 @@ def _case_deadline(case: Case) -> datetime | None:
         return None
 
 
-def _channel_of(report: Report) -> str:
+def _channel_of(report: Report | None) -> str:
+    if report is None:
+        return ""
     return VOICEMAIL if report.channel == Channel.VOICE.value and report.hints.get("voicemail") else report.channel
 
 
-def _case_kind(report: Report) -> QueueKind:
+def _case_kind(report: Report | None) -> QueueKind:
+    if report is None:
+        return QueueKind.HELD
     if report.channel == Channel.CAMERA.value:
         return QueueKind.CAMERA
     return QueueKind.VOICEMAIL if _channel_of(report) == VOICEMAIL else QueueKind.HELD
 
 
-def _case_item(case: Case, report: Report, places: _Places, kind: QueueKind, reason: str, now: datetime) -> QueueItem:
+def _case_item(
+    case: Case, report: Report | None, places: _Places, kind: QueueKind, reason: str, now: datetime
+) -> QueueItem:
     names = reference_names()
     grid = places.grids.get(case.grid_code or "")
     deadline = _case_deadline(case)
@@ -398,7 +405,7 @@ def _case_item(case: Case, report: Report, places: _Places, kind: QueueKind, rea
         key=item_key("case", case.id),
         channel=_channel_of(report),
         received_at=case.created_at,
-        title=case.title or report.text[:60],
+        title=case.title or (report.text[:60] if report else ""),
         category_code=case.category_code,
         category_name=names.category(case.category_code),
         confidence=case.category_confidence,
@@ -410,7 +417,7 @@ def _case_item(case: Case, report: Report, places: _Places, kind: QueueKind, rea
         due=due_class(case.created_at, deadline, now),
         case_number=case.number,
         reason=reason,
-        report_id=report.id,
+        report_id=report.id if report else None,
     )
 
 
@@ -464,8 +471,8 @@ def _held_items(session: Session, f: QueueFilter, now: datetime) -> list[QueueIt
     for case, report in rows:
         kind = _case_kind(report)
         reason = reason_zh(reasons.get(case.id or 0, "")) or "待坐席确认"
-        if kind == QueueKind.VOICEMAIL and not report.raw.get("transcript"):
-            reason = "语音留言（待转写）；" + reason
+        if kind == QueueKind.VOICEMAIL and report is not None:
+            reason = _voicemail_note(report) + reason
         items.append(_case_item(case, report, places, kind, reason, now))
     return items
 
@@ -488,6 +495,13 @@ def _followup_args(f: QueueFilter, now: datetime) -> dict[str, Any]:
         "after": after,
         "before": before,
     }
+
+
+def _voicemail_note(report: Report) -> str:
+    seconds = str(report.raw.get("recording_duration") or "")
+    length = f" {seconds} 秒" if seconds.isdigit() else ""
+    heard = "已转写" if report.raw.get("transcript") else "待转写"
+    return f"录音{length}（{heard}）；"
 
 
 def _sms_items(session: Session, f: QueueFilter, now: datetime, src: FollowUpSource | None) -> list[QueueItem]:

@@ -15,7 +15,7 @@ from agent_ui.workbench import claims
 from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Case, Report, utcnow
-from cases.service import record_event
+from cases.service import apply_action, open_case, record_event
 from cases.states import ReportState
 from intake.telephony.followups import SMS_FOLLOWUPS
 from intake.telephony.models import SmsMessage
@@ -47,11 +47,16 @@ def test_each_source_appears_with_its_fields(env: Any) -> None:
             "语音留言（待转写）",
             channel="voice",
             hints={"voicemail": True},
+            raw={"recording_duration": "35"},
             reason="channel asks for an agent's confirmation",
         )
         failed = _failed(s, "路灯不亮")
         stuck = _failed(s, "井盖丢了", status=ReportState.PENDING)
         fresh = _failed(s, "刚收到的", status=ReportState.PENDING, ago=timedelta(seconds=5))
+        bare = open_case(s, actor="agent:li", title="手工登记的工单")  # held, but no report
+        apply_action(s, bare, Action.REGISTER, "agent:li")
+        bare.needs_review = True
+        s.flush()
         items = {i.key: i for i in _queue(s)}
     h = items[f"case:{held.id}"]
     assert (h.kind, h.channel, h.case_number, h.category_code) == (QueueKind.HELD, "web", held.number, "06010")
@@ -61,12 +66,14 @@ def test_each_source_appears_with_its_fields(env: Any) -> None:
     assert h.deadline is not None and h.due in (Due.OK, Due.WARN, Due.BAD)
     assert items[f"case:{cam.id}"].kind == QueueKind.CAMERA and items[f"case:{cam.id}"].channel == "camera"
     v = items[f"case:{vm.id}"]
-    assert v.kind == QueueKind.VOICEMAIL and v.channel == "voicemail" and v.reason.startswith("语音留言（待转写）")
+    assert v.kind == QueueKind.VOICEMAIL and v.channel == "voicemail" and v.reason.startswith("录音 35 秒（待转写）")
     f = items[f"report:{failed.id}"]
     assert (f.kind, f.case_number, f.due) == (QueueKind.FAILED, None, Due.BAD)
     assert "model down" in f.reason
     assert items[f"report:{stuck.id}"].kind == QueueKind.FAILED and "卡住" in items[f"report:{stuck.id}"].reason
     assert f"report:{fresh.id}" not in items  # the sweeper still has it
+    b = items[f"case:{bare.id}"]
+    assert (b.kind, b.channel, b.title, b.reason) == (QueueKind.HELD, "", "手工登记的工单", "待坐席确认")
 
 
 def test_sms_followups_wait_until_a_person_acts(env: Any) -> None:
