@@ -50,6 +50,7 @@ CHANNELS_ZH = {
     Channel.CAMERA.value: "摄像头",
     Channel.OPEN311.value: "Open311",
     Channel.API.value: "接口",
+    Channel.AGENT.value: "坐席登记",
 }
 ICONS = {
     Channel.VOICE.value: "phone",
@@ -59,6 +60,7 @@ ICONS = {
     Channel.CAMERA.value: "cctv",
     Channel.OPEN311.value: "layout-grid",
     Channel.API.value: "code",
+    Channel.AGENT.value: "keyboard",
     "failed": "triangle-alert",
 }
 AGES_ZH = {Age.ANY: "不限", Age.HOUR: "1 小时内", Age.DAY: "1 天内", Age.OLDER: "超过 1 天"}
@@ -68,7 +70,7 @@ SORTS_ZH = {Sort.OLDEST: "最早的在前", Sort.DEADLINE: "时限最近的在�
 class QueueParams(BaseModel):
     """The filter form (GET, so a filtered queue is a bookmark). Empty fields mean "any"."""
 
-    channel: Literal["", "voice", "voicemail", "sms", "web", "camera", "open311", "api"] = ""
+    channel: Literal["", "voice", "voicemail", "sms", "web", "camera", "open311", "api", "agent"] = ""
     kind: Literal["", "held", "camera", "voicemail", "sms", "failed"] = ""
     group: str = Field(default="", max_length=4, pattern=r"^[0-9]*$")
     street: str = Field(default="", max_length=9, pattern=r"^[0-9]*$")

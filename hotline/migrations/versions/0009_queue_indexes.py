@@ -1,7 +1,7 @@
 """queue indexes
 
 Revision ID: 0009_queue_indexes
-Revises: 0007_agent_calls
+Revises: 0008_callbacks
 Create Date: 2026-12-02 14:00:00
 
 Indexes of the agents' queue (routing.work_queue, intake.telephony.followups): held cases and reports
@@ -19,7 +19,7 @@ CASE_HELD_PG = "needs_review IS true AND status = 'registered'"
 CASE_HELD_SQLITE = "needs_review IS 1 AND status = 'registered'"
 
 revision: str = '0009_queue_indexes'
-down_revision: Union[str, None] = '0007_agent_calls'
+down_revision: Union[str, None] = '0008_callbacks'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
