@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from agent_ui import login, static
 from agent_ui.admin import users as admin_users
 from agent_ui.callbacks import views as callbacks
-from agent_ui.workbench import calls, case_actions, new_case
+from agent_ui.workbench import calls, case_actions, case_page, new_case
 from agent_ui.workbench import queue as workbench_queue
 
 router = APIRouter()
@@ -19,3 +19,4 @@ router.include_router(calls.router)
 router.include_router(case_actions.router)
 router.include_router(callbacks.router)
 router.include_router(workbench_queue.router)
+router.include_router(case_page.router)

@@ -38,3 +38,4 @@ class EventKind(StrEnum):
     CONFIRM = "confirm"  # an agent confirmed the machine's tags
     CORRECT = "correct"  # an agent corrected them
     SMS_REPLY = "sms_reply"  # an agent texted the reporter one of the reply templates (cases.texts)
+    REVEAL_PHONE = "reveal_phone"  # someone asked to see a reporter's full number (the audit of who saw it)

@@ -24,7 +24,11 @@ from cases.db import session_scope
 from cases.lifecycle import Action
 from cases.models import Report
 from cases.service import apply_action, open_case
+from hotline.settings import reset_settings
+from tests import telephony_fixtures as tf
 from tests.console_helpers import DEPARTMENT, GRID, make_user
+from tests.telephony_fixtures import ACCOUNT, TOKEN
+from tests.twilio_standin import TwilioStandIn
 
 # Machine doors and public pages, by path prefix, with what guards them.
 DOORS = {
@@ -44,6 +48,8 @@ DOORS = {
 PUBLIC_PEOPLE = {("GET", "/"), ("GET", "/login"), ("POST", "/login")}
 # Routes whose success ends the session, so they answer with the sign-in page like a refusal would.
 SIGN_OUT = {("POST", "/logout")}
+
+standin = tf.standin  # fixture
 
 
 def _allows(dependant: Dependant) -> Iterator[Allow]:
@@ -80,12 +86,23 @@ def test_every_route_is_a_known_door_or_declares_roles(client: TestClient) -> No
 class World:
     case_number: str
     users: dict[Role, int]
+    report_id: int
     typed_key: str = "0" * 32  # the form key of an agent's typed report of the case (/console/new/{key})
     case_id: int = 0
 
 
+RECORDING = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'0' * 32}"
+
+
 @pytest.fixture
-def world(client: TestClient) -> World:
+def world(client: TestClient, standin: TwilioStandIn, monkeypatch: pytest.MonkeyPatch) -> World:
+    # The case's voicemail recording is served by the Twilio stand-in (the console fetches it from Twilio).
+    monkeypatch.setenv("HOTLINE_TWILIO_ACCOUNT_SID", ACCOUNT)
+    monkeypatch.setenv("HOTLINE_TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("HOTLINE_TWILIO_API_BASE_URL", standin.url)
+    monkeypatch.setenv("HOTLINE_TWILIO_RATE_PER_SECOND", "0")
+    reset_settings()
+    standin.media[RECORDING + ".mp3"] = (b"ID3", "audio/mpeg")
     users = {}
     for role in Role:
         users[role] = make_user(f"u_{role.value}", role.value).id
@@ -96,7 +113,19 @@ def world(client: TestClient) -> World:
         number, case_id = case.number, case.id
         case.department_code = DEPARTMENT
         s.add(Report(channel="agent", external_id="console-" + "0" * 32, text=case.title, case_id=case.id))
-    return World(number, users, case_id=case_id or 0)
+        url = "https://api.twilio.com" + RECORDING
+        report = Report(
+            channel="voice",
+            external_id="CA1:voicemail",
+            phone="+8613800138000",
+            case_id=case.id,
+            raw={"recording_url": url},
+            attachments=[url],
+        )
+        s.add(report)
+        s.flush()
+        assert report.id is not None
+    return World(number, users, report.id, case_id=case_id or 0)
 
 
 # A value for each path parameter a people's route may have: real objects of the world above.
@@ -106,6 +135,7 @@ def _samples(world: World) -> dict[str, str]:
         "username": "u_target",
         "key": world.typed_key,
         "item": f"case:{world.case_id}",  # a queue item (routing.work_queue.item_key)
+        "report_id": str(world.report_id),
     }
 
 

@@ -20,6 +20,7 @@ def test_stored_values_are_todays_strings() -> None:
         "confirm",
         "correct",
         "sms_reply",
+        "reveal_phone",
     ]
     assert [k.value for k in OutboundKind] == ["sms", "call"]
     assert {s.value for s in OutboundStatus} == {
