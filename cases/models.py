@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from cases.lifecycle import CaseStatus
+from cases.lifecycle import TERMINAL, CaseStatus
 from cases.states import ReportState
 
 
@@ -88,17 +88,32 @@ class Report(SQLModel, table=True):
     last_attempt_at: datetime | None = ts_column(nullable=True)
 
 
+# Open cases (not closed, rejected or merged), as a partial index's predicate: a query that means to use
+# the index says exactly this (`cases.models.OPEN_CASE_SQL`), with the values written out.
+OPEN_CASE_SQL = "status NOT IN (" + ", ".join(f"'{s.value}'" for s in sorted(TERMINAL)) + ")"
+
+
 class Case(SQLModel, table=True):
     """The unit of work that moves through 立案 → 派遣 → … → 结案."""
 
     __tablename__ = "case"
-    # The agents' queue: held cases (needs_review, still 已立案), oldest first.
     __table_args__ = (
+        # The agents' queue: held cases (needs_review, still 已立案), oldest first.
         Index(
             "ix_case_held_created",
             "created_at",
             postgresql_where=text(CASE_HELD_PG),
             sqlite_where=text(CASE_HELD_SQLITE),
+        ),
+        # Open cases of one matter in one grid, newest first (the console's possible duplicates): a few
+        # rows however many cases the city has.
+        Index(
+            "ix_case_open_matter",
+            "category_code",
+            "grid_code",
+            "created_at",
+            postgresql_where=text(OPEN_CASE_SQL),
+            sqlite_where=text(OPEN_CASE_SQL),
         ),
     )
 

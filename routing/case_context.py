@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col
+from sqlalchemy import text, union_all
+from sqlmodel import Session, col, select
 
-from cases.access import Reader, readable_cases
-from cases.lifecycle import TERMINAL
-from cases.models import Case, CaseEvent, Report, utcnow
+from cases.access import Reader, readable_cases, scope_cases
+from cases.models import OPEN_CASE_SQL, Case, CaseEvent, Report, utcnow
 from cases.queries import case_reports
 from cases.reference import reference_names
 from cases.sanitize import has_unsafe
@@ -153,23 +153,34 @@ def repeat_cases(
 
 
 def possible_duplicates(session: Session, reader: Reader, case: Case) -> list[OtherCase]:
-    """Open cases of the same category in the case's grid or the grids touching it, newest first."""
+    """Open cases of the same category in the case's grid or the grids touching it, newest first.
+
+    One branch per grid, each the newest few of the partial index ix_case_open_matter (category, grid,
+    created_at over open cases), merged: a handful of index rows however many cases the city has. The
+    open-case condition is written as the index's own predicate so the planner can use it."""
     if not case.category_code or not case.grid_code:
         return []
     _, near = grid_map_layer().around(case.grid_code)
-    grids = [case.grid_code, *(g.code for g in near)][:50]
-    rows = session.exec(
-        readable_cases(reader)
+    grids = [case.grid_code, *(g.code for g in near)][:12]
+    branches = [
+        scope_cases(select(col(Case.id).label("id"), col(Case.created_at).label("created_at")), reader)
         .where(
             Case.category_code == case.category_code,
-            col(Case.grid_code).in_(grids),
-            col(Case.status).not_in([s.value for s in TERMINAL]),
+            Case.grid_code == grid,
+            text(OPEN_CASE_SQL),
             col(Case.id) != case.id,
         )
         .order_by(col(Case.created_at).desc())
         .limit(DUPLICATE_LIMIT)
-    ).all()
-    return [_other(c) for c in rows]
+        .subquery()
+        for grid in grids
+    ]
+    merged = union_all(*(select(b.c.id, b.c.created_at) for b in branches)).subquery()
+    ids = session.exec(select(merged.c.id).order_by(merged.c.created_at.desc()).limit(DUPLICATE_LIMIT)).all()
+    if not ids:
+        return []
+    rows = session.exec(select(Case).where(col(Case.id).in_(ids))).all()
+    return [_other(c) for c in sorted(rows, key=lambda c: (c.created_at, c.id or 0), reverse=True)]
 
 
 def neighbourhood(case: Case, reports: list[Report]) -> Neighbourhood | None:
