@@ -155,6 +155,16 @@ def test_department_staff_read_their_department_only_by_page_and_by_api(client: 
     assert r.status_code == 404 and PHONE not in r.text
 
 
+def test_grid_workers_read_the_cases_of_their_grids_only(client: TestClient) -> None:
+    mine, theirs = _case(grid=GRID), _case(grid=FAR_GRID, title="别的网格的工单")
+    make_user("zhou", "grid_worker", grids=[GRID])
+    login(client, "zhou")
+    assert client.get(f"/console/cases/{mine}").status_code == 200
+    page = client.get(f"/console/cases/{theirs}")
+    assert page.status_code == 404 and "别的网格的工单" not in page.text
+    assert client.get(f"/console/api/cases/{theirs}").status_code == 404
+
+
 def test_the_api_answers_the_same_case_as_json_with_masked_phones(client: TestClient, agent: str) -> None:
     number = _case(top3=[["06010", 0.62], ["06011", 0.21], ["09006", 0.08]])
     body = client.get(f"/console/api/cases/{number}").json()
