@@ -8,7 +8,7 @@ with the reasons and the data that matter."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -94,6 +94,7 @@ CHANNELS = {
     "api": ("接口", "code"),
     "agent": ("坐席登记", "headset"),
 }
+GRADES_ZH = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
 SMS_NOTES_ZH = {
     "report": "反映",
     "append": "补充",
@@ -171,12 +172,12 @@ def _change(names: Names, kind: str, label: str, pair: Any) -> str | None:
     return f"{label}：{_named(names, kind, before)} → {_named(names, kind, after)}"
 
 
-def _deadline(data: Mapping[str, Any], key: str, local: Any) -> str | None:
+def _deadline(data: Mapping[str, Any], key: str, local: Callable[[datetime], str]) -> str | None:
     raw = data.get(key)
     if not isinstance(raw, str):
         return None
     try:
-        return str(local(datetime.fromisoformat(raw)))
+        return local(datetime.fromisoformat(raw))
     except ValueError:
         return None
 
@@ -196,7 +197,9 @@ def _classify(data: Mapping[str, Any], names: Names) -> tuple[str, list[str]]:
     return text, details
 
 
-def _simple(action: str, data: Mapping[str, Any], names: Names, local: Any) -> tuple[str, list[str]] | None:
+def _simple(
+    action: str, data: Mapping[str, Any], names: Names, local: Callable[[datetime], str]
+) -> tuple[str, list[str]] | None:
     dept = _named(names, "department", data.get("department_code")) if data.get("department_code") else "承办单位"
     handle_by = _deadline(data, "handle_deadline", local)
     texts: dict[str, tuple[str, list[str]]] = {
@@ -240,7 +243,7 @@ def describe_event(
     to_status: str | None,
     people: Mapping[str, str],
     names: Names,
-    local: Any = str,
+    local: Callable[[datetime], str] = str,
 ) -> EventLine:
     """One CaseEvent in plain words: who, what, and the reason and data that matter."""
     who = actor_label(actor, people)

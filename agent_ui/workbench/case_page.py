@@ -27,6 +27,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 # The page's own wording filters (pure functions of agent_ui.presenters).
 env.filters["percent"] = presenters.percent
 env.filters["sms_note"] = presenters.sms_note
+env.filters["grade_zh"] = lambda grade: presenters.GRADES_ZH.get(grade, grade)
 env.filters["grid_source"] = lambda source: presenters.GRID_SOURCES_ZH.get(source or "", source or "")
 
 NOT_FOUND = "没有这个工单，或您无权查看"

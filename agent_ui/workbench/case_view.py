@@ -21,6 +21,11 @@ from cases.queries import local
 from cases.reference import reference_names
 from routing.case_context import CaseContext, case_context
 
+# Which deadline still runs: the dispatch deadline until someone dispatches, the handling one until the
+# department reports the work done.
+WAITING_FOR_DISPATCH = frozenset({CaseStatus.REGISTERED, CaseStatus.RETURNED, CaseStatus.REOPENED})
+HANDLED = frozenset({CaseStatus.HANDLED, CaseStatus.VERIFIED, CaseStatus.SURVEYED})
+
 
 @dataclass(frozen=True)
 class ReportItem:
@@ -70,7 +75,8 @@ def case_page(session: Session, reader: Reader, number: str, now: datetime | Non
     reports = [_item(session, r) for r in ctx.reports]
     phones = list(dict.fromkeys(r.phone for r in ctx.reports if r.phone))
     drawing = presenters.project_map(ctx.map.grid, ctx.map.neighbours, ctx.map.point) if ctx.map is not None else None
-    done = CaseStatus(case.status) in TERMINAL
+    status = CaseStatus(case.status)
+    done = status in TERMINAL
     return CasePage(
         ctx=ctx,
         number=case.number,
@@ -78,12 +84,8 @@ def case_page(session: Session, reader: Reader, number: str, now: datetime | Non
         reports=reports,
         sms=sms_thread(session, case, phones, now=now),
         map=drawing,
-        dispatch_due=presenters.deadline_class(
-            case.dispatch_deadline, now, done or case.status not in ("registered", "returned", "reopened")
-        ),
-        handle_due=presenters.deadline_class(
-            case.handle_deadline, now, done or case.status in ("handled", "verified", "surveyed")
-        ),
+        dispatch_due=presenters.deadline_class(case.dispatch_deadline, now, status not in WAITING_FOR_DISPATCH),
+        handle_due=presenters.deadline_class(case.handle_deadline, now, done or status in HANDLED),
         open=not done,
     )
 

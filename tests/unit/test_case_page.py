@@ -121,6 +121,26 @@ def test_the_page_shows_the_case_its_report_and_its_timeline_in_plain_words(clie
     assert 'class="cols"' in html
 
 
+def test_the_header_colours_the_deadline_that_still_runs(client: TestClient, agent: str) -> None:
+    number = _case()
+    with session_scope() as s:
+        case = s.exec(select(Case).where(Case.number == number)).one()
+        case.needs_review = False
+        apply_action(
+            s,
+            case,
+            Action.DISPATCH,
+            "agent:li",
+            department_code=DEPARTMENT,
+            dispatch_deadline=utcnow() - timedelta(hours=30),
+            handle_deadline=utcnow() - timedelta(hours=1),
+        )
+    header = client.get(f"/console/cases/{number}/header").text
+    assert 'class="due due-bad"' in header  # handling is overdue
+    assert 'class="due due-none"' in header  # the dispatch deadline no longer runs: it was dispatched
+    assert "已派遣" in header
+
+
 def test_the_partials_render_their_blocks_only(client: TestClient, agent: str) -> None:
     number = _case()
     for part, marker in (
