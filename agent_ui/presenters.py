@@ -107,6 +107,7 @@ SMS_NOTES_ZH = {
     "completion": "办结通知",
     "survey": "回访",
     "reply": "坐席回复",
+    "agent_reply": "坐席回复",
 }
 
 
@@ -206,7 +207,7 @@ def _simple(
         "open": (f"创建工单「{data.get('title') or '（无标题）'}」", []),
         "link_report": (
             f"关联一条新的反映（{channel_of(str(data.get('channel') or ''))[0]}，反映 #{data.get('report_id')}）",
-            [],
+            [f"由工单 {data['merged_from']} 合并而来"] if data.get("merged_from") else [],
         ),
         "hold_for_agent": ("暂不派遣，转坐席确认", []),
         "reveal_phone": (f"查看了反映 #{data.get('report_id')} 的完整电话号码", []),
@@ -225,6 +226,7 @@ def _simple(
         "escalate": ("督办", []),
         "extend": ("延长处置期限", [f"新的处置期限：{handle_by}"] if handle_by else []),
         "note": ("备注", []),
+        "sms_reply": ("短信回复反映人", []),
     }
     return texts.get(action)
 
@@ -260,7 +262,7 @@ def describe_event(
         known = _simple(action, data, names, local)
         text, details = known if known is not None else (action, [])
         details = list(details)
-        if action == "note" or data.get("rating"):
+        if action in ("note", "sms_reply") or data.get("rating"):
             details += [f"{label}：{data[key]}" for key, label in _NOTE_KEYS if data.get(key)]
     said = reasons_zh(reason)
     if said:

@@ -138,6 +138,15 @@ def test_notes_carry_their_words() -> None:
     assert "评价：满意" in rating.details and "意见：很快" in rating.details
 
 
+def test_replies_and_merges_say_what_was_sent_and_where_from() -> None:
+    reply = _line("sms_reply", {"template": "t", "text": "您好，已安排处理"}, reason="已受理", actor="agent:li")
+    assert reply.text == "短信回复反映人" and "短信内容：您好，已安排处理" in reply.details
+    merged = _line("merge", {"into": "12319-20261202-000009"}, reason="同一处垃圾", actor="agent:li")
+    assert merged.text == "合并至工单 12319-20261202-000009" and merged.details[0] == "原因：同一处垃圾"
+    joined = _line("link_report", {"report_id": 3, "channel": "web", "merged_from": "12319-20261202-000001"})
+    assert joined.details == ["由工单 12319-20261202-000001 合并而来"]
+
+
 def test_the_reveal_audit_names_the_report_never_a_number() -> None:
     line = _line("reveal_phone", {"report_id": 42}, actor="agent:li")
     assert line.text == "查看了反映 #42 的完整电话号码" and line.who == "李明（坐席）"
