@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, literal, or_, true
+from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import CaseStatus
@@ -542,21 +543,39 @@ def work_queue(session: Session, f: QueueFilter, now: datetime, followups: Follo
 def queue_counts(
     session: Session, f: QueueFilter, now: datetime, followups: FollowUpSource | None = None
 ) -> dict[QueueKind, int]:
-    counts = {}
+    counts = {kind: 0 for kind in QueueKind}
+    held = _held_counts(session, f, now)
     for kind in QueueKind:
-        if f.kind is not None and f.kind != kind:
-            counts[kind] = 0
+        if not _wants(f, kind):
             continue
         one = QueueFilter(**{**f.__dict__, "kind": kind})
-        if not _wants(one, kind):
-            counts[kind] = 0
-        elif kind == QueueKind.SMS:
+        if kind == QueueKind.SMS:
             counts[kind] = followups.count(session, cap=COUNT_CAP, **_followup_args(one, now)) if followups else 0
         elif kind == QueueKind.FAILED:
             counts[kind] = _count(session, failed_query(one, now))
         else:
-            counts[kind] = _count(session, held_query(one, now))
+            counts[kind] = min(held.get(kind, 0), COUNT_CAP)
     return counts
+
+
+def _kind_of_first_report() -> Any:
+    """The queue kind of a held case in SQL, as `_case_kind` tells it in Python."""
+    return sql_case(
+        (col(Report.channel) == Channel.CAMERA.value, QueueKind.CAMERA.value),
+        (and_(col(Report.channel) == Channel.VOICE.value, _is_voicemail()), QueueKind.VOICEMAIL.value),
+        else_=QueueKind.HELD.value,
+    )
+
+
+def _held_counts(session: Session, f: QueueFilter, now: datetime) -> dict[QueueKind, int]:
+    """Held cases per kind in one grouped pass over the held cases (three capped counts walked them
+    twice: a rare kind never reaches its cap). The work is the held backlog, never the case history."""
+    if not _wants_held(f):
+        return {}
+    kind = _kind_of_first_report().label("kind")
+    q = held_query(QueueFilter(**{**f.__dict__, "kind": None}), now)
+    rows = session.exec(q.with_only_columns(kind, func.count()).group_by(kind)).all()
+    return {QueueKind(k): int(n) for k, n in rows}
 
 
 # --- choices for the filter form -------------------------------------------------------------------

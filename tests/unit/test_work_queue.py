@@ -137,6 +137,14 @@ def test_filters_and_sorts(env: Any) -> None:
         assert keys(limit=2) == [k_old, k_cam]
         counts = work_queue(s, QueueFilter(), utcnow(), SMS_FOLLOWUPS).counts
         assert counts[QueueKind.HELD] == 2 and counts[QueueKind.CAMERA] == 1 and counts[QueueKind.FAILED] == 1
+        # The counts follow the filters, kind by kind, like the rows.
+        only_cameras = work_queue(s, QueueFilter(channel="camera"), utcnow(), SMS_FOLLOWUPS).counts
+        assert only_cameras[QueueKind.CAMERA] == 1 and only_cameras[QueueKind.HELD] == 0
+        held_only = work_queue(s, QueueFilter(kind=QueueKind.HELD), utcnow(), SMS_FOLLOWUPS).counts
+        assert held_only[QueueKind.HELD] == 2 and held_only[QueueKind.CAMERA] == 0
+        assert held_only[QueueKind.FAILED] == 0
+        recent = work_queue(s, QueueFilter(age=Age.HOUR), utcnow(), SMS_FOLLOWUPS).counts
+        assert recent[QueueKind.HELD] == 1 and recent[QueueKind.CAMERA] == 0
 
 
 # --- claims ---------------------------------------------------------------------------------------
