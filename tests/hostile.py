@@ -422,7 +422,6 @@ def check_twilio(c: TestClient, tally: Tally, token: str, public: str, account: 
         for path in (
             f"/twilio/voice/status?om={n}",
             f"/twilio/sms/status?om={n}",
-            f"/twilio/voice/bridge?case_id={n}",
             *agent,
         ):
             r = tally.saw(signed(c, path, call, token, public), path)

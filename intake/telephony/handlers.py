@@ -14,7 +14,7 @@ from cases.jobs import enqueue_after_commit, enqueue_now, run_now
 from cases.lifecycle import LABELS_ZH, TERMINAL, Action, CaseStatus
 from cases.models import Case, Report, utcnow
 from cases.phone import InvalidPhone, normalize_phone
-from cases.queries import reporter_phone, reporters_case
+from cases.queries import reporters_case
 from cases.rating import record_rating
 from cases.service import record_event
 from cases.settings import kernel_settings
@@ -290,11 +290,6 @@ def init_survey(ctx: dict[str, Any], case_id: int) -> None:
             case_number_spoken=digits_zh(case.number),
             category=reference.category_names().get(case.category_code or "", "城市管理"),
         )
-
-
-def resident_phone(case_id: int) -> str | None:
-    with session_scope() as s:
-        return reporter_phone(s, case_id)
 
 
 HANDLERS: dict[str, Handler] = {

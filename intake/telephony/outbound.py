@@ -9,7 +9,6 @@ opted out → not sent; quiet hours → deferred (`flush_due` sends it later); t
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -328,23 +327,6 @@ def queue_survey_link(case_id: int) -> None:
             case_id=case_id,
             body=f"{SMS_SIGNATURE}您的工单{case.number}已处理完毕，请您评价：{link}",
         )
-
-
-def click_to_call(case_id: int, agent_phone: str) -> int | None:
-    """Ring the agent's phone; when they answer, Twilio bridges them to the resident (/twilio/voice/bridge).
-    Called by the agent console; not subject to quiet hours (a person chose to call now)."""
-    with session_scope() as s:
-        om = queue_message(
-            s,
-            kind=OutboundKind.CALL,
-            purpose="click_to_call",
-            to=agent_phone,
-            dedupe_key=f"click:{case_id}:{uuid.uuid4().hex}",
-            case_id=case_id,
-            quiet_ok=True,
-            url=_url("/twilio/voice/bridge", case_id=case_id),
-        )
-        return om.id
 
 
 def call_finished(om_id: int, call_status: str) -> None:

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -30,7 +30,7 @@ from intake.telephony.twiml import TwimlRenderer
 from ivr_flows.engine import Engine, Turn
 from ivr_flows.loader import Flow, load_flows
 from ivr_flows.settings import flow_settings
-from ivr_flows.verbs import Dial, Hangup, Play, Record, Say, Verb
+from ivr_flows.verbs import Hangup, Play, Record, Say, Verb
 
 log = logging.getLogger(__name__)
 
@@ -316,19 +316,6 @@ def fallback(request: Request, params: dict[str, str] = Depends(twilio_form)) ->
         except Exception:
             log.exception("call %s: could not record the fallback", sid)
     return _twiml(TwimlRenderer().render(_apology("main")))
-
-
-@router.post("/bridge")
-def bridge(
-    case_id: Annotated[int, Query(ge=1, le=DB_INT_MAX)], params: dict[str, str] = Depends(twilio_form)
-) -> Response:
-    """Click-to-call: the agent answered; connect them to the resident who reported the case."""
-    phone = handlers.resident_phone(case_id)
-    if phone is None:
-        verbs: list[Verb] = [Say("这个工单没有市民的联系电话，无法接通。"), Hangup()]
-    else:
-        verbs = [Say("正在接通市民，请稍候。"), Dial(number=phone, caller_id=telephony_settings().twilio_from_number)]
-    return _twiml(TwimlRenderer().render(verbs))
 
 
 @router.post("/{flow}/{step}/transcription")

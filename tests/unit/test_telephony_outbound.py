@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import xml.etree.ElementTree as ET
 from urllib.parse import urlparse
 
 import pytest
@@ -196,15 +195,3 @@ def test_unanswered_survey_falls_back_to_sms_link(client: TestClient, twilio_env
     assert link, links[0]["Body"]
     page = client.get(link.group(0))  # the link alone opens the reporter's case, ready to rate
     assert page.status_code == 200 and "rate-form" in page.text
-
-
-def test_click_to_call_bridges_agent_and_resident(client: TestClient, twilio_env: TwilioStandIn) -> None:
-    case_id = _reported_case(client)
-    outbound.click_to_call(case_id, "+8613500001111")
-    [call] = twilio_env.calls()
-    assert call["To"] == "+8613500001111"
-    url = urlparse(call["Url"])
-    body = simulator(client).post(f"{url.path}?{url.query}", {"CallStatus": "in-progress"})
-    dial = ET.fromstring(body).find("Dial")
-    assert dial is not None and dial.get("callerId") == "+8671312319"
-    assert "".join(dial.itertext()) == "+8613800138000"
