@@ -204,3 +204,38 @@ def test_an_unsafe_request_without_the_csrf_token_is_refused(client: TestClient,
         r = client.request(method, _url(path, world), follow_redirects=False)
         assert r.status_code == 403, f"{method} {path} accepted a request without the CSRF token"
         assert "安全令牌" in r.text
+
+
+JUNK = ["", "0", "-1", "99999999999999999999", "x" * 5000, "<script>alert(1)</script>", "１２３", "😀", "null"]
+
+
+def _form_fields(route: Any) -> list[str]:
+    return [p.alias for p in route.dependant.body_params] + [
+        p.alias for dep in route.dependant.dependencies for p in dep.body_params
+    ]
+
+
+def test_people_doors_answer_hostile_input_with_4xx_never_5xx(client: TestClient, world: World) -> None:
+    """Every unsafe people's route, as a role it allows, with junk in every form field: a Chinese 4xx page
+    or a normal answer, never a 500."""
+    crashed, tried = [], set()
+    for method, path, roles in _people_routes(client):
+        if method == "GET" or (method, path) in SIGN_OUT:
+            continue
+        tried.add(path)
+        route = next(r for m, p, r in _routes(client.app) if m == method and p == path)
+        fields = _form_fields(route) or ["anything"]
+        role = sorted(roles)[0]
+        for junk in JUNK:
+            csrf = _signed_in(client, world.users[Role(role)])
+            r = client.request(
+                method,
+                _url(path, world),
+                data={name: junk for name in fields},
+                headers={"X-CSRF-Token": csrf},
+                follow_redirects=False,
+            )
+            if r.status_code >= 500:
+                crashed.append(f"{role} {method} {path} with {junk[:20]!r}: {r.status_code}")
+    assert len(tried) >= 15, tried  # the console's forms are all in it
+    assert not crashed, "\n".join(crashed)
