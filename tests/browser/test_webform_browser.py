@@ -14,20 +14,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.browser.console import CHROMIUM, CHROMIUM_ARGS, SHOTS
 from tests.conftest import LiveServer, make_api_key, reset_caches
 
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 GRID = "421102001001001"  # 东门社区第1网格, whose places include 东门菜市场
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
