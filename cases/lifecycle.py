@@ -38,19 +38,29 @@ class Action(StrEnum):
     CLOSE = "close"  # 结案
     REOPEN = "reopen"  # 重开: resident unsatisfied, or closed in error
     MERGE = "merge"  # 合并 into another case
-    ESCALATE = "escalate"  # 督办
-    EXTEND = "extend"  # 延期
+    ESCALATE = "escalate"  # 督办 (a supervisor, or the ladder's yellow / red card)
+    URGE = "urge"  # 催办: the department is reminded (the ladder at 100 %, or a person)
+    EXTEND = "extend"  # 延期 granted (a supervisor approved the request, or an agent granted it)
+    REQUEST_EXTENSION = "request_extension"  # 申请延期: the department asks; its clock waits for the answer
+    REFUSE_EXTENSION = "refuse_extension"  # 驳回延期: the clock resumes with the time it had left
+    REQUEST_INFO = "request_info"  # 补充材料: waiting on the resident; the clock pauses
+    RESUME = "resume"  # 材料已补充: the clock resumes with the time it had left
+    RULE = "rule"  # 审定: a supervisor's binding ruling on a case returned twice (→ the department named)
+    CHECK = "check"  # 核查属实: a grid worker found the reported problem on site before 立案
     NOTE = "note"  # remark, no status change
 
 
 S, A = CaseStatus, Action
 
 _OPEN_WORK = (S.DISPATCHED, S.IN_PROGRESS, S.RETURNED, S.REOPENED)
+# Statuses in which a department holds the case and a clock of its runs (签收, 办结, or 核实 after 反馈).
+_DEPARTMENT_HOLDS = (S.DISPATCHED, S.IN_PROGRESS, S.HANDLED)
 
 TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.REPORTED, A.REGISTER): S.REGISTERED,
     (S.REPORTED, A.REJECT): S.REJECTED,
     (S.REPORTED, A.MERGE): S.MERGED,
+    (S.REPORTED, A.CHECK): S.REGISTERED,  # 核查 before 立案 found the problem on site
     (S.REGISTERED, A.DISPATCH): S.DISPATCHED,
     (S.REGISTERED, A.REJECT): S.REJECTED,
     (S.REGISTERED, A.MERGE): S.MERGED,
@@ -61,6 +71,7 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.IN_PROGRESS, A.HANDLE): S.HANDLED,
     (S.RETURNED, A.DISPATCH): S.DISPATCHED,
     (S.RETURNED, A.REJECT): S.REJECTED,
+    (S.RETURNED, A.RULE): S.DISPATCHED,  # 审定: binding, the department named cannot return it again
     (S.HANDLED, A.VERIFY): S.VERIFIED,
     (S.HANDLED, A.VERIFY_FAIL): S.IN_PROGRESS,
     (S.HANDLED, A.REOPEN): S.REOPENED,  # the resident says it is not fixed before anyone verified it
@@ -71,8 +82,10 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.SURVEYED, A.REOPEN): S.REOPENED,
     (S.CLOSED, A.REOPEN): S.REOPENED,
     (S.REOPENED, A.DISPATCH): S.DISPATCHED,
-    **{(s, A.ESCALATE): s for s in _OPEN_WORK},
-    **{(s, A.EXTEND): s for s in (S.DISPATCHED, S.IN_PROGRESS)},
+    **{(s, A.ESCALATE): s for s in (*_OPEN_WORK, S.HANDLED)},
+    **{(s, A.URGE): s for s in _DEPARTMENT_HOLDS},
+    **{(s, a): s for s in (S.DISPATCHED, S.IN_PROGRESS) for a in (A.EXTEND, A.REQUEST_EXTENSION, A.REFUSE_EXTENSION)},
+    **{(s, a): s for s in (S.DISPATCHED, S.IN_PROGRESS) for a in (A.REQUEST_INFO, A.RESUME)},
     **{(s, A.NOTE): s for s in CaseStatus},
 }
 
@@ -125,7 +138,21 @@ def allowed_actions(status: CaseStatus | str) -> list[Action]:
 # audit trail (and whoever picks the case up next) needs the why. Checked where a person types it (the
 # console's forms); the machine's own moves name their rule instead.
 REASON_REQUIRED: frozenset[Action] = frozenset(
-    {A.REJECT, A.RETURN, A.REOPEN, A.VERIFY_FAIL, A.ESCALATE, A.EXTEND, A.MERGE, A.NOTE}
+    {
+        A.REJECT,
+        A.RETURN,
+        A.REOPEN,
+        A.VERIFY_FAIL,
+        A.ESCALATE,
+        A.URGE,
+        A.EXTEND,
+        A.REQUEST_EXTENSION,
+        A.REFUSE_EXTENSION,
+        A.REQUEST_INFO,
+        A.RULE,
+        A.MERGE,
+        A.NOTE,
+    }
 )
 
 ACTION_LABELS_ZH: dict[Action, str] = {
@@ -142,7 +169,14 @@ ACTION_LABELS_ZH: dict[Action, str] = {
     A.REOPEN: "重开",
     A.MERGE: "合并",
     A.ESCALATE: "督办",
+    A.URGE: "催办",
     A.EXTEND: "延期",
+    A.REQUEST_EXTENSION: "申请延期",
+    A.REFUSE_EXTENSION: "驳回延期",
+    A.REQUEST_INFO: "补充材料",
+    A.RESUME: "材料已补充",
+    A.RULE: "审定",
+    A.CHECK: "核查属实",
     A.NOTE: "备注",
 }
 

@@ -129,8 +129,22 @@ class Case(SQLModel, table=True):
     department_code: str | None = Field(default=None, max_length=32, index=True)
     status: str = Field(default=CaseStatus.REPORTED.value, max_length=16, index=True)
     needs_review: bool = False
+    # 核查: a routing rule asked a grid worker to find the problem on site before 立案 (case stays 上报).
+    needs_check: bool = False
+    # The running clocks' deadlines, mirrored from routing's SlaClock rows for queues and pages:
+    # 签收 (sign for, after 派遣), 办结 (handle, after 签收) and 核实 (verify, after 反馈).
     dispatch_deadline: datetime | None = ts_column(nullable=True)
     handle_deadline: datetime | None = ts_column(nullable=True, index=True)
+    verify_deadline: datetime | None = ts_column(nullable=True)
+    # The SLA policy (and its version) the current clocks were started with: a later edit never moves them.
+    sla_policy_code: str | None = Field(default=None, max_length=64)
+    sla_policy_version: int | None = None
+    # Counters the department's figures and the ladder read (退单, 重开, 延期 granted).
+    return_count: int = 0
+    reopen_count: int = 0
+    extension_count: int = 0
+    overdue: bool = False  # a running clock passed its deadline (set by the escalation ladder's 100 % step)
+    supervision: str | None = Field(default=None, max_length=8)  # 督办 card: yellow / red (the ladder)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     closed_at: datetime | None = ts_column(nullable=True)

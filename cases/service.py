@@ -122,9 +122,12 @@ def apply_action(
             enqueue_after_commit(session, job, case.id)
     payload = dict(data or {})
     payload.update({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()})
-    return record_event(
+    event = record_event(
         session, case, Action(action), actor, from_status=before, to_status=after.value, reason=reason, data=payload
     )
+    for observer in hooks.observers():
+        observer(session, case, event)
+    return event
 
 
 _CHECKS = {"category_code": check_category, "grid_code": check_grid, "department_code": check_department}

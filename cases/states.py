@@ -17,6 +17,7 @@ class Channel(StrEnum):
     OPEN311 = "open311"
     API = "api"
     AGENT = "agent"  # typed by a hotline agent while the resident is on the line (/console/new)
+    GRID = "grid"  # a grid worker's report from patrol (/grid/): registered on their word
 
 
 class ReportState(StrEnum):
@@ -39,3 +40,6 @@ class EventKind(StrEnum):
     CORRECT = "correct"  # an agent corrected them
     SMS_REPLY = "sms_reply"  # an agent texted the reporter one of the reply templates (cases.texts)
     REVEAL_PHONE = "reveal_phone"  # someone asked to see a reporter's full number (the audit of who saw it)
+    DUPLICATE_PROPOSED = "duplicate_proposed"  # 一事多诉: intake found an open case of the same matter nearby
+    SLA_WARNING = "sla_warning"  # the ladder's early step (e.g. 80 % of a limit): the department is texted
+    CHECK_REQUESTED = "check_requested"  # a routing rule asked a grid worker for 核查 before 立案

@@ -376,7 +376,7 @@ def test_offered_actions_follow_the_lifecycle_and_the_role() -> None:
         assert lifecycle_choices(status, Role.DEPARTMENT) == []
         assert Action.ACCEPT not in offered and Action.HANDLE not in offered
     handled = {c.action: c for c in lifecycle_choices(CaseStatus.HANDLED, Role.SUPERVISOR)}
-    assert set(handled) == {Action.VERIFY, Action.VERIFY_FAIL, Action.REOPEN}
+    assert set(handled) == {Action.VERIFY, Action.VERIFY_FAIL, Action.REOPEN, Action.ESCALATE}
     assert handled[Action.REOPEN].needs_reason and handled[Action.REOPEN].confirm
     assert not handled[Action.VERIFY].needs_reason and handled[Action.VERIFY].confirm is None
     assert reason_missing(Action.REJECT, " ") and not reason_missing(Action.CLOSE, None)

@@ -10,7 +10,7 @@ from intake.telephony.states import OutboundKind, OutboundStatus, SmsKind
 
 
 def test_stored_values_are_todays_strings() -> None:
-    assert [c.value for c in Channel] == ["voice", "sms", "web", "camera", "open311", "api", "agent"]
+    assert [c.value for c in Channel] == ["voice", "sms", "web", "camera", "open311", "api", "agent", "grid"]
     assert [s.value for s in ReportState] == ["pending", "processing", "done", "failed"]
     assert [k.value for k in EventKind] == [
         "open",
@@ -21,6 +21,9 @@ def test_stored_values_are_todays_strings() -> None:
         "correct",
         "sms_reply",
         "reveal_phone",
+        "duplicate_proposed",
+        "sla_warning",
+        "check_requested",
     ]
     assert [k.value for k in OutboundKind] == ["sms", "call"]
     assert {s.value for s in OutboundStatus} == {
