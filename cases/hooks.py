@@ -41,13 +41,14 @@ def listeners(status: str) -> list[JobName]:
 
 def on_transition(observer: TransitionObserver) -> None:
     """Call `observer` inside the transaction of every applied lifecycle action (idempotent)."""
-    observers = providers.get(OBSERVERS)
-    if observer not in observers:
-        observers.append(observer)
+    registered = providers.get(OBSERVERS)
+    if observer not in registered:
+        registered.append(observer)
 
 
 def observers() -> list[TransitionObserver]:
-    return list(providers.get(OBSERVERS))
+    registered: list[TransitionObserver] = providers.get(OBSERVERS)
+    return list(registered)
 
 
 def clear() -> None:

@@ -23,6 +23,16 @@ class RoutingSettings(HotlineSettings):
         "the enabled categories and active departments) changed and rebuilds it when they did. "
         "0: never (restart to pick changes up).",
     )
+    working_weekdays: list[int] = Field(
+        default=[1, 2, 3, 4, 5],
+        description="Working weekdays of the usual week (ISO, Monday = 1), as JSON. Holidays and 调休 make-up "
+        "workdays come from the calendar table (`hotline calendar import`).",
+    )
+    working_periods: list[list[str]] = Field(
+        default=[["08:30", "12:00"], ["14:00", "17:30"]],
+        description="Working periods of a usual working day in city time, as JSON; working-hour limits count "
+        "only these.",
+    )
     callback_max_attempts: int = Field(
         default=3,
         ge=1,
