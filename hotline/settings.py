@@ -60,6 +60,7 @@ PACKAGE_SETTINGS: tuple[providers.Key[Any], ...] = (
     camera.SETTINGS,
     telephony.SETTINGS,
     routing.SETTINGS,
+    routing.ESCALATION_SETTINGS,
     console.SETTINGS,
     SETTINGS,
 )

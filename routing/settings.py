@@ -49,3 +49,40 @@ SETTINGS = providers.Key("routing settings", RoutingSettings)
 
 def routing_settings() -> RoutingSettings:
     return providers.get(SETTINGS)
+
+
+class EscalationSettings(HotlineSettings):
+    """The escalation ladder's file and sweep, and how departments are told (SMS, webhooks)."""
+
+    escalation_ladder_path: Path | None = Field(
+        default=None, description="Escalation ladder YAML. Unset: the shipped routing/data/escalation.yaml."
+    )
+    escalation_batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=10000,
+        description="Running SLA clocks the escalation sweep reads per query (due soonest first; it pages on "
+        "until it has seen every clock due within the look-ahead).",
+    )
+    escalation_lookahead_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="The sweep looks at running clocks due within this many days (or overdue): a clock due "
+        "later cannot have used 80 % of any limit the policies set. Raise it with very long limits.",
+    )
+    notice_webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="A department webhook must answer within this (else a retry)."
+    )
+    notice_stuck_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="A department notice still pending this long after it was written is listed with the "
+        "failed ones (its job was lost) for an admin to retry.",
+    )
+
+
+ESCALATION_SETTINGS = providers.Key("escalation settings", EscalationSettings)
+
+
+def escalation_settings() -> EscalationSettings:
+    return providers.get(ESCALATION_SETTINGS)
