@@ -20,6 +20,12 @@ class JobName(StrEnum):
     START_SURVEY_CALL = "start_survey_call"  # (case_id) the 回访 call after 核实
     SEND_SURVEY_LINK = "send_survey_link"  # (case_id) the SMS rating link when 回访 reached nobody
     RECORD_CALLBACK_CALL = "record_callback_call"  # (agent_call_id) a 回访 call that reached nobody: a try
+    # department notices (routing; the SMS itself goes through telephony)
+    SEND_DEPARTMENT_NOTICE = "send_department_notice"  # (notice_id) one DepartmentNotice: SMS or webhook
+    # (dedupe_key, to, body, case_id) run in-process by SEND_DEPARTMENT_NOTICE through `run_now`, never
+    # enqueued: a phone number is never a queued job's argument. Returns the Twilio sid.
+    SEND_DEPARTMENT_SMS = "send_department_sms"
     # periodic (the sweeper), no arguments
     SWEEP = "sweep"  # reports without a case: queue was down, a worker died
     FLUSH_DUE = "flush_due"  # notices held back by quiet hours
+    ESCALATE = "escalate"  # the escalation ladder: steps due on running SLA clocks (routing.escalation)

@@ -30,6 +30,9 @@ JOBS: dict[JobName, str] = {
     JobName.RECORD_CALLBACK_CALL: "agent_ui.callbacks.jobs.record_callback_call",
     JobName.SWEEP: "routing.pipeline.sweep",
     JobName.FLUSH_DUE: "intake.telephony.outbound.flush_due",
+    JobName.SEND_DEPARTMENT_NOTICE: "routing.notices.send_department_notice",
+    JobName.SEND_DEPARTMENT_SMS: "intake.telephony.department_sms.send_department_sms",
+    JobName.ESCALATE: "routing.escalation_sweep.escalate",
 }
 
 

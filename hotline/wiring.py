@@ -26,13 +26,23 @@ CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
 ]
 
 # Run by the sweeper every HOTLINE_SWEEP_INTERVAL_SECONDS (one sweeper at a time across the fleet).
-PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE]
+PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE, JobName.ESCALATE]
+
+
+def transition_observers() -> list[hooks.TransitionObserver]:
+    """What runs inside the transaction of every case move, in this order. The department's 派遣 notice
+    (routing.notices) comes after the SLA clocks, so it names the 签收 deadline the move just set."""
+    from routing import notices
+
+    return [notices.on_transition]
 
 
 def wire_case_hooks() -> None:
     """Idempotent. Entry points call `configure_runtime`, which calls this."""
     for status, job in CASE_HOOKS:
         hooks.on_status(status.value, job)
+    for observer in transition_observers():
+        hooks.on_transition(observer)
 
 
 def wire_jobs_and_hooks() -> None:
