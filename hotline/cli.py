@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
 from cases.settings import kernel_settings
-from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids, cli_users
+from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids, cli_notices, cli_users
 from hotline.settings import build_settings, server_settings
 
 NOT_MIGRATED = "the database is not migrated yet: run `hotline db upgrade` first"
@@ -61,6 +61,7 @@ app.add_typer(cli_cases.app, name="cases")
 app.add_typer(cli_classifier.app, name="classifier")
 app.add_typer(cli_grids.app, name="grids")
 app.add_typer(cli_users.app, name="users")
+app.add_typer(cli_notices.app, name="notices")
 console = Console()
 
 

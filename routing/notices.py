@@ -391,8 +391,9 @@ def _target(session: Session, notice: DepartmentNotice) -> dict[str, str] | None
     return {"url": hook.url, "secret": hook.secret}
 
 
-def _claim(notice_id: int) -> _Claim | None:
-    """Count this attempt (committed before anything is sent) and say where it goes; None: nothing to do."""
+def _claim(notice_id: int) -> _Claim | str | None:
+    """Count this attempt (committed before anything is sent) and say where it goes. A state instead: the
+    notice failed here (nowhere to send it); None: nothing to do (unknown, sent, failed before)."""
     with session_scope() as s:
         notice = _locked(s, notice_id)
         if notice is None or notice.state != NoticeState.PENDING.value:
@@ -403,7 +404,7 @@ def _claim(notice_id: int) -> _Claim | None:
         s.add(notice)
         if target is None:
             log.warning("department notice %s failed: %s", notice_id, notice.last_error)
-            return None
+            return notice.state
         return _Claim(
             notice_id, notice.key, notice.channel, notice.attempts, notice.case_id, dict(notice.payload), **target
         )
@@ -450,11 +451,11 @@ def _describe(exc: Exception) -> str:
 @job_ids("notice_id")
 def send_department_notice(notice_id: int) -> str | None:
     """Job SEND_DEPARTMENT_NOTICE: one attempt at one notice. Returns its state after the attempt (None:
-    nothing to do — sent already, failed, unknown). A failed attempt with attempts left raises
+    nothing to do — sent already, failed before, unknown). A failed attempt with attempts left raises
     NoticeNotSent, so the queue retries with back-off; safe to run twice."""
     claim = _claim(notice_id)
-    if claim is None:
-        return None
+    if not isinstance(claim, _Claim):
+        return claim
     error, permanent = None, False
     try:
         _send(claim)

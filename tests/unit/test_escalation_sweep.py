@@ -106,7 +106,7 @@ def test_two_sweepers_at_once_still_take_each_step_once(queue: RecordingQueue) -
                 for _ in range(2):
                     barrier.wait(timeout=30)
                     escalate(now)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+        except BaseException as exc:  # reported by the test below
             errors.append(exc)
             barrier.abort()
 
@@ -170,7 +170,9 @@ def test_a_step_another_sweep_recorded_is_not_acted_on_again(queue: RecordingQue
     with session_scope() as s:
         clock = s.get(SlaClock, clock_id)
         assert clock is not None
-        done = apply_due_steps(s, case_row(s, case_id), clock, at("2026-11-02", "09:50"), current_ladder(), working_calendar())
+        done = apply_due_steps(
+            s, case_row(s, case_id), clock, at("2026-11-02", "09:50"), current_ladder(), working_calendar()
+        )
         assert done == []
     with session_scope() as s:
         assert ladder_events(s, case_id) == Counter()
@@ -208,7 +210,7 @@ def test_the_sweeper_runs_the_ladder(queue: RecordingQueue) -> None:
 
     assert JobName.ESCALATE in PERIODIC
     with session_scope() as s:
-        case_id, clock_id = case_with_clock(s, utcnow() - timedelta(days=30))  # long overdue by now
+        _, clock_id = case_with_clock(s, utcnow() - timedelta(days=30))  # long overdue by now
     assert sweep_once(kernel_settings()) >= 4
     with session_scope() as s:
         assert steps_of(s, clock_id) == ["red", "urge", "warn", "yellow"]
