@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agent_ui import login, static
+from agent_ui.admin import departments as admin_departments
 from agent_ui.admin import users as admin_users
 from agent_ui.callbacks import views as callbacks
+from agent_ui.supervisor import supervision
 from agent_ui.workbench import calls, case_actions, case_page, new_case
 from agent_ui.workbench import queue as workbench_queue
 
@@ -14,6 +16,8 @@ router = APIRouter()
 router.include_router(static.router)
 router.include_router(login.router)
 router.include_router(admin_users.router)
+router.include_router(admin_departments.router)
+router.include_router(supervision.router)
 router.include_router(new_case.router)
 router.include_router(calls.router)
 router.include_router(case_actions.router)

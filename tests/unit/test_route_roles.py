@@ -25,6 +25,7 @@ from cases.lifecycle import Action
 from cases.models import Report
 from cases.service import apply_action, open_case
 from hotline.settings import reset_settings
+from routing.models import DepartmentContact, DepartmentNotice
 from tests import telephony_fixtures as tf
 from tests.console_helpers import DEPARTMENT, GRID, make_user
 from tests.telephony_fixtures import ACCOUNT, TOKEN
@@ -89,6 +90,8 @@ class World:
     report_id: int
     typed_key: str = "0" * 32  # the form key of an agent's typed report of the case (/console/new/{key})
     case_id: int = 0
+    contact_id: int = 0
+    notice_id: int = 0
 
 
 RECORDING = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'0' * 32}"
@@ -123,9 +126,18 @@ def world(client: TestClient, standin: TwilioStandIn, monkeypatch: pytest.Monkey
             attachments=[url],
         )
         s.add(report)
+        # A department contact and a failed notice, for the admin's /admin/departments and /admin/notices.
+        contact = DepartmentContact(department_code=DEPARTMENT, name="值班员小王", phone="+8613900139001", role="duty")
+        s.add(contact)
         s.flush()
-        assert report.id is not None
-    return World(number, users, report.id, case_id=case_id or 0)
+        notice = DepartmentNotice(
+            key="test:sms:1", department_code=DEPARTMENT, case_id=case.id, channel="sms", target=str(contact.id),
+            event="dispatch", payload={"text": "test"}, state="failed", attempts=4,
+        )  # fmt: skip
+        s.add(notice)
+        s.flush()
+        assert report.id is not None and contact.id is not None and notice.id is not None
+    return World(number, users, report.id, case_id=case_id or 0, contact_id=contact.id, notice_id=notice.id)
 
 
 # A value for each path parameter a people's route may have: real objects of the world above.
@@ -136,6 +148,9 @@ def _samples(world: World) -> dict[str, str]:
         "key": world.typed_key,
         "item": f"case:{world.case_id}",  # a queue item (routing.work_queue.item_key)
         "report_id": str(world.report_id),
+        "code": DEPARTMENT,  # a department (/admin/departments/{code})
+        "contact_id": str(world.contact_id),
+        "notice_id": str(world.notice_id),
     }
 
 
