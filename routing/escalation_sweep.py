@@ -55,15 +55,14 @@ def taken_steps(session: Session, clock_ids: list[int]) -> dict[int, set[str]]:
     return taken
 
 
-def _running_page(
-    session: Session, horizon: datetime, after: tuple[datetime, int] | None, limit: int
-) -> list[SlaClock]:
-    """Running clocks due by `horizon`, due soonest first, after the keyset `after` (the partial index)."""
+def running_clocks_query(horizon: datetime, after: tuple[datetime, int] | None, limit: int) -> Any:
+    """Running clocks due by `horizon`, due soonest first, after the keyset `after`: a range of the partial
+    index ix_sla_clock_running_due (its predicate, stopped_at IS NULL, is in the WHERE)."""
     due = col(SlaClock.due_at)
     query = select(SlaClock).where(col(SlaClock.stopped_at).is_(None), due.is_not(None), due <= horizon)
     if after is not None:
         query = query.where(or_(due > after[0], and_(due == after[0], col(SlaClock.id) > after[1])))
-    return list(session.exec(query.order_by(due, col(SlaClock.id)).limit(limit)))
+    return query.order_by(due, col(SlaClock.id)).limit(limit)
 
 
 def candidates(now: datetime, ladder: Ladder, cal: WorkingCalendar, batch: int) -> Iterator[tuple[int, int]]:
@@ -72,7 +71,7 @@ def candidates(now: datetime, ladder: Ladder, cal: WorkingCalendar, batch: int) 
     after: tuple[datetime, int] | None = None
     while True:
         with session_scope() as s:
-            page = _running_page(s, horizon, after, batch)
+            page: list[SlaClock] = list(s.exec(running_clocks_query(horizon, after, batch)))
             taken = taken_steps(s, [c.id for c in page if c.id is not None])
             found = [
                 (c.id, c.case_id)
