@@ -109,6 +109,10 @@ ADDED_PATHS = {
     "intake.telephony.agent_calls.ring_agent": JobName.RING_AGENT,
     "intake.telephony.outbound.queue_survey_link": JobName.SEND_SURVEY_LINK,
     "agent_ui.callbacks.jobs.record_callback_call": JobName.RECORD_CALLBACK_CALL,
+    # issue 15: the escalation ladder and notices to departments
+    "routing.escalation_sweep.escalate": JobName.ESCALATE,
+    "routing.notices.send_department_notice": JobName.SEND_DEPARTMENT_NOTICE,
+    "intake.telephony.department_sms.send_department_sms": JobName.SEND_DEPARTMENT_SMS,
 }
 
 
