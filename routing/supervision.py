@@ -16,6 +16,8 @@ from cases.access import Reader, scope_cases
 from cases.lifecycle import TERMINAL
 from cases.models import Case
 from cases.reference import reference_names
+from routing.escalation import ACTION_ZH
+from routing.ladder import current_ladder
 from routing.models import EscalationStep, SlaClock
 
 FILTERS = {"all": "全部", "red": "红牌督办", "yellow": "黄牌督办", "overdue": "超时未督办"}
@@ -30,6 +32,7 @@ class SupervisedRow:
     last_step: EscalationStep | None = None
     department_name: str | None = None
     category_name: str | None = None
+    last_step_label: str | None = None  # what the ladder's last step did, in Chinese
 
     @property
     def due_at(self) -> datetime | None:
@@ -86,6 +89,15 @@ def _last_steps(session: Session, case_ids: list[int]) -> dict[int, EscalationSt
     return {s.case_id: s for s in rows}
 
 
+def _label(labels: dict[str, str], step: EscalationStep | None) -> str | None:
+    return labels.get(step.step, step.step) if step is not None else None
+
+
+def step_labels() -> dict[str, str]:
+    """Ladder step name → what it does, in Chinese (预警, 催办, 黄牌督办 …)."""
+    return {step.name: ACTION_ZH[step.action] for step in current_ladder().steps}
+
+
 def supervision_page(session: Session, reader: Reader, chosen: str = "all", limit: int = LIMIT) -> SupervisionPage:
     """The list under filter `chosen` (one of FILTERS; anything else is "all"): red cards, then yellow,
     then overdue, the longest waiting first."""
@@ -100,6 +112,7 @@ def supervision_page(session: Session, reader: Reader, chosen: str = "all", limi
     ids = [c.id for c in cases if c.id is not None]
     clocks, steps = (_clocks(session, ids), _last_steps(session, ids)) if ids else ({}, {})
     names = reference_names()
+    labels = step_labels()
     rows = [
         SupervisedRow(
             case=c,
@@ -107,6 +120,7 @@ def supervision_page(session: Session, reader: Reader, chosen: str = "all", limi
             last_step=steps.get(c.id or 0),
             department_name=names.department(c.department_code),
             category_name=names.category(c.category_code),
+            last_step_label=_label(labels, steps.get(c.id or 0)),
         )
         for c in cases
     ]

@@ -214,3 +214,27 @@ def test_the_sweeper_runs_the_ladder(queue: RecordingQueue) -> None:
     assert sweep_once(kernel_settings()) >= 4
     with session_scope() as s:
         assert steps_of(s, clock_id) == ["red", "urge", "warn", "yellow"]
+
+
+def test_the_ladder_is_the_citys_file_reloaded_when_it_changes(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from routing.escalation import LadderError
+    from routing.ladder import load_ladder
+
+    path = tmp_path / "ladder.yaml"
+    path.write_text("steps:\n  - {name: early, fraction: 0.5, action: warn, kinds: [sign]}\n", encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_ESCALATION_LADDER_PATH", str(path))
+    monkeypatch.setenv("HOTLINE_ROUTING_REFRESH_SECONDS", "0.05")
+    reset_settings()
+    assert [s.name for s in current_ladder().steps] == ["early"]
+    path.write_text("steps:\n  - {name: later, fraction: 0.9, action: warn, kinds: [sign]}\n", encoding="utf-8")
+    time.sleep(0.1)
+    assert [s.name for s in current_ladder().steps] == ["later"]
+    path.write_text("steps:\n  - {name: broken, action: warn, kinds: [sign]}\n", encoding="utf-8")
+    time.sleep(0.1)
+    assert [s.name for s in current_ladder().steps] == ["later"]  # a bad edit is refused, the old ladder kept
+    with pytest.raises(LadderError, match=f"{path}: step 1 \\(broken\\): give exactly one trigger"):
+        load_ladder(path)
