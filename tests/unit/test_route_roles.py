@@ -136,6 +136,7 @@ def _samples(world: World) -> dict[str, str]:
         "key": world.typed_key,
         "item": f"case:{world.case_id}",  # a queue item (routing.work_queue.item_key)
         "report_id": str(world.report_id),
+        "day": "2026-10-10",  # a day of the working calendar (/supervisor/calendar/{day})
     }
 
 
