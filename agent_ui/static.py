@@ -22,6 +22,7 @@ FILES = {
     "queue.js": "text/javascript; charset=utf-8",
     "case.css": "text/css; charset=utf-8",
     "departments.css": "text/css; charset=utf-8",
+    "calendar.css": "text/css; charset=utf-8",
     "vendor/htmx-2.0.11.min.js": "text/javascript; charset=utf-8",
     "vendor/icons.svg": "image/svg+xml",
 }

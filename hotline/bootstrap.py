@@ -17,6 +17,7 @@ from cases.models import Category
 from cases.seed import seed_reference_data
 from hotline.migrate import upgrade
 from hotline.settings import ServerSettings, server_settings
+from routing.calendar_admin import seed_calendar
 
 # Phone numbers as they reach a log line: CN mobiles (+86 / 0086 / 86 prefix, spaces or dashes between
 # digit groups), fixed lines with a trunk 0 and an area code, and any other E.164 number. Digits
@@ -208,9 +209,14 @@ def freeze_startup_objects() -> None:
 
 
 def prepare_database(force_seed: bool = False) -> dict[str, int]:
-    """Upgrade to the newest migration and load reference data (first start, or on request)."""
+    """Upgrade to the newest migration and load reference data (first start, or on request), and the
+    shipped working calendar into an empty calendar table (never over a city's own: `--seed` leaves it)."""
     upgrade()
+    counts: dict[str, int] = {}
     with session_scope() as s:
         if force_seed or s.exec(select(Category).limit(1)).first() is None:
-            return seed_reference_data(s)
-    return {}
+            counts = seed_reference_data(s)
+        days = seed_calendar(s)
+        if days:
+            counts["calendar_days"] = days
+    return counts

@@ -14,7 +14,18 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
 from cases.settings import kernel_settings
-from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids, cli_notices, cli_users
+from hotline import (
+    cli_apikeys,
+    cli_calendar,
+    cli_call,
+    cli_cameras,
+    cli_cases,
+    cli_classifier,
+    cli_grids,
+    cli_notices,
+    cli_sla,
+    cli_users,
+)
 from hotline.settings import build_settings, server_settings
 
 NOT_MIGRATED = "the database is not migrated yet: run `hotline db upgrade` first"
@@ -62,6 +73,8 @@ app.add_typer(cli_classifier.app, name="classifier")
 app.add_typer(cli_grids.app, name="grids")
 app.add_typer(cli_users.app, name="users")
 app.add_typer(cli_notices.app, name="notices")
+app.add_typer(cli_calendar.app, name="calendar")
+app.add_typer(cli_sla.app, name="sla")
 console = Console()
 
 

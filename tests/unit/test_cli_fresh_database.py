@@ -33,6 +33,8 @@ MIGRATES = {"db upgrade"}
 ARGS: dict[str, list[str]] = {
     "apikeys create": ["区数字城管平台"],
     "apikeys revoke": ["1"],
+    "calendar import": [str(REPO / "routing" / "data" / "calendar" / "2026.yaml")],
+    "calendar show": ["2026"],
     "cameras add": ["cam-dongmen-01", "--name", "东门菜市场东口"],
     "cameras rotate-secret": ["cam-dongmen-01"],
     "cases confirm": ["12319-20261130-000001", "--agent", "li"],
@@ -40,6 +42,7 @@ ARGS: dict[str, list[str]] = {
     "classifier predict": ["{tmp}/in.csv", "{tmp}/out.csv"],
     "classifier activate": ["20261130-0930"],
     "grids import": ["{tmp}/grids.geojson"],
+    "sla deadline": ["--from", "2026-09-30T16:00", "--working-hours", "4"],
     "worker": ["--burst"],
     "users create": ["li", "--role", "agent", "--password-stdin"],
     "users disable": ["li"],

@@ -151,6 +151,7 @@ def _samples(world: World) -> dict[str, str]:
         "code": DEPARTMENT,  # a department (/admin/departments/{code})
         "contact_id": str(world.contact_id),
         "notice_id": str(world.notice_id),
+        "day": "2026-10-10",  # a day of the working calendar (/supervisor/calendar/{day})
     }
 
 
