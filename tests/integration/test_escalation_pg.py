@@ -112,3 +112,40 @@ def test_the_sweep_reads_running_clocks_by_their_partial_index(queue: RecordingQ
     with get_engine().connect() as conn:
         plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).all())
     assert "ix_sla_clock_running_due" in plan and "Seq Scan" not in plan, plan
+
+
+def test_a_step_notice_is_delivered_retried_and_failed_on_postgresql(
+    queue: RecordingQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notice job's row locks on PostgreSQL: a webhook delivery of a ladder step, retried, then failed,
+    then retried by hand and delivered with the same delivery id."""
+    from hotline.settings import reset_settings
+    from routing import notices
+    from tests.escalation_fixtures import SECRET
+    from tests.webhook_receiver import WebhookReceiver
+
+    monkeypatch.setenv("HOTLINE_JOB_MAX_ATTEMPTS", "2")
+    reset_settings()
+    receiver = WebhookReceiver(SECRET).start()
+    try:
+        with session_scope() as s:
+            add_contacts(s, webhook_url=receiver.url)
+            case_id, _ = case_with_clock(s, START)
+        escalate(at("2026-11-02", "09:50"))  # warn: one SMS, one webhook delivery
+        with session_scope() as s:
+            hook = s.exec(select(DepartmentNotice).where(DepartmentNotice.channel == "webhook")).one()
+        assert hook.id is not None and hook.case_id == case_id and hook.event == "sla_warning"
+        receiver.statuses = [500, 500]
+        with pytest.raises(notices.NoticeNotSent):
+            notices.send_department_notice(hook.id)
+        assert notices.send_department_notice(hook.id) == "failed"
+        with session_scope() as s:
+            assert [n.id for n in notices.problem_notices(s)] == [hook.id]
+            notices.retry_notice(s, hook.id, "admin:root")
+        assert notices.send_department_notice(hook.id) == "sent"
+        assert [d.answered for d in receiver.deliveries] == [500, 500, 200]
+        assert all(d.valid for d in receiver.deliveries)
+        assert len({d.delivery_id for d in receiver.deliveries}) == 1
+        assert receiver.deliveries[-1].json["event"] == "sla_warning"
+    finally:
+        receiver.stop()
