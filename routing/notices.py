@@ -47,7 +47,7 @@ from cases.reference import actor_id, reference_names
 from cases.settings import kernel_settings
 from cases.texts import SMS_SIGNATURE
 from cases.timetext import when_zh
-from routing.escalation import CLOCK_ZH, Step, StepAction, Target
+from routing.escalation import CLOCK_ZH, LadderError, Step, StepAction, Target
 from routing.ladder import current_ladder
 from routing.models import ContactRole, DepartmentContact, DepartmentNotice, DepartmentWebhook, NoticeState, SlaClock
 from routing.settings import escalation_settings
@@ -233,9 +233,17 @@ def on_transition(session: Session, case: Case, event: CaseEvent) -> None:
         session.flush()
     now = utcnow()
     content = dispatch_content(case, now)
-    write_notices(
-        session, case, case.department_code, current_ladder().dispatch_notify, content, f"dispatch:{event.id}", now
-    )
+    write_notices(session, case, case.department_code, _dispatch_targets(), content, f"dispatch:{event.id}", now)
+
+
+def _dispatch_targets() -> tuple[Target, ...]:
+    """Who the 派遣 notice goes to (the ladder file's `dispatch`); a ladder file that cannot be read must
+    not stop a dispatch: then the duty contacts and the webhook, as shipped."""
+    try:
+        return current_ladder().dispatch_notify
+    except LadderError as exc:
+        log.error("escalation ladder refused, 派遣 notices go to the duty contacts and webhook: %s", exc)
+        return (Target.DUTY, Target.WEBHOOK)
 
 
 def step_content(case: Case, clock: SlaClock, step: Step, now: datetime) -> NoticeContent:

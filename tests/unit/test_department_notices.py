@@ -308,3 +308,17 @@ def test_no_hooks_no_department_notices(queue: RecordingQueue) -> None:
     hooks.clear()
     _dispatch()
     assert _notices() == []
+
+
+def test_a_broken_ladder_file_does_not_stop_a_dispatch(
+    queue: RecordingQueue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "ladder.yaml"
+    broken.write_text("steps: [{name: x}]\n", encoding="utf-8")
+    monkeypatch.setenv("HOTLINE_ESCALATION_LADDER_PATH", str(broken))
+    reset_settings()
+    wire_case_hooks()
+    with session_scope() as s:
+        add_contacts(s)
+    _dispatch()
+    assert [n.channel for n in _notices()] == ["sms", "webhook"]  # the shipped targets: duty and webhook
