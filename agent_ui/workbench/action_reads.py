@@ -21,6 +21,7 @@ from cases.sanitize import has_unsafe
 from cases.states import EventKind
 from intake.telephony.models import SmsOptOut
 from routing.clocks import planned_deadlines
+from routing.department import needs_ruling
 from routing.rules import RulesError, route
 from routing.ruleset import routing_table
 
@@ -177,6 +178,7 @@ class Panel:
     department_name: str | None
     confirmable: bool  # registered: 确认派遣 (confirm_case), with the edit form
     redispatchable: bool  # 退单 / 重开: 重新派遣 (dispatch_case)
+    awaiting_ruling: bool  # returned twice: only a supervisor's 审定 sends it on (routing.department)
     mergeable: bool
     extendable: bool
     correctable: bool  # past confirmation, still open: 更正 without moving it (correct_case)
@@ -192,7 +194,8 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
     names = reference_names()
     confirmable = case.status == CaseStatus.REGISTERED.value
     correctable = not confirmable and CaseStatus(case.status) not in TERMINAL
-    redispatchable = may(case, Action.DISPATCH) and not confirmable
+    awaiting_ruling = needs_ruling(case)
+    redispatchable = may(case, Action.DISPATCH) and not confirmable and not awaiting_ruling
     plan, plan_error = plan_for(case, None, None) if confirmable or redispatchable else (None, None)
     return Panel(
         case=case,
@@ -201,6 +204,7 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
         department_name=names.department(case.department_code),
         confirmable=confirmable,
         redispatchable=redispatchable,
+        awaiting_ruling=awaiting_ruling,
         mergeable=may(case, Action.MERGE),
         extendable=may(case, Action.EXTEND) and role in HOTLINE_ROLES,
         correctable=correctable,
