@@ -216,7 +216,7 @@ def _simple(
         "dispatch": (f"派遣至{dept}", [f"处置期限：{handle_by}"] if handle_by else []),
         "accept": ("承办单位开始处置", []),
         "return": ("承办单位退单", []),
-        "handle": ("承办单位反馈处置完毕", []),
+        "handle": ("承办单位反馈处置完毕", [f"现场照片 {len(data['photos'])} 张"] if data.get("photos") else []),
         "verify": ("核实通过", []),
         "verify_fail": ("核实未通过，退回继续处置", []),
         "survey": ("回访完成", []),
@@ -224,11 +224,21 @@ def _simple(
         "reopen": ("重新办理", []),
         "merge": (f"合并至工单 {data.get('into') or data.get('merged_into') or ''}".rstrip(), []),
         "escalate": ("督办", []),
-        "extend": ("延长处置期限", [f"新的处置期限：{handle_by}"] if handle_by else []),
+        "extend": ("延长处置期限", _extension_details(data, handle_by)),
+        "request_extension": (f"申请延期 {data.get('working_days') or ''} 个工作日，等待班长审批（时限暂停）", []),
+        "refuse_extension": ("驳回延期申请，时限按剩余时间恢复", []),
+        "request_info": ("等待市民补充材料（时限暂停）", []),
+        "resume": ("材料已补充，时限恢复计时", []),
+        "rule": (f"审定：由{dept}负责办理（不得再退单）", []),
         "note": ("备注", []),
         "sms_reply": ("短信回复反映人", []),
     }
     return texts.get(action)
+
+
+def _extension_details(data: Mapping[str, Any], handle_by: str | None) -> list[str]:
+    details = [f"延长 {data['working_days']} 个工作日"] if data.get("working_days") else []
+    return details + ([f"新的处置期限：{handle_by}"] if handle_by else [])
 
 
 _NOTE_KEYS = (("text", "短信内容"), ("transcript", "留言转写"), ("comment", "意见"), ("rating", "评价"))

@@ -25,6 +25,7 @@ from cases.lifecycle import Action
 from cases.models import Report
 from cases.service import apply_action, open_case
 from hotline.settings import reset_settings
+from routing.models import ExtensionRequest
 from tests import telephony_fixtures as tf
 from tests.console_helpers import DEPARTMENT, GRID, make_user
 from tests.telephony_fixtures import ACCOUNT, TOKEN
@@ -89,6 +90,7 @@ class World:
     report_id: int
     typed_key: str = "0" * 32  # the form key of an agent's typed report of the case (/console/new/{key})
     case_id: int = 0
+    extension_id: int = 0  # a 延期 request of the case (/supervisor/extensions/{request_id})
 
 
 RECORDING = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'0' * 32}"
@@ -123,9 +125,11 @@ def world(client: TestClient, standin: TwilioStandIn, monkeypatch: pytest.Monkey
             attachments=[url],
         )
         s.add(report)
+        request = ExtensionRequest(case_id=case.id, requested_by="dept:u_department", reason="等材料", working_days=1)
+        s.add(request)
         s.flush()
-        assert report.id is not None
-    return World(number, users, report.id, case_id=case_id or 0)
+        assert report.id is not None and request.id is not None
+    return World(number, users, report.id, case_id=case_id or 0, extension_id=request.id)
 
 
 # A value for each path parameter a people's route may have: real objects of the world above.
@@ -136,6 +140,7 @@ def _samples(world: World) -> dict[str, str]:
         "key": world.typed_key,
         "item": f"case:{world.case_id}",  # a queue item (routing.work_queue.item_key)
         "report_id": str(world.report_id),
+        "request_id": str(world.extension_id),
     }
 
 
