@@ -30,6 +30,7 @@ from cases.lifecycle import CaseStatus
 from cases.models import Case, Category
 from cases.reference import MATTER, reference_names
 from routing.calendar import working_calendar
+from routing.department import needs_ruling
 from routing.models import ClockKind, SlaClock
 from routing.sla import WORKING_UNITS, WorkingCalendar, elapsed_fraction
 
@@ -127,6 +128,7 @@ class DeptItem:
     supervision: str | None  # 督办 card: yellow / red
     return_count: int
     extension_count: int
+    awaiting_ruling: bool = False  # returned twice: a supervisor's 审定 decides who handles it
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ def _item(case: Case, clock: SlaClock | None, now: datetime, cal: WorkingCalenda
         supervision=case.supervision,
         return_count=case.return_count,
         extension_count=case.extension_count,
+        awaiting_ruling=needs_ruling(case),
     )
 
 

@@ -1,7 +1,7 @@
 """The department's half of the loop in Chromium at 1366×768: department staff sign for a case, return another
 with a reason code (the agents' queue shows it, with the reason), request an extension that a supervisor
 approves (the deadline on the department's page moves), and mark the first one handled with a photo.
-Screenshots: docs/screenshots/dept-*.png and supervisor-extensions.png."""
+Screenshots: docs/screenshots/dept-*.png, supervisor-extensions.png and supervisor-rulings.png."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from cases.service import get_case_by_number
 from tests.browser.console import CHROMIUM_ARGS, DESK, desk_browser, live_db, shot, sign_in
 from tests.conftest import LiveServer
 from tests.console_helpers import PASSWORD, make_user
-from tests.dept_fixtures import dispatched_case, set_clock, signed_case
+from tests.dept_fixtures import dispatched_case, returned_case, set_clock, signed_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 assert CHROMIUM_ARGS  # the browser's flags come from tests/browser/console.py
@@ -56,6 +56,7 @@ def test_department_signs_returns_extends_and_reports_handled(
         second = dispatched_case("考棚街井盖旁堆放建筑垃圾")
         late = dispatched_case("青砖湖路人行道垃圾桶满了")
         set_clock(late, started_ago=timedelta(hours=5), due_in=timedelta(hours=-2), supervision="yellow", overdue=True)
+        twice = returned_case(2)
         near = signed_case("赤壁路口绿化带内暴露垃圾")
         set_clock(near, started_ago=timedelta(hours=17), due_in=timedelta(hours=2))
     base = live_server.base
@@ -70,6 +71,7 @@ def test_department_signs_returns_extends_and_reports_handled(
         expect(page.locator(f"tr[data-number='{late}']")).to_contain_text("黄牌督办")
         expect(page.locator(f"tr[data-number='{near}']")).to_have_attribute("data-due", "warn")
         expect(page.locator(f"tr[data-number='{first}']")).to_have_attribute("data-due", "ok")
+        expect(page.locator(f"tr[data-number='{twice}']")).to_contain_text("待班长审定")
         shot(page, "dept-queue.png")
 
         # 签收
@@ -115,6 +117,9 @@ def test_department_signs_returns_extends_and_reports_handled(
         boss = context.browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
         sup = boss.new_page()
         sign_in(sup, base, "zhang", PASSWORD)
+        sup.goto(f"{base}/supervisor/rulings")
+        expect(sup.locator(f"tr[data-number='{twice}']")).to_contain_text("第2次：该处属市政管养范围")
+        shot(sup, "supervisor-rulings.png")
         sup.goto(f"{base}/supervisor/extensions")
         request = sup.locator(f"tr[data-number='{first}']")
         expect(request).to_contain_text("需协调环卫车队夜间清运")
