@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Column, Table
 
 from cases.db import session_scope
 
@@ -24,33 +23,34 @@ def _fail(message: str, code: int = USAGE) -> None:
     raise typer.Exit(code)
 
 
+def _limit(amount: float, unit: str) -> str:
+    return f"{amount:g} {unit}"
+
+
 @app.command("policies")
 def policies(
     history_of: Annotated[str | None, typer.Option("--history", help="Every version of this policy code.")] = None,
 ) -> None:
-    """The active SLA policies: category (or prefix) × grade, 签收 / 办结 / 核实 limits, photo required."""
+    """The active SLA policies, one a line: code and version, category (or prefix*) and grade, the 签收 /
+    办结 / 核实 limits, whether 反馈 needs a photo, who changed it when and why."""
     from routing.sla_policies import active_rows, history
 
     with session_scope() as s:
         rows = history(s, history_of) if history_of else active_rows(s)
-        table = Table(
-            Column("policy", no_wrap=True), "v", "for", "grade", "签收", "办结", "核实", "photo", "edited", "note"
-        )
         for r in rows:
             target = r.category_code or (f"{r.category_prefix}*" if r.category_prefix else "(every case)")
-            table.add_row(
-                r.code + ("" if r.active else " (retired)"),
-                str(r.version),
-                target,
-                r.grade or "-",
-                f"{r.sign_amount:g} {r.sign_unit}",
-                f"{r.handle_amount:g} {r.handle_unit}",
-                f"{r.verify_amount:g} {r.verify_unit}",
-                "yes" if r.require_photo else "-",
-                f"{r.created_at:%Y-%m-%d %H:%M} {r.editor}",
-                r.note[:40],
-            )
-    console.print(table if rows else "no policies: run `hotline db upgrade` (seeds the shipped ones)")
+            parts = [
+                f"{r.code} v{r.version}" + ("" if r.active else " (retired)"),
+                f"for {target}" + (f" grade {r.grade}" if r.grade else ""),
+                f"签收 {_limit(r.sign_amount, r.sign_unit)}",
+                f"办结 {_limit(r.handle_amount, r.handle_unit)}",
+                f"核实 {_limit(r.verify_amount, r.verify_unit)}",
+                "photo required" if r.require_photo else "photo optional",
+                f"{r.created_at:%Y-%m-%d %H:%M} {r.editor}: {r.note}",
+            ]
+            typer.echo(" · ".join(parts))
+    if not rows:
+        typer.echo("no policies: run `hotline db upgrade` (seeds the shipped ones)")
 
 
 @app.command("import")

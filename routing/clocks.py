@@ -255,6 +255,7 @@ def _mirror(m: _Move, clock: SlaClock) -> None:
     setattr(m.case, _MIRROR[kind], clock.due_at)
     if kind == ClockKind.SIGN:
         m.case.handle_deadline = deadline(clock.due_at, _round_policy(m).handle, m.cal)
+        m.note(handle_deadline=m.case.handle_deadline)
     m.note(**{_MIRROR[kind]: clock.due_at})
 
 
@@ -343,7 +344,6 @@ def _dispatched(m: _Move) -> None:
     sign = _start(m, ClockKind.SIGN, policy.sign)
     m.case.verify_deadline = None
     _mirror(m, sign)
-    m.note(handle_deadline=m.case.handle_deadline)
 
 
 def _accepted(m: _Move) -> None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from cases.db import is_sqlite
 from cases.lifecycle import ACTION_LABELS_ZH, LABELS_ZH, TERMINAL, TRANSITIONS, Action, CaseStatus
 from cases.models import Case, CaseEvent, Department, utcnow
 from cases.reference import InvalidInput, actor_id, check_department
@@ -106,6 +108,21 @@ def _own(session: Session, case: Case, actor: str, department_code: str | None) 
         raise NotYourCase("这不是本单位的工单")
 
 
+def lock_case(session: Session, case: Case) -> Case:
+    """Hold the case's row until the transaction ends and read it again, so two people acting at once
+    (two clicks on 签收, a decision and a 反馈) move it one after the other, the second one seeing what the
+    first did. PostgreSQL: SELECT … FOR UPDATE; SQLite: a no-op write first, which takes its one writer lock."""
+    if case.id is None:
+        return case
+    session.flush()
+    if is_sqlite(session):
+        session.execute(update(Case).where(col(Case.id) == case.id).values(status=col(Case.status)))
+        session.refresh(case)
+    else:
+        session.refresh(case, with_for_update=True)
+    return case
+
+
 def _allowed(case: Case, action: Action) -> None:
     status = CaseStatus(case.status)
     if (status, action) not in TRANSITIONS:
@@ -129,6 +146,7 @@ def sign_for(
 ) -> Case:
     """签收: the department takes the case; its 签收 clock stops and the 办结 clock starts."""
     actor = _actor(actor)
+    lock_case(session, case)
     _own(session, case, actor, department_code)
     _allowed(case, Action.ACCEPT)
     apply_action(session, case, Action.ACCEPT, actor, at=now, data={"department_code": case.department_code})
@@ -198,6 +216,7 @@ def return_case(
     """退单: the department sends the case back to the agents with a reason, only within the window after
     its dispatch (after it, 首办负责制: the department owns it), and never after a 审定 named it."""
     actor = _actor(actor)
+    lock_case(session, case)
     _own(session, case, actor, department_code)
     _allowed(case, Action.RETURN)
     label = RETURN_REASONS.get(reason_code)
@@ -227,6 +246,7 @@ def rule_on_return(session: Session, case: Case, actor: str, *, department_code:
     """审定: a supervisor names the department responsible for a case returned twice; binding — that
     department can no longer return it. Dispatches it there (its 签收 clock starts)."""
     actor = _supervisor(actor)
+    lock_case(session, case)
     _allowed(case, Action.RULE)
     if not needs_ruling(case):
         raise NotNow(f"只有退单{RULING_AFTER_RETURNS}次及以上的工单需要审定，请直接派遣")
@@ -284,6 +304,7 @@ def request_extension(
     pending request at a time, at most HOTLINE_EXTENSION_MAX_COUNT granted); its 办结 clock waits for
     the supervisor's answer. `until`: the date the department asked for, kept with the request."""
     actor = _actor(actor)
+    lock_case(session, case)
     _own(session, case, actor, department_code)
     _allowed(case, Action.REQUEST_EXTENSION)
     if case.status != CaseStatus.IN_PROGRESS.value:
@@ -337,12 +358,14 @@ def decide_extension(
     """A supervisor approves (延期: the granted working days are added to what the clock had left; the
     case's extension_count goes up) or refuses (驳回延期: the clock resumes with what it had left)."""
     actor = _supervisor(actor)
-    if request.state != ExtensionState.PENDING.value:
-        raise ExtensionRefused("该延期申请已处理")
-    text = _text(note, "请填写审批意见")
     case = session.get(Case, request.case_id)
     if case is None:
         raise ExtensionRefused("工单不存在")
+    lock_case(session, case)
+    session.refresh(request)  # another supervisor may have decided it meanwhile
+    if request.state != ExtensionState.PENDING.value:
+        raise ExtensionRefused("该延期申请已处理")
+    text = _text(note, "请填写审批意见")
     action = Action.EXTEND if approve else Action.REFUSE_EXTENSION
     _allowed(case, action)
     if approve:
@@ -397,6 +420,7 @@ def mark_handled(
     """反馈: the department reports the case done, with a note and photos (attachment keys the caller has
     stored); refused without a photo when the case's policy requires one. The 核实 clock starts."""
     actor = _actor(actor)
+    lock_case(session, case)
     _own(session, case, actor, department_code)
     _allowed(case, Action.HANDLE)
     text = _text(note, "请填写处置情况")
@@ -413,6 +437,7 @@ def add_progress_note(
 ) -> CaseEvent:
     """进展备注: a line on the timeline (no move, no clock change)."""
     actor = _actor(actor)
+    lock_case(session, case)
     _own(session, case, actor, department_code)
     if CaseStatus(case.status) in TERMINAL:
         raise NotNow(f"当前状态为“{LABELS_ZH[CaseStatus(case.status)]}”，不能添加进展")
@@ -433,6 +458,7 @@ def request_info(
 ) -> Case:
     """补充材料: the case waits on the resident; its clock pauses with what it has left."""
     actor = _actor(actor)
+    lock_case(session, case)
     _own(session, case, actor, department_code)
     _allowed(case, Action.REQUEST_INFO)
     text = _text(reason, "请填写需要补充的材料")
@@ -455,6 +481,7 @@ def resume_work(
 ) -> Case:
     """材料已补充: the clock resumes with the time it had left (still paused while an extension waits)."""
     actor = _actor(actor)
+    lock_case(session, case)
     _own(session, case, actor, department_code)
     _allowed(case, Action.RESUME)
     text = _text(reason, "请填写补充材料的情况")

@@ -340,7 +340,8 @@ def parse_policies(doc: Any, source: str = "policies") -> dict[str, dict[str, An
     base = _entry_fields(doc["default"], {}, f"{source}: default")
     if any(f"{k}_unit" not in base for k in LIMIT_KINDS):
         raise PolicyError(f"{source}: default needs sign, handle and verify limits")
-    out: dict[str, dict[str, Any]] = {DEFAULT_CODE: base | {"grade": doc["default"].get("grade")}}
+    default = base | {"grade": doc["default"].get("grade"), "category_code": None, "category_prefix": None}
+    out: dict[str, dict[str, Any]] = {DEFAULT_CODE: default}
     entries = doc.get("policies", [])
     if not isinstance(entries, list):
         raise PolicyError(f"{source}: `policies` must be a list")

@@ -234,7 +234,7 @@ def test_progress_notes_and_waiting_for_the_resident(client: TestClient, wang: s
     clock = running(number)
     assert clock is not None and clock.paused_at is None and clock.due_at is not None
     timeline = client.get(f"/dept/cases/{number}").text
-    assert "已派清运车前往" in timeline and "材料已补充，时限恢复计时" in timeline
+    assert "已派清运车前往" in timeline and "材料已补充，恢复计时" in timeline
 
 
 def test_another_departments_staff_get_not_found_by_page_and_by_every_post(client: TestClient) -> None:
