@@ -167,6 +167,6 @@ HOME: dict[Role, str] = {
     Role.AGENT: "/console/",
     Role.SUPERVISOR: "/console/",
     Role.ADMIN: "/admin/users",
-    Role.DEPARTMENT: "/account",
+    Role.DEPARTMENT: "/dept/",
     Role.GRID_WORKER: "/account",
 }

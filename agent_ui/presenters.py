@@ -203,6 +203,7 @@ def _simple(
 ) -> tuple[str, list[str]] | None:
     dept = _named(names, "department", data.get("department_code")) if data.get("department_code") else "承办单位"
     handle_by = _deadline(data, "handle_deadline", local)
+    asked = data.get("working_days")
     texts: dict[str, tuple[str, list[str]]] = {
         "open": (f"创建工单「{data.get('title') or '（无标题）'}」", []),
         "link_report": (
@@ -216,7 +217,7 @@ def _simple(
         "dispatch": (f"派遣至{dept}", [f"处置期限：{handle_by}"] if handle_by else []),
         "accept": ("承办单位开始处置", []),
         "return": ("承办单位退单", []),
-        "handle": ("承办单位反馈处置完毕", []),
+        "handle": ("承办单位反馈处置完毕", [f"现场照片 {len(data['photos'])} 张"] if data.get("photos") else []),
         "verify": ("核实通过", []),
         "verify_fail": ("核实未通过，退回继续处置", []),
         "survey": ("回访完成", []),
@@ -224,11 +225,22 @@ def _simple(
         "reopen": ("重新办理", []),
         "merge": (f"合并至工单 {data.get('into') or data.get('merged_into') or ''}".rstrip(), []),
         "escalate": ("督办", []),
-        "extend": ("延长处置期限", [f"新的处置期限：{handle_by}"] if handle_by else []),
+        "extend": ("延长处置期限", _extension_details(data, handle_by)),
+        "request_extension": (f"承办单位申请延期{asked}个工作日" if asked else "承办单位申请延期", []),
+        "refuse_extension": ("驳回延期申请，恢复计时", []),
+        "request_info": ("等待市民补充材料，暂停计时", []),
+        "resume": ("材料已补充，恢复计时", []),
+        "rule": (f"审定：由{dept}办理（不得再退单）", [f"处置期限：{handle_by}"] if handle_by else []),
+        "sla_recalculated": ("按现行时限标准重新计算期限", []),
         "note": ("备注", []),
         "sms_reply": ("短信回复反映人", []),
     }
     return texts.get(action)
+
+
+def _extension_details(data: Mapping[str, Any], handle_by: str | None) -> list[str]:
+    details = [f"延长 {data['working_days']} 个工作日"] if data.get("working_days") else []
+    return details + ([f"新的处置期限：{handle_by}"] if handle_by else [])
 
 
 _NOTE_KEYS = (("text", "短信内容"), ("transcript", "留言转写"), ("comment", "意见"), ("rating", "评价"))

@@ -8,7 +8,10 @@ from agent_ui import login, static
 from agent_ui.admin import departments as admin_departments
 from agent_ui.admin import users as admin_users
 from agent_ui.callbacks import views as callbacks
+from agent_ui.department import case as department_case
+from agent_ui.department import queue as department_queue
 from agent_ui.supervisor import calendar as supervisor_calendar
+from agent_ui.supervisor import decisions as supervisor_decisions
 from agent_ui.supervisor import supervision
 from agent_ui.workbench import calls, case_actions, case_page, new_case
 from agent_ui.workbench import queue as workbench_queue
@@ -26,3 +29,6 @@ router.include_router(callbacks.router)
 router.include_router(supervisor_calendar.router)
 router.include_router(workbench_queue.router)
 router.include_router(case_page.router)
+router.include_router(department_queue.router)
+router.include_router(department_case.router)
+router.include_router(supervisor_decisions.router)

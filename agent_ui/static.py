@@ -23,6 +23,9 @@ FILES = {
     "case.css": "text/css; charset=utf-8",
     "departments.css": "text/css; charset=utf-8",
     "calendar.css": "text/css; charset=utf-8",
+    "dept.css": "text/css; charset=utf-8",
+    "dept.js": "text/javascript; charset=utf-8",
+    "supervisor.css": "text/css; charset=utf-8",
     "vendor/htmx-2.0.11.min.js": "text/javascript; charset=utf-8",
     "vendor/icons.svg": "image/svg+xml",
 }

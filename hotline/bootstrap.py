@@ -210,7 +210,10 @@ def freeze_startup_objects() -> None:
 
 def prepare_database(force_seed: bool = False) -> dict[str, int]:
     """Upgrade to the newest migration and load reference data (first start, or on request), and the
-    shipped working calendar into an empty calendar table (never over a city's own: `--seed` leaves it)."""
+    shipped working calendar and SLA policies into empty tables (never over a city's own: `--seed` leaves
+    them)."""
+    from routing.sla_policies import seed_policies
+
     upgrade()
     counts: dict[str, int] = {}
     with session_scope() as s:
@@ -219,4 +222,7 @@ def prepare_database(force_seed: bool = False) -> dict[str, int]:
         days = seed_calendar(s)
         if days:
             counts["calendar_days"] = days
+    with session_scope() as s:
+        if policies := seed_policies(s):
+            counts["sla_policies"] = policies
     return counts

@@ -1,4 +1,8 @@
-"""`hotline sla`: time limits on the city's working calendar.
+"""`hotline sla`: the SLA policies (time limits per category × grade) and time limits on the city's
+working calendar.
+
+`hotline sla policies` lists the active policies; `hotline sla import FILE --note` makes them what a file
+says (new versions; running clocks keep theirs).
 
 `hotline sla deadline --from ISO8601 (--working-hours N | --working-days N | --hours N)` prints when a
 limit started then runs out, counted on the configured calendar (the weekly pattern of the settings and
@@ -8,20 +12,25 @@ city time. A --from without an offset is city time."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
 
 from cases.db import session_scope
 from cases.settings import kernel_settings
 from routing.calendar import load_calendar
 from routing.sla import TimeLimit, Unit, deadline
 
-app = typer.Typer(help="SLA time limits on the working calendar.", no_args_is_help=True)
+app = typer.Typer(
+    help="SLA: time limits per category and grade, and deadlines on the working calendar.", no_args_is_help=True
+)
+console = Console()
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     raise typer.Exit(2)
 
 
@@ -61,3 +70,58 @@ def deadline_command(
     typer.echo(f"from {begins.astimezone(cal.tz).isoformat()} + {limit.amount:g} {limit.unit.replace('_', ' ')}")
     typer.echo(f"calendar: {kernel_settings().timezone}, {cal.hours_per_day:g} working hours a working day")
     typer.echo(due.isoformat())
+
+
+def _amount(amount: float, unit: str) -> str:
+    return f"{amount:g} {unit}"
+
+
+@app.command("policies")
+def policies(
+    history_of: Annotated[str | None, typer.Option("--history", help="Every version of this policy code.")] = None,
+) -> None:
+    """The active SLA policies, one a line: code and version, category (or prefix*) and grade, the 签收 /
+    办结 / 核实 limits, whether 反馈 needs a photo, who changed it when and why."""
+    from routing.sla_policies import active_rows, history
+
+    with session_scope() as s:
+        rows = history(s, history_of) if history_of else active_rows(s)
+        for r in rows:
+            target = r.category_code or (f"{r.category_prefix}*" if r.category_prefix else "(every case)")
+            parts = [
+                f"{r.code} v{r.version}" + ("" if r.active else " (retired)"),
+                f"for {target}" + (f" grade {r.grade}" if r.grade else ""),
+                f"签收 {_amount(r.sign_amount, r.sign_unit)}",
+                f"办结 {_amount(r.handle_amount, r.handle_unit)}",
+                f"核实 {_amount(r.verify_amount, r.verify_unit)}",
+                "photo required" if r.require_photo else "photo optional",
+                f"{r.created_at:%Y-%m-%d %H:%M} {r.editor}: {r.note}",
+            ]
+            typer.echo(" · ".join(parts))
+    if not rows:
+        typer.echo("no policies: run `hotline db upgrade` (seeds the shipped ones)")
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(help="An SLA policies YAML (see routing/data/sla_policies.yaml).")],
+    note: Annotated[str, typer.Option(help="Why (kept with every version the import writes).")],
+    editor: Annotated[str, typer.Option(help="Who imports (audit trail).")] = "admin:cli",
+) -> None:
+    """Make the active policies what the file says: a new version for each changed entry, the ones it no
+    longer names retired. Clocks already running keep the version they started with. All or nothing."""
+    from cases.reference import InvalidInput
+    from routing.sla_policies import import_policies, read_policies_file
+
+    try:
+        with session_scope() as s:
+            result = import_policies(s, read_policies_file(path), editor=editor, note=note)
+    except InvalidInput as exc:
+        _fail(str(exc))
+    console.print(
+        f"[green]{len(result.added)} added, {len(result.changed)} changed, {len(result.retired)} retired, "
+        f"{result.unchanged} unchanged"
+    )
+    for label, codes in (("added", result.added), ("changed", result.changed), ("retired", result.retired)):
+        if codes:
+            console.print(f"{label}: {', '.join(codes)}")

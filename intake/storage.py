@@ -176,8 +176,9 @@ def store_image(session: Session, data: bytes, channel: Channel = Channel.WEB) -
     return save_image(session, clean_image(data), channel)
 
 
-def save_image(session: Session, img: CleanImage, channel: Channel = Channel.WEB) -> Attachment:
-    """Store an already cleaned image (check every photo of a report first, then save: no orphans)."""
+def save_image(session: Session, img: CleanImage, channel: Channel | str = Channel.WEB) -> Attachment:
+    """Store an already cleaned image (check every photo of a report first, then save: no orphans).
+    `channel`: where it came from — a report's channel, or `dept` for a department's 反馈 photos."""
     att_id = ATTACHMENT_PREFIX + uuid.uuid4().hex
     ext = "png" if img.content_type == "image/png" else "jpg"
     key = f"{att_id[4:6]}/{att_id}.{ext}"

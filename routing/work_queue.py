@@ -1,6 +1,6 @@
 """The agents' work queue: everything that needs a person, as one list (a read model: it writes nothing).
 
-Three sources, each one indexed query with its filters, order and LIMIT in SQL, merged here:
+Four sources, each one indexed query with its filters, order and LIMIT in SQL, merged here:
 
 - **held cases** (`Case.needs_review` and still 已立案): the confidence gate or a routing rule kept them
   from being dispatched (`routing.pipeline`). Their first report says what kind of item they are: a
@@ -10,6 +10,10 @@ Three sources, each one indexed query with its filters, order and LIMIT in SQL, 
   so what waits for a person is a resident's follow-up to a case past the agents' hold that no hotline
   person has acted on since (defined and queried by `intake.telephony.followups`, which routing may not
   import: the console passes it in as a `FollowUpSource`). Texts older than `sms_days` drop out.
+- **returned cases** (status 已退单): a department sent them back as not theirs (退单, with a reason code
+  and text, `routing.department.return_case`); the agent dispatches them again from the case page — except
+  a case returned twice, which waits for a supervisor's 审定 and is shown as such. `ix_case_status` serves
+  them (a returned case waits for the hotline, so there are few).
 - **reports the pipeline could not turn into a case**: `failed` (out of attempts, until someone retries),
   and `pending`/`processing` ones whose last attempt is older than the sweeper's delay plus one sweep
   interval (the sweeper should have taken them up again: something is stuck).
@@ -31,18 +35,19 @@ from sqlalchemy import and_, func, literal, or_, true
 from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, select
 
-from cases.lifecycle import CaseStatus
+from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, CaseEvent, Category, Grid, Report
 from cases.reference import MATTER, reference_names
 from cases.settings import kernel_settings
 from cases.states import Channel, EventKind, ReportState
-from routing.rules import route
-from routing.ruleset import routing_table
+from routing.clocks import planned_deadlines
+from routing.department import RETURN_REASONS, needs_ruling
 from routing.sla import remaining_fraction
 
 COUNT_CAP = 100  # "100+" is all an agent needs to know; a higher cap costs a longer scan
 VOICEMAIL = "voicemail"  # a pseudo-channel: voice reports that are recordings
 HELD = CaseStatus.REGISTERED.value
+RETURNED = CaseStatus.RETURNED.value
 
 
 class QueueKind(StrEnum):
@@ -51,6 +56,7 @@ class QueueKind(StrEnum):
     VOICEMAIL = "voicemail"
     SMS = "sms"  # a resident's follow-up text awaiting an answer
     FAILED = "failed"  # a report without a case: failed, or stuck
+    RETURNED = "returned"  # 退单: a department sent it back; the agent dispatches it again (or 审定 waits)
 
 
 KIND_LABELS_ZH = {
@@ -59,6 +65,7 @@ KIND_LABELS_ZH = {
     QueueKind.VOICEMAIL: "语音留言",
     QueueKind.SMS: "短信待回复",
     QueueKind.FAILED: "处理失败",
+    QueueKind.RETURNED: "已退单",
 }
 
 
@@ -293,6 +300,20 @@ def held_query(f: QueueFilter, now: datetime) -> Any:
     return q
 
 
+def returned_query(f: QueueFilter, now: datetime) -> Any:
+    """Returned cases with their first report (status index), under the same channel, place and age
+    filters as held cases (age: since the case last moved, i.e. its return)."""
+    q = (
+        select(Case, Report)
+        .outerjoin(Report, col(Report.id) == _first_report_id())
+        .where(col(Case.status) == RETURNED)
+        .where(_channel_clause(f.channel), _age_clause(col(Case.updated_at), f.age, now))
+    )
+    for clause in _place_clauses(f):
+        q = q.where(clause)
+    return q
+
+
 OPEN_STATES = (ReportState.PENDING.value, ReportState.PROCESSING.value, ReportState.FAILED.value)
 
 
@@ -369,14 +390,14 @@ def due_class(start: datetime, deadline: datetime | None, now: datetime) -> Due:
 
 
 def _case_deadline(case: Case) -> datetime | None:
-    """The deadline the case runs against: stored ones first; a held case has none stored yet (they are
-    set at dispatch), so its dispatch deadline is what its routing rule gives, counted from 立案."""
+    """The deadline the case runs against: stored ones first; a held case has none stored yet (its clocks
+    start at dispatch), so its 签收 deadline is what its SLA policy gives, counted from 立案."""
     stored = case.dispatch_deadline or case.handle_deadline
     if stored is not None:
         return stored
     try:
-        return route(routing_table(), case.category_code, case.created_at, grade=case.grade).dispatch_deadline
-    except Exception:  # no routing table at hand (it is built from a file): no colour rather than no queue
+        return planned_deadlines(case.category_code, case.grade, case.created_at).sign_due
+    except Exception:  # no policies or calendar at hand (the database is away): no colour rather than no queue
         return None
 
 
@@ -523,6 +544,67 @@ def _replace(item: QueueItem, **changes: Any) -> QueueItem:
     return replace(item, **changes)
 
 
+@dataclass(frozen=True)
+class _Return:
+    at: datetime
+    code: str | None
+    text: str | None
+
+
+def _latest_returns(session: Session, case_ids: list[int]) -> dict[int, _Return]:
+    if not case_ids:
+        return {}
+    rows = session.exec(
+        select(CaseEvent)
+        .where(col(CaseEvent.case_id).in_(case_ids), CaseEvent.action == Action.RETURN.value)
+        .order_by(col(CaseEvent.at), col(CaseEvent.id))
+    ).all()
+    found = {}
+    for e in rows:  # the latest return wins
+        code = e.data.get("reason_code")
+        found[e.case_id] = _Return(e.at, str(code) if code else None, e.data.get("reason_text") or e.reason)
+    return found
+
+
+def return_reason_zh(back: _Return | None, case: Case) -> str:
+    """退单原因：不属于本单位职责：该路段由市政处管养 — and, for a case a supervisor must rule on, say so."""
+    if back is None:
+        words = "承办单位退单"
+    else:
+        code = RETURN_REASONS.get(back.code or "", back.code or "")
+        words = "退单原因：" + "：".join(p for p in (code, back.text or "") if p)
+    if needs_ruling(case):
+        return f"第 {case.return_count} 次退单，待班长审定，不能直接重新派遣；{words}"
+    return words
+
+
+def _returned_items(session: Session, f: QueueFilter, now: datetime) -> list[QueueItem]:
+    if not _wants(f, QueueKind.RETURNED):
+        return []
+    order = [col(Case.updated_at), col(Case.id)] if f.sort != Sort.CONFIDENCE else _case_order(f.sort)
+    rows = session.exec(returned_query(f, now).order_by(*order).limit(f.limit)).all()
+    backs = _latest_returns(session, [c.id for c, _ in rows if c.id is not None])
+    places = _places(session, (c.grid_code for c, _ in rows))
+    items = []
+    for case, report in rows:
+        back = backs.get(case.id or 0)
+        item = _case_item(case, report, places, QueueKind.RETURNED, return_reason_zh(back, case), now)
+        since = back.at if back is not None else case.updated_at
+        deadline = _redispatch_deadline(case, since)
+        items.append(_replace(item, received_at=since, deadline=deadline, due=due_class(since, deadline, now)))
+    return items
+
+
+def _redispatch_deadline(case: Case, since: datetime) -> datetime | None:
+    """A returned case waits for the hotline as a held one does: its policy's 签收 time, from the return."""
+    if needs_ruling(case):
+        return None
+    try:
+        return planned_deadlines(case.category_code, case.grade, since).sign_due
+    except Exception:  # no policies or calendar at hand (the database is away): no colour rather than no queue
+        return None
+
+
 def _failed_items(session: Session, f: QueueFilter, now: datetime) -> list[QueueItem]:
     if not _wants(f, QueueKind.FAILED):
         return []
@@ -534,7 +616,7 @@ def work_queue(session: Session, f: QueueFilter, now: datetime, followups: Follo
     """The queue as the agent filtered and sorted it: at most `f.limit` items, and the count of each kind
     under the same filters (capped at COUNT_CAP). `followups` brings the SMS source (the telephony
     adapter's read model, which routing may not import: the console passes it in)."""
-    held = _held_items(session, f, now)
+    held = _held_items(session, f, now) + _returned_items(session, f, now)
     items = held + _sms_items(session, f, now, followups) + _failed_items(session, f, now)
     items.sort(key=_sort_key(f.sort))
     return WorkQueue(items[: f.limit], queue_counts(session, f, now, followups))
@@ -553,6 +635,8 @@ def queue_counts(
             counts[kind] = followups.count(session, cap=COUNT_CAP, **_followup_args(one, now)) if followups else 0
         elif kind == QueueKind.FAILED:
             counts[kind] = _count(session, failed_query(one, now))
+        elif kind == QueueKind.RETURNED:
+            counts[kind] = _count(session, returned_query(one, now))
         else:
             counts[kind] = min(held.get(kind, 0), COUNT_CAP)
     return counts

@@ -1,5 +1,5 @@
 """Read models of the case page's actions panel: the case as the reader may see it, what a dispatch would
-do (the routing rules' department and deadlines, read before anyone clicks), the classifier's top three,
+do (the routing rules' department, the SLA policy's deadlines, read before anyone clicks), the classifier's top three,
 and the choices of the edit form. Reads only."""
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from cases.reference import MATTER, reference_names
 from cases.sanitize import has_unsafe
 from cases.states import EventKind
 from intake.telephony.models import SmsOptOut
+from routing.clocks import planned_deadlines
+from routing.department import needs_ruling
 from routing.rules import RulesError, route
 from routing.ruleset import routing_table
 
@@ -36,7 +38,8 @@ def readable_case(session: Session, reader: Reader, number: str) -> Case | None:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a dispatch with this category would do now: a read of the routing rules."""
+    """What a dispatch with this category would do now: a read of the routing rules (department, grade)
+    and of the SLA policy (签收 deadline, the latest 办结 deadline)."""
 
     category_code: str
     department_code: str | None
@@ -56,15 +59,16 @@ def dispatch_plan(category_code: str | None, grade: str | None, department_code:
     does. A rules file that does not load raises RulesError."""
     if not category_code:
         return None
-    d = route(routing_table(), category_code, utcnow(), grade=grade)
+    d = route(routing_table(), category_code, grade=grade)
     department = department_code or d.department_code
+    planned = planned_deadlines(category_code, d.grade, utcnow())
     return Plan(
         category_code,
         department,
         reference_names().department(department),
         d.grade,
-        d.dispatch_deadline,
-        d.handle_deadline,
+        planned.sign_due,
+        planned.handle_due,
         d.rule_id,
     )
 
@@ -174,6 +178,7 @@ class Panel:
     department_name: str | None
     confirmable: bool  # registered: 确认派遣 (confirm_case), with the edit form
     redispatchable: bool  # 退单 / 重开: 重新派遣 (dispatch_case)
+    awaiting_ruling: bool  # returned twice: only a supervisor's 审定 sends it on (routing.department)
     mergeable: bool
     extendable: bool
     correctable: bool  # past confirmation, still open: 更正 without moving it (correct_case)
@@ -189,7 +194,8 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
     names = reference_names()
     confirmable = case.status == CaseStatus.REGISTERED.value
     correctable = not confirmable and CaseStatus(case.status) not in TERMINAL
-    redispatchable = may(case, Action.DISPATCH) and not confirmable
+    awaiting_ruling = needs_ruling(case)
+    redispatchable = may(case, Action.DISPATCH) and not confirmable and not awaiting_ruling
     plan, plan_error = plan_for(case, None, None) if confirmable or redispatchable else (None, None)
     return Panel(
         case=case,
@@ -198,6 +204,7 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
         department_name=names.department(case.department_code),
         confirmable=confirmable,
         redispatchable=redispatchable,
+        awaiting_ruling=awaiting_ruling,
         mergeable=may(case, Action.MERGE),
         extendable=may(case, Action.EXTEND) and role in HOTLINE_ROLES,
         correctable=correctable,

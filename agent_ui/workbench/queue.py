@@ -71,7 +71,7 @@ class QueueParams(BaseModel):
     """The filter form (GET, so a filtered queue is a bookmark). Empty fields mean "any"."""
 
     channel: Literal["", "voice", "voicemail", "sms", "web", "camera", "open311", "api", "agent"] = ""
-    kind: Literal["", "held", "camera", "voicemail", "sms", "failed"] = ""
+    kind: Literal["", "held", "camera", "voicemail", "sms", "failed", "returned"] = ""
     group: str = Field(default="", max_length=4, pattern=r"^[0-9]*$")
     street: str = Field(default="", max_length=9, pattern=r"^[0-9]*$")
     community: str = Field(default="", max_length=12, pattern=r"^[0-9]*$")

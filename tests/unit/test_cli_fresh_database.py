@@ -43,6 +43,7 @@ ARGS: dict[str, list[str]] = {
     "classifier activate": ["20261130-0930"],
     "grids import": ["{tmp}/grids.geojson"],
     "sla deadline": ["--from", "2026-09-30T16:00", "--working-hours", "4"],
+    "sla import": [str(REPO / "routing" / "data" / "sla_policies.yaml"), "--note", "试运行"],
     "worker": ["--burst"],
     "users create": ["li", "--role", "agent", "--password-stdin"],
     "users disable": ["li"],

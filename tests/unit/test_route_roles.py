@@ -25,7 +25,7 @@ from cases.lifecycle import Action
 from cases.models import Report
 from cases.service import apply_action, open_case
 from hotline.settings import reset_settings
-from routing.models import DepartmentContact, DepartmentNotice
+from routing.models import DepartmentContact, DepartmentNotice, ExtensionRequest
 from tests import telephony_fixtures as tf
 from tests.console_helpers import DEPARTMENT, GRID, make_user
 from tests.telephony_fixtures import ACCOUNT, TOKEN
@@ -92,6 +92,7 @@ class World:
     case_id: int = 0
     contact_id: int = 0
     notice_id: int = 0
+    extension_id: int = 0  # a 延期 request of the case (/supervisor/extensions/{request_id})
 
 
 RECORDING = f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'0' * 32}"
@@ -136,8 +137,19 @@ def world(client: TestClient, standin: TwilioStandIn, monkeypatch: pytest.Monkey
         )  # fmt: skip
         s.add(notice)
         s.flush()
-        assert report.id is not None and contact.id is not None and notice.id is not None
-    return World(number, users, report.id, case_id=case_id or 0, contact_id=contact.id, notice_id=notice.id)
+        request = ExtensionRequest(case_id=case.id, requested_by="dept:u_department", reason="等材料", working_days=1)
+        s.add(request)
+        s.flush()
+        assert report.id is not None and contact.id is not None and notice.id is not None and request.id is not None
+    return World(
+        number,
+        users,
+        report.id,
+        case_id=case_id or 0,
+        contact_id=contact.id,
+        notice_id=notice.id,
+        extension_id=request.id,
+    )
 
 
 # A value for each path parameter a people's route may have: real objects of the world above.
@@ -152,6 +164,7 @@ def _samples(world: World) -> dict[str, str]:
         "contact_id": str(world.contact_id),
         "notice_id": str(world.notice_id),
         "day": "2026-10-10",  # a day of the working calendar (/supervisor/calendar/{day})
+        "request_id": str(world.extension_id),
     }
 
 

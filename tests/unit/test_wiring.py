@@ -113,6 +113,7 @@ ADDED_PATHS = {
     "routing.escalation_sweep.escalate": JobName.ESCALATE,
     "routing.notices.send_department_notice": JobName.SEND_DEPARTMENT_NOTICE,
     "intake.telephony.department_sms.send_department_sms": JobName.SEND_DEPARTMENT_SMS,
+    "routing.reopen.redispatch_reopened": JobName.REDISPATCH_REOPENED,
 }
 
 
@@ -141,3 +142,7 @@ def test_the_app_wires_the_follow_up_jobs_whatever_queue_it_is_given(env: Path) 
         assert hooks.listeners("dispatched") == [JobName.NOTIFY_CASE_STATUS]
         assert hooks.listeners("handled") == [JobName.NOTIFY_CASE_STATUS]
         assert hooks.listeners("verified") == [JobName.START_SURVEY_CALL]
+        assert hooks.listeners("reopened") == [JobName.REDISPATCH_REOPENED]
+        from routing.clocks import on_transition
+
+        assert on_transition in hooks.observers()  # the SLA clocks move with every move

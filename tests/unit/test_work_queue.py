@@ -267,3 +267,21 @@ def test_department_staff_may_not_see_the_queue(client: TestClient) -> None:
     make_user("dept", "department")
     login(client, "dept")
     assert client.get("/console/").status_code == 403
+
+
+def test_returned_cases_are_their_own_kind_with_the_reason(env: Any) -> None:
+    from tests.dept_fixtures import returned_case
+
+    once, twice = returned_case(1), returned_case(2)
+    with session_scope() as s:
+        held = _held(s, "东门菜市场门口垃圾满溢")
+        q = work_queue(s, QueueFilter(), utcnow(), SMS_FOLLOWUPS)
+        only = work_queue(s, QueueFilter(kind=QueueKind.RETURNED), utcnow(), SMS_FOLLOWUPS)
+    items = {i.case_number: i for i in q.items}
+    assert items[once].kind == QueueKind.RETURNED and items[twice].kind == QueueKind.RETURNED
+    assert items[once].reason == "退单原因：非本单位职责：第1次：该处属市政管养范围"
+    assert items[once].deadline is not None  # dispatch again within the policy's 签收 time
+    assert items[twice].reason.startswith("第 2 次退单，待班长审定") and items[twice].deadline is None
+    assert q.counts[QueueKind.RETURNED] == 2 and q.counts[QueueKind.HELD] == 1
+    assert {i.case_number for i in only.items} == {once, twice} and held.number in items
+    assert only.counts[QueueKind.HELD] == 0 and only.counts[QueueKind.RETURNED] == 2
