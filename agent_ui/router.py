@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from agent_ui import login, static
 from agent_ui.admin import users as admin_users
 from agent_ui.callbacks import views as callbacks
+from agent_ui.grid import views as grid
 from agent_ui.workbench import calls, case_actions, case_page, new_case
 from agent_ui.workbench import queue as workbench_queue
 
@@ -20,3 +21,4 @@ router.include_router(case_actions.router)
 router.include_router(callbacks.router)
 router.include_router(workbench_queue.router)
 router.include_router(case_page.router)
+router.include_router(grid.router)

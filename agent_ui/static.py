@@ -21,6 +21,8 @@ FILES = {
     "queue.css": "text/css; charset=utf-8",
     "queue.js": "text/javascript; charset=utf-8",
     "case.css": "text/css; charset=utf-8",
+    "grid.css": "text/css; charset=utf-8",
+    "grid.js": "text/javascript; charset=utf-8",
     "vendor/htmx-2.0.11.min.js": "text/javascript; charset=utf-8",
     "vendor/icons.svg": "image/svg+xml",
 }

@@ -31,6 +31,8 @@ class RoutingRule:
     dispatch_limit: TimeLimit | None = None
     handle_limit: TimeLimit | None = None
     auto_dispatch: bool = True
+    # 核查: a grid worker of the case's grid must find the problem on site before 立案 (routing.verification).
+    require_check: bool = False
 
     def matches(self, category_code: str | None) -> bool:
         if category_code is None:
@@ -56,6 +58,7 @@ class RoutingDecision:
     dispatch_deadline: datetime
     handle_deadline: datetime
     reasons: list[str] = field(default_factory=list)
+    require_check: bool = False  # the rule asks for 核查 before 立案
 
 
 def _limit(raw: Any, where: str) -> TimeLimit | None:
@@ -121,6 +124,8 @@ def parse_rules(
         grade = r.get("grade")
         if grade is not None and grade not in GRADES:
             raise RulesError(f"{where}: grade must be one of {GRADES}")
+        if not isinstance(r.get("require_check", False), bool):
+            raise RulesError(f"{where}: require_check must be true or false")
         for key in ("categories", "prefixes"):
             # YAML reads an unquoted 06010 as the number 3080 (octal): it would never match.
             numbers = [c for c in r.get(key, []) if not isinstance(c, str)]
@@ -135,6 +140,7 @@ def parse_rules(
             dispatch_limit=_limit(r.get("dispatch_limit"), where),
             handle_limit=_limit(r.get("handle_limit"), where),
             auto_dispatch=bool(r.get("auto_dispatch", True)),
+            require_check=r.get("require_check", False),
         )
         if reference is not None:
             _check_reference(rule, where, reference)
@@ -195,4 +201,5 @@ def route(table: RoutingTable, category_code: str | None, now: datetime, grade: 
         dispatch_deadline=deadline(now, dispatch_limit, table.calendar),
         handle_deadline=deadline(now, handle_limit, table.calendar),
         reasons=reasons,
+        require_check=bool(rule and rule.require_check),
     )
