@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   function $(id) { return document.getElementById(id); }
+  document.documentElement.classList.add("js");  // grid.css: the Chinese photo button stands in for the native one
 
   // 定位: the browser's position into the hidden fields, at once when the report form opens, again on tap.
   var locate = $("locate"), status = $("locate-status");
@@ -26,14 +27,16 @@
     if (!$("lat").value) fix();
   }
 
-  // 类别搜索 (htmx fetches the choices); Enter searches instead of submitting the report.
-  var searchBox = $("cat-search-box");
-  if (searchBox && window.htmx) {
+  // 类别搜索 (htmx fetches the choices); Enter searches instead of submitting the report. htmx is loaded
+  // after this file (the page shell's order): look for it once every deferred script has run.
+  document.addEventListener("DOMContentLoaded", function () {
+    var searchBox = $("cat-search-box");
+    if (!searchBox || !window.htmx) return;
     searchBox.hidden = false;
     $("cat-search").addEventListener("keydown", function (event) {
       if (event.key === "Enter") event.preventDefault();
     });
-  }
+  });
 
   // 照片: previews of what was taken, and the limit before anything is uploaded.
   var photos = $("photos");
@@ -52,6 +55,8 @@
         img.alt = "照片 " + (i + 1);
         box.appendChild(img);
       });
+      var label = document.querySelector("[data-photo-button] span");
+      if (label) label.textContent = photos.files.length ? "重新拍照（已选 " + photos.files.length + " 张）" : "拍照";
     });
   }
 
