@@ -12,10 +12,12 @@ import time
 from typing import Any, Literal
 
 from cases import hooks, jobs
+from cases.hooks import TransitionObserver
 from cases.jobnames import JobName
 from cases.lifecycle import CaseStatus
 from cases.settings import KernelSettings, kernel_settings
 from hotline.jobs import wire_jobs
+from routing.verification import end_check_when_moved
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,9 @@ CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
     (CaseStatus.VERIFIED, JobName.START_SURVEY_CALL),
 ]
 
+# Called inside the transaction of every case move (cases.hooks.on_transition).
+TRANSITION_OBSERVERS: list[TransitionObserver] = [end_check_when_moved]
+
 # Run by the sweeper every HOTLINE_SWEEP_INTERVAL_SECONDS (one sweeper at a time across the fleet).
 PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE]
 
@@ -33,6 +38,8 @@ def wire_case_hooks() -> None:
     """Idempotent. Entry points call `configure_runtime`, which calls this."""
     for status, job in CASE_HOOKS:
         hooks.on_status(status.value, job)
+    for observer in TRANSITION_OBSERVERS:
+        hooks.on_transition(observer)
 
 
 def wire_jobs_and_hooks() -> None:

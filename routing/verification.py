@@ -23,10 +23,9 @@ from sqlmodel import Session, col
 
 from cases.db import is_sqlite
 from cases.lifecycle import Action, CaseStatus
-from cases.models import Case
+from cases.models import Case, CaseEvent
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id
 from cases.service import apply_action
-from routing.pipeline import route_checked_case
 
 MAX_PHOTOS = 9
 NOTE_MAX = 500
@@ -107,6 +106,15 @@ def verify_case(
     return case
 
 
+def end_check_when_moved(session: Session, case: Case, event: CaseEvent) -> None:
+    """Observer (`cases.hooks.on_transition`, wired in hotline/wiring.py): 核查 is asked of a case in 上报
+    only, so whoever moves it on some other way — an agent's 立案 or 不予立案 from the console, a 合并 —
+    ends the request with it, and the task leaves the grid worker's list."""
+    if case.needs_check and case.status != CaseStatus.REPORTED.value:
+        case.needs_check = False
+        session.add(case)
+
+
 def check_case(
     session: Session,
     case: Case,
@@ -131,6 +139,10 @@ def check_case(
         apply_action(
             session, case, Action.CHECK, actor, reason=reason, data=data, needs_check=False, grid_confidence=1.0
         )
+        # Imported here: this module's observer is wired into every process (hotline.wiring), the pipeline and
+        # its classifier only into those that check a case.
+        from routing.pipeline import route_checked_case
+
         route_checked_case(session, case)
     else:
         if not text:

@@ -271,3 +271,20 @@ def test_grid_hints_are_trusted_only_from_a_grid_worker(env: Path) -> None:
         case = get_case_by_number(s, number)
         assert case is not None and case.grid_code == GRID  # the GPS grid, not the untrusted hint
         assert not [e for e in _events(s, case) if e.action == EventKind.CONFIRM]
+
+
+def test_whoever_moves_a_case_on_from_reported_ends_its_check_request(checking: None) -> None:
+    """An agent's 立案 from the console (or a 不予立案, a 合并) answers the 核查 too: the task disappears."""
+    from cases.lifecycle import Action
+    from cases.service import apply_action
+    from hotline.wiring import wire_case_hooks
+
+    wire_case_hooks()  # as every entry point does
+    registered, rejected = _report(n=1), _report(n=2)
+    with session_scope() as s:
+        for number, action in ((registered, Action.REGISTER), (rejected, Action.REJECT)):
+            case = get_case_by_number(s, number)
+            assert case is not None and case.needs_check
+            apply_action(s, case, action, "agent:li", reason="坐席已电话核实")
+    for number in (registered, rejected):
+        assert _snapshot(number)[1] is False
