@@ -31,7 +31,7 @@ HERE = {"latitude": 30.40312, "longitude": 114.84321, "accuracy": 8}  # 东门�
 
 
 @contextmanager
-def phone_browser() -> Iterator[Any]:
+def phone_browser(javascript: bool = True) -> Iterator[Any]:
     """Headless Chromium as a phone (375×812, touch, zh-CN) that may tell pages where it is."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/system-deps.sh)")
@@ -50,6 +50,7 @@ def phone_browser() -> Iterator[Any]:
                 timezone_id="Asia/Shanghai",
                 geolocation=HERE,
                 permissions=["geolocation"],
+                java_script_enabled=javascript,
             )
         finally:
             browser.close()
@@ -189,3 +190,30 @@ def test_check_a_reported_case_on_site(
         case = get_case_by_number(s, number)
         assert case is not None
         assert (case.status, case.needs_check, case.department_code) == (CaseStatus.DISPATCHED, False, "enforcement")
+
+
+def test_report_from_patrol_without_javascript(
+    live_server: LiveServer, world: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No script at all: the browser's own file input, the full category list, an address instead of the GPS
+    fix, and the page after it refreshes itself until the case is there."""
+    base = live_server.base
+    with phone_browser(javascript=False) as context:
+        page = context.new_page()
+        sign_in(page, base, "zhou", PASSWORD)
+        page.goto(f"{base}/grid/report")
+        expect(page.locator("#cat-search")).to_be_hidden()
+        expect(page.locator("#locate")).to_be_hidden()
+        page.set_input_files("#photos", files=[{"name": "a.jpg", "mimeType": "image/jpeg", "buffer": photo()}])
+        page.select_option("#category_other", "01002")  # 污水井盖 — not among the common ones
+        page.locator("#description").fill("东门巷口井盖松动，踩上去会翻")
+        page.locator("#address").fill("东门巷口")
+        shot(page, "grid-report-nojs.png")
+        page.locator("#submit").click()
+        page.wait_for_url(f"{base}/grid/reports/**")
+        expect(page.locator("#status")).to_contain_text("已派遣", timeout=15_000)  # <meta refresh> in <noscript>
+    with live_db(live_server, monkeypatch), session_scope() as s:
+        [report] = s.exec(select(Report).where(Report.channel == Channel.GRID)).all()
+        assert report.lat is None and report.address == "东门巷口"
+        case = s.get(Case, report.case_id)
+        assert case is not None and (case.status, case.category_code) == (CaseStatus.DISPATCHED, "01002")
