@@ -209,6 +209,7 @@ def _simple(
 ) -> tuple[str, list[str]] | None:
     dept = _named(names, "department", data.get("department_code")) if data.get("department_code") else "承办单位"
     handle_by = _deadline(data, "handle_deadline", local)
+    asked = data.get("working_days")
     texts: dict[str, tuple[str, list[str]]] = {
         "open": (f"创建工单「{data.get('title') or '（无标题）'}」", []),
         "link_report": (
@@ -233,6 +234,12 @@ def _simple(
         "merge": (f"合并至工单 {data.get('into') or data.get('merged_into') or ''}".rstrip(), []),
         "escalate": ("督办", []),
         "extend": ("延长处置期限", [f"新的处置期限：{handle_by}"] if handle_by else []),
+        "request_extension": (f"承办单位申请延期{asked}个工作日" if asked else "承办单位申请延期", []),
+        "refuse_extension": ("驳回延期申请，恢复计时", []),
+        "request_info": ("等待市民补充材料，暂停计时", []),
+        "resume": ("材料已补充，恢复计时", []),
+        "rule": (f"审定：由{dept}办理（不得再退单）", [f"处置期限：{handle_by}"] if handle_by else []),
+        "sla_recalculated": ("按现行时限标准重新计算期限", []),
         "note": ("备注", []),
         "sms_reply": ("短信回复反映人", []),
     }

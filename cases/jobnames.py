@@ -11,6 +11,7 @@ class JobName(StrEnum):
     # the report → case pipeline (routing)
     PROCESS_REPORT = "process_report"  # (report_id) classify, route, 立案, 派遣; returns the case number
     APPLY_TRANSCRIPT = "apply_transcript"  # (report_id) a voicemail's words reach its case
+    REDISPATCH_REOPENED = "redispatch_reopened"  # (case_id) a reopened case back to its department, next grade
     # telephony (intake)
     SEND_SMS = "send_sms"  # (outbound_message_id)
     PLACE_CALL = "place_call"  # (outbound_message_id)

@@ -43,3 +43,4 @@ class EventKind(StrEnum):
     DUPLICATE_PROPOSED = "duplicate_proposed"  # 一事多诉: intake found an open case of the same matter nearby
     SLA_WARNING = "sla_warning"  # the ladder's early step (e.g. 80 % of a limit): the department is texted
     CHECK_REQUESTED = "check_requested"  # a routing rule asked a grid worker for 核查 before 立案
+    SLA_RECALCULATED = "sla_recalculated"  # a supervisor had the running clock counted again by today's policy

@@ -208,9 +208,16 @@ def freeze_startup_objects() -> None:
 
 
 def prepare_database(force_seed: bool = False) -> dict[str, int]:
-    """Upgrade to the newest migration and load reference data (first start, or on request)."""
+    """Upgrade to the newest migration and load reference data (first start, or on request), and the
+    shipped SLA policies into an empty policy table (a city's edits are never overwritten)."""
+    from routing.sla_policies import seed_policies
+
     upgrade()
+    counts: dict[str, int] = {}
     with session_scope() as s:
         if force_seed or s.exec(select(Category).limit(1)).first() is None:
-            return seed_reference_data(s)
-    return {}
+            counts = seed_reference_data(s)
+    with session_scope() as s:
+        if policies := seed_policies(s):
+            counts["sla_policies"] = policies
+    return counts

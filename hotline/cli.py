@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
 from cases.settings import kernel_settings
-from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids, cli_users
+from hotline import cli_apikeys, cli_call, cli_cameras, cli_cases, cli_classifier, cli_grids, cli_sla, cli_users
 from hotline.settings import build_settings, server_settings
 
 NOT_MIGRATED = "the database is not migrated yet: run `hotline db upgrade` first"
@@ -60,6 +60,7 @@ app.add_typer(cli_call.app, name="call")
 app.add_typer(cli_cases.app, name="cases")
 app.add_typer(cli_classifier.app, name="classifier")
 app.add_typer(cli_grids.app, name="grids")
+app.add_typer(cli_sla.app, name="sla")
 app.add_typer(cli_users.app, name="users")
 console = Console()
 

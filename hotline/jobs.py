@@ -20,6 +20,7 @@ from cases.jobnames import JobName
 JOBS: dict[JobName, str] = {
     JobName.PROCESS_REPORT: "routing.pipeline.process_report",
     JobName.APPLY_TRANSCRIPT: "routing.voicemail.apply_transcript_job",
+    JobName.REDISPATCH_REOPENED: "routing.reopen.redispatch_reopened",
     JobName.SEND_SMS: "intake.telephony.outbound.send_sms",
     JobName.PLACE_CALL: "intake.telephony.outbound.place_call",
     JobName.RING_AGENT: "intake.telephony.agent_calls.ring_agent",

@@ -1,7 +1,9 @@
-"""Which background jobs follow which case moves, and which periodic tasks the sweeper runs.
+"""Which background jobs follow which case moves, which observers run inside every move, and which
+periodic tasks the sweeper runs.
 
 One place to read (and change) the automatic side of the closed loop:
-派遣 → SMS to the reporter; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访).
+派遣 → SMS to the reporter; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访); 重开 → back to
+the department one grade up. Inside every move: the SLA clocks (`routing.clocks.on_transition`).
 Every entry point (app factory, worker, each CLI command) wires them through `configure_runtime`.
 """
 
@@ -25,6 +27,7 @@ CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
     (CaseStatus.DISPATCHED, JobName.NOTIFY_CASE_STATUS),
     (CaseStatus.HANDLED, JobName.NOTIFY_CASE_STATUS),
     (CaseStatus.VERIFIED, JobName.START_SURVEY_CALL),
+    (CaseStatus.REOPENED, JobName.REDISPATCH_REOPENED),
 ]
 
 # Called inside the transaction of every case move (cases.hooks.on_transition).
@@ -34,8 +37,16 @@ TRANSITION_OBSERVERS: list[TransitionObserver] = [end_check_when_moved]
 PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE]
 
 
+def wire_observers() -> None:
+    """The observers every move runs in its own transaction (the SLA clocks). Idempotent."""
+    from routing.clocks import on_transition as sla_clocks
+
+    hooks.on_transition(sla_clocks)
+
+
 def wire_case_hooks() -> None:
     """Idempotent. Entry points call `configure_runtime`, which calls this."""
+    wire_observers()
     for status, job in CASE_HOOKS:
         hooks.on_status(status.value, job)
     for observer in TRANSITION_OBSERVERS:

@@ -274,8 +274,7 @@ def _open(
 ) -> Case:
     """立案: a new case for the report, dispatched at once or held for an agent. `machine` is the model's
     own classification (the timeline keeps it); `c` has the agent's grid in it when they chose one."""
-    now = utcnow()
-    decision = route(routing_table(), category, now, grade=report.hints.get("grade"))
+    decision = route(routing_table(), category, grade=report.hints.get("grade"))
     # A category the channel supplied stands in for the model's (see _needs_review).
     classification = machine.event_data() | {"category_code": category}
     confirmed = choice is not None and choice.confirmed
@@ -355,8 +354,6 @@ def _dispatch_or_hold(
         SYSTEM_ACTOR,
         reason="; ".join(decision.reasons),
         department_code=decision.department_code,
-        dispatch_deadline=decision.dispatch_deadline,
-        handle_deadline=decision.handle_deadline,
     )
 
 
@@ -397,7 +394,7 @@ def route_checked_case(s: Session, case: Case) -> None:
         grid_confidence=case.grid_confidence or 0.0,
         grid_source=case.grid_source or "none",
     )
-    decision = route(routing_table(), case.category_code, utcnow(), grade=report.hints.get("grade"))
+    decision = route(routing_table(), case.category_code, grade=report.hints.get("grade"))
     _dispatch_or_hold(s, report, case, c, decision, confirmed=choice is not None and choice.confirmed)
 
 

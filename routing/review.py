@@ -4,7 +4,8 @@
 it checks what the agent typed against the reference data, routes with the category the agent settled
 on, dispatches, and keeps the decision as a labelled example so the next model learns from it — all in
 one transaction. `dispatch_case` is every dispatch after the pipeline's first one (re-dispatch after
-退单 or 重开): the deadlines are counted from the moment of dispatch, never kept from an earlier round.
+退单 or 重开). Neither computes a deadline: the dispatch starts the case's 签收 clock (`routing.clocks`),
+which counts the SLA policy's limits from the moment of dispatch, never kept from an earlier round.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category,
 from cases.service import apply_action, record_event
 from cases.states import EventKind
 from classifiers.training.corrections import record_correction
+from routing.department import needs_ruling
 from routing.rules import GRADES, RoutingDecision, route
 from routing.ruleset import routing_table
-from routing.sla import TimeLimit, deadline
 
 
 class ReviewError(InvalidInput):
@@ -54,14 +55,13 @@ def _plan(
     *,
     department_code: str | None,
     grade: str | None,
-    now: datetime,
 ) -> DispatchPlan:
     """Everything a dispatch needs, checked, before anything is changed."""
     if grade is not None and grade not in GRADES:
         raise ReviewError(f"grade must be one of {', '.join(GRADES)}, not {grade!r}")
     if department_code is not None:
         check_department(session, department_code)
-    decision = route(routing_table(), category, now, grade=grade)
+    decision = route(routing_table(), category, grade=grade)
     department = department_code or decision.department_code
     if department is None:
         raise ReviewError(f"no routing rule for category {category}: name a department")
@@ -86,8 +86,6 @@ def _dispatch(
         data=data,
         department_code=plan.department_code,
         grade=d.grade,
-        dispatch_deadline=d.dispatch_deadline,
-        handle_deadline=d.handle_deadline,
     )
 
 
@@ -100,20 +98,20 @@ def dispatch_case(
     grade: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
-    now: datetime | None = None,
 ) -> Case:
     """Dispatch (or re-dispatch) a case to the department the rules name for its category (or the one
-    given), with dispatch and handling deadlines counted on the working calendar from `now`. The caller
-    commits. A case held for confirmation goes through `confirm_case` instead."""
+    given); its 签收 clock starts with the SLA policy's limits. The caller commits. A case held for
+    confirmation goes through `confirm_case` instead; a case returned twice waits for a supervisor's
+    审定 (`routing.department.rule_on_return`)."""
     actor = actor_id(actor, kinds=ACTOR_KINDS)
     next_status(case.status, Action.DISPATCH)  # IllegalTransition before any other complaint
+    if needs_ruling(case):
+        raise ReviewError(f"工单{case.number}已退单{case.return_count}次，须由班长审定承办单位，不能直接派遣")
     if case.needs_review:
         raise ReviewError(f"case {case.number} waits for an agent's confirmation: confirm it instead")
     if case.category_code is None:
         raise ReviewError("a category is needed to dispatch")
-    plan = _plan(
-        session, case.category_code, department_code=department_code, grade=grade or case.grade, now=now or utcnow()
-    )
+    plan = _plan(session, case.category_code, department_code=department_code, grade=grade or case.grade)
     _dispatch(session, case, actor, plan, reason, data)
     return case
 
@@ -186,7 +184,6 @@ def confirm_case(
         category,
         department_code=department_code,
         grade=grade or (case.grade if category == case.category_code else None),
-        now=utcnow(),
     )
 
     _settle_tags(session, case, actor, category, grid, reason)
@@ -200,18 +197,15 @@ EXTENSION_DAYS = (1, 2, 3, 5, 10)  # what a hotline agent may grant at once, in 
 
 
 def extend_case(session: Session, case: Case, actor: str, *, working_days: int, reason: str) -> Case:
-    """延期: move the handling deadline on by whole working days of the routing calendar, counted from the
-    current deadline (or from now, when it has already passed: an extension never lands in the past).
-    The caller commits."""
+    """延期 granted by a hotline agent directly: the running clock gets `working_days` added to what it has
+    left (an overdue one gets them from now: an extension never lands in the past), and the case's
+    deadline moves with it (`routing.clocks`). The caller commits."""
     actor = actor_id(actor, kinds=ACTOR_KINDS)
     next_status(case.status, Action.EXTEND)  # IllegalTransition before any other complaint
     if working_days not in EXTENSION_DAYS:
         raise ReviewError(f"an extension is one of {EXTENSION_DAYS} working days, not {working_days}")
     if not reason.strip():
         raise ReviewError("an extension needs a reason")
-    now = utcnow()
-    start = max(case.handle_deadline or now, now)
-    until = deadline(start, TimeLimit(working_days, "working_days"), routing_table().calendar)
     apply_action(
         session,
         case,
@@ -219,7 +213,6 @@ def extend_case(session: Session, case: Case, actor: str, *, working_days: int, 
         actor,
         reason=reason.strip(),
         data={"working_days": working_days, "previous_handle_deadline": _iso(case.handle_deadline)},
-        handle_deadline=until,
     )
     session.flush()
     return case

@@ -1,17 +1,19 @@
-"""Routing rules as data (routing/data/rules.yaml, or a city's own file) and the pure matcher."""
+"""Routing rules as data (routing/data/rules.yaml, or a city's own file) and the pure matcher: which
+department gets a category, at which grade, dispatched at once or held for an agent.
+
+Time limits are not routing's: they are SLA policies (`routing.sla_policies`), counted on the working
+calendar (`routing.calendar`) by the clocks a dispatch starts (`routing.clocks`). A rules file that still
+carries `calendar:` or a rule's `dispatch_limit` / `handle_limit` is refused, naming where they went."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from cases.reference import ReferenceCodes
-from routing.sla import TimeLimit, WorkingCalendar, deadline
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "rules.yaml"
 GRADES = ("normal", "urgent", "critical")  # 一般 / 紧急 / 特急
@@ -28,8 +30,6 @@ class RoutingRule:
     categories: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     grade: str | None = None
-    dispatch_limit: TimeLimit | None = None
-    handle_limit: TimeLimit | None = None
     auto_dispatch: bool = True
     # 核查: a grid worker of the case's grid must find the problem on site before 立案 (routing.verification).
     require_check: bool = False
@@ -43,10 +43,7 @@ class RoutingRule:
 @dataclass(frozen=True)
 class RoutingTable:
     rules: tuple[RoutingRule, ...]
-    calendar: WorkingCalendar
     default_grade: str = "normal"
-    default_dispatch_limit: TimeLimit = TimeLimit(1, "working_hours")
-    default_handle_limit: TimeLimit = TimeLimit(2, "working_days")
 
 
 @dataclass(frozen=True)
@@ -55,22 +52,25 @@ class RoutingDecision:
     grade: str
     rule_id: str | None
     auto_dispatch: bool
-    dispatch_deadline: datetime
-    handle_deadline: datetime
     reasons: list[str] = field(default_factory=list)
     require_check: bool = False  # the rule asks for 核查 before 立案
 
 
-def _limit(raw: Any, where: str) -> TimeLimit | None:
-    if raw is None:
-        return None
-    try:
-        unit = raw["unit"]
-        if unit not in ("hours", "days", "working_hours", "working_days"):
-            raise RulesError(f"{where}: unknown unit {unit!r}")
-        return TimeLimit(float(raw["amount"]), unit)
-    except (KeyError, TypeError) as exc:
-        raise RulesError(f"{where}: a time limit needs amount and unit") from exc
+MOVED = "time limits are SLA policies now (routing/data/sla_policies.yaml, `hotline sla import`)"
+_MOVED_KEYS = ("dispatch_limit", "handle_limit")
+
+
+def _refuse_moved(raw: dict[str, Any], where: str) -> None:
+    for key in _MOVED_KEYS:
+        if key in raw:
+            raise RulesError(f"{where}: `{key}` is no longer read: {MOVED}")
+
+
+def _require_check(raw: dict[str, Any], where: str) -> bool:
+    value = raw.get("require_check", False)
+    if not isinstance(value, bool):
+        raise RulesError(f"{where}: require_check must be true or false")
+    return value
 
 
 def _check_reference(rule: RoutingRule, where: str, ref: ReferenceCodes) -> None:
@@ -88,23 +88,17 @@ def _check_reference(rule: RoutingRule, where: str, ref: ReferenceCodes) -> None
 
 def parse_rules(
     doc: dict[str, Any],
-    tz: str,
     reference: ReferenceCodes | None = None,
     lines: list[int] | None = None,
     source: str = "rules",
 ) -> RoutingTable:
     """The routing table of a parsed rules document. With `reference`, every department, category and
     prefix a rule names must exist there; `lines` (the line of each rule) make the messages point at it."""
-    cal_doc = doc.get("calendar", {})
-    cal = WorkingCalendar(
-        tz=ZoneInfo(tz),
-        weekdays=frozenset(int(d) for d in cal_doc.get("weekdays", [1, 2, 3, 4, 5])),
-        periods=tuple(
-            (time.fromisoformat(a), time.fromisoformat(b))
-            for a, b in cal_doc.get("periods", [["08:30", "12:00"], ["14:00", "17:30"]])
-        ),
-        holidays=frozenset(date.fromisoformat(str(d)) for d in cal_doc.get("holidays", [])),
-    )
+    if "calendar" in doc:
+        raise RulesError(
+            f"{source}: `calendar` is no longer read: the working calendar is the calendar table "
+            "(`hotline calendar import`) and HOTLINE_WORKING_WEEKDAYS / HOTLINE_WORKING_PERIODS"
+        )
     rules: list[RoutingRule] = []
     seen: set[str] = set()
     raw_rules = doc.get("rules", [])
@@ -121,11 +115,10 @@ def parse_rules(
         seen.add(rid)
         if "department" not in r:
             raise RulesError(f"{where}: no department")
+        _refuse_moved(r, where)
         grade = r.get("grade")
         if grade is not None and grade not in GRADES:
             raise RulesError(f"{where}: grade must be one of {GRADES}")
-        if not isinstance(r.get("require_check", False), bool):
-            raise RulesError(f"{where}: require_check must be true or false")
         for key in ("categories", "prefixes"):
             # YAML reads an unquoted 06010 as the number 3080 (octal): it would never match.
             numbers = [c for c in r.get(key, []) if not isinstance(c, str)]
@@ -137,24 +130,17 @@ def parse_rules(
             categories=frozenset(str(c) for c in r.get("categories", [])),
             prefixes=tuple(str(p) for p in r.get("prefixes", [])),
             grade=grade,
-            dispatch_limit=_limit(r.get("dispatch_limit"), where),
-            handle_limit=_limit(r.get("handle_limit"), where),
             auto_dispatch=bool(r.get("auto_dispatch", True)),
-            require_check=r.get("require_check", False),
+            require_check=_require_check(r, where),
         )
         if reference is not None:
             _check_reference(rule, where, reference)
         rules.append(rule)
     d = doc.get("defaults", {})
+    _refuse_moved(d, f"{source}: defaults")
     if d.get("grade", "normal") not in GRADES:
         raise RulesError(f"{source}: defaults: grade must be one of {GRADES}")
-    return RoutingTable(
-        rules=tuple(rules),
-        calendar=cal,
-        default_grade=str(d.get("grade", "normal")),
-        default_dispatch_limit=_limit(d.get("dispatch_limit"), "defaults") or TimeLimit(1, "working_hours"),
-        default_handle_limit=_limit(d.get("handle_limit"), "defaults") or TimeLimit(2, "working_days"),
-    )
+    return RoutingTable(rules=tuple(rules), default_grade=str(d.get("grade", "normal")))
 
 
 def _rule_lines(text: str) -> list[int]:
@@ -168,7 +154,7 @@ def _rule_lines(text: str) -> list[int]:
     return []
 
 
-def load_rules(path: Path, tz: str, reference: ReferenceCodes | None = None) -> RoutingTable:
+def load_rules(path: Path, reference: ReferenceCodes | None = None) -> RoutingTable:
     """Load a rules file. With `reference` (the codes in the database), a rule naming an unknown
     department, category or prefix refuses the whole file, the message naming the value, line and rule."""
     text = path.read_text(encoding="utf-8")
@@ -178,28 +164,20 @@ def load_rules(path: Path, tz: str, reference: ReferenceCodes | None = None) -> 
         raise RulesError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(doc, dict):
         raise RulesError(f"{path}: expected a mapping at the top level")
-    return parse_rules(doc, tz, reference, _rule_lines(text), source=str(path))
+    return parse_rules(doc, reference, _rule_lines(text), source=str(path))
 
 
-def route(table: RoutingTable, category_code: str | None, now: datetime, grade: str | None = None) -> RoutingDecision:
-    """First matching rule wins. No match (or no category) → no department: an agent decides."""
+def route(table: RoutingTable, category_code: str | None, grade: str | None = None) -> RoutingDecision:
+    """First matching rule wins. No match (or no category) → no department: an agent decides. The grade
+    given (an agent's, a channel's) stands; otherwise the rule's, otherwise the table's default."""
     rule = next((r for r in table.rules if r.matches(category_code)), None)
     g = grade or (rule.grade if rule and rule.grade else table.default_grade)
-    dispatch_limit = (rule.dispatch_limit if rule else None) or table.default_dispatch_limit
-    handle_limit = (rule.handle_limit if rule else None) or table.default_handle_limit
-    if g in ("urgent", "critical"):
-        # 紧急/特急 halve (quarter) the time the rule allows.
-        factor = 0.5 if g == "urgent" else 0.25
-        if rule is None or rule.grade != g:
-            handle_limit = TimeLimit(handle_limit.amount * factor, handle_limit.unit)
     reasons = [f"rule {rule.id}" if rule else "no rule matches the category"]
     return RoutingDecision(
         department_code=rule.department if rule else None,
         grade=g,
         rule_id=rule.id if rule else None,
         auto_dispatch=bool(rule and rule.auto_dispatch),
-        dispatch_deadline=deadline(now, dispatch_limit, table.calendar),
-        handle_deadline=deadline(now, handle_limit, table.calendar),
         reasons=reasons,
         require_check=bool(rule and rule.require_check),
     )

@@ -29,7 +29,7 @@ def _rules_path() -> Path:
 def build_routing_table() -> RoutingTable:
     with session_scope() as session:  # a rule naming a department or category that does not exist is refused
         reference = reference_codes(session)
-    return load_rules(_rules_path(), kernel_settings().timezone, reference)
+    return load_rules(_rules_path(), reference)
 
 
 def routing_inputs_digest() -> str | None:

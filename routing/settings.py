@@ -1,5 +1,5 @@
-"""Routing's knobs: which rules file, how often a running process looks whether its inputs changed, and
-the 回访 retry policy."""
+"""Routing's knobs: which rules file, how often a running process looks whether its inputs changed, the
+working week, the 回访 retry policy, and the department's 退单 window and 延期 limits."""
 
 from __future__ import annotations
 
@@ -42,6 +42,22 @@ class RoutingSettings(HotlineSettings):
     callback_retry_minutes: int = Field(
         default=120, ge=1, description="A case whose 回访 call reached nobody is due again this long after."
     )
+
+    sla_policies_path: Path | None = Field(
+        default=None,
+        description="SLA policies YAML seeded into an empty sla_policy table. Unset: the shipped "
+        "routing/data/sla_policies.yaml.",
+    )
+    return_window_working_hours: float = Field(
+        default=7.0,
+        ge=0,
+        description="A department may return (退单) a case this many working hours after its dispatch; after "
+        "that it owns the case (首办负责制). 7 = one working day of the default calendar.",
+    )
+    extension_max_count: int = Field(
+        default=3, ge=0, description="延期 extensions a case may be granted (each one a supervisor's approval)."
+    )
+    extension_max_days: int = Field(default=3, ge=1, description="Working days one 延期 request may ask for at most.")
 
 
 SETTINGS = providers.Key("routing settings", RoutingSettings)

@@ -20,7 +20,7 @@ from cases.db import is_sqlite, session_scope
 from cases.jobnames import JobName
 from cases.jobs import run_now
 from cases.lifecycle import Action, CaseStatus
-from cases.models import Case, Report, utcnow
+from cases.models import Case, Report
 from cases.service import record_event
 from cases.states import EventKind
 from classifiers.base import ReportFacts
@@ -87,7 +87,7 @@ def apply_transcript(session: Session, report_id: int) -> bool:
     if case.status == CaseStatus.REGISTERED.value:
         if c.category_code is not None:
             case.category_code, case.category_confidence = c.category_code, c.category_confidence
-            case.department_code = route(routing_table(), c.category_code, utcnow(), grade=case.grade).department_code
+            case.department_code = route(routing_table(), c.category_code, grade=case.grade).department_code
         if c.grid_code is not None:
             case.grid_code, case.grid_confidence, case.grid_source = c.grid_code, c.grid_confidence, c.grid_source
         case.needs_review = True

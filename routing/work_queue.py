@@ -36,8 +36,7 @@ from cases.models import Case, CaseEvent, Category, Grid, Report
 from cases.reference import MATTER, reference_names
 from cases.settings import kernel_settings
 from cases.states import Channel, EventKind, ReportState
-from routing.rules import route
-from routing.ruleset import routing_table
+from routing.clocks import planned_deadlines
 from routing.sla import remaining_fraction
 
 COUNT_CAP = 100  # "100+" is all an agent needs to know; a higher cap costs a longer scan
@@ -369,14 +368,14 @@ def due_class(start: datetime, deadline: datetime | None, now: datetime) -> Due:
 
 
 def _case_deadline(case: Case) -> datetime | None:
-    """The deadline the case runs against: stored ones first; a held case has none stored yet (they are
-    set at dispatch), so its dispatch deadline is what its routing rule gives, counted from 立案."""
+    """The deadline the case runs against: stored ones first; a held case has none stored yet (its clocks
+    start at dispatch), so its 签收 deadline is what its SLA policy gives, counted from 立案."""
     stored = case.dispatch_deadline or case.handle_deadline
     if stored is not None:
         return stored
     try:
-        return route(routing_table(), case.category_code, case.created_at, grade=case.grade).dispatch_deadline
-    except Exception:  # no routing table at hand (it is built from a file): no colour rather than no queue
+        return planned_deadlines(case.category_code, case.grade, case.created_at).sign_due
+    except Exception:  # no policies or calendar at hand (the database is away): no colour rather than no queue
         return None
 
 

@@ -72,8 +72,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: Path) -> I
     monkeypatch.delenv("HOTLINE_REDIS_URL", raising=False)
     reset_caches()
     from hotline.jobs import wire_jobs
+    from hotline.wiring import wire_observers
 
     wire_jobs()  # jobs run by name, as in every entry point
+    wire_observers()  # the SLA clocks follow every move, as in every entry point
     yield tmp_path
     jobs.set_queue(None)
     reset_caches()

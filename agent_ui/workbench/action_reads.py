@@ -1,5 +1,5 @@
 """Read models of the case page's actions panel: the case as the reader may see it, what a dispatch would
-do (the routing rules' department and deadlines, read before anyone clicks), the classifier's top three,
+do (the routing rules' department, the SLA policy's deadlines, read before anyone clicks), the classifier's top three,
 and the choices of the edit form. Reads only."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cases.reference import MATTER, reference_names
 from cases.sanitize import has_unsafe
 from cases.states import EventKind
 from intake.telephony.models import SmsOptOut
+from routing.clocks import planned_deadlines
 from routing.rules import RulesError, route
 from routing.ruleset import routing_table
 
@@ -36,7 +37,8 @@ def readable_case(session: Session, reader: Reader, number: str) -> Case | None:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a dispatch with this category would do now: a read of the routing rules."""
+    """What a dispatch with this category would do now: a read of the routing rules (department, grade)
+    and of the SLA policy (签收 deadline, the latest 办结 deadline)."""
 
     category_code: str
     department_code: str | None
@@ -56,15 +58,16 @@ def dispatch_plan(category_code: str | None, grade: str | None, department_code:
     does. A rules file that does not load raises RulesError."""
     if not category_code:
         return None
-    d = route(routing_table(), category_code, utcnow(), grade=grade)
+    d = route(routing_table(), category_code, grade=grade)
     department = department_code or d.department_code
+    planned = planned_deadlines(category_code, d.grade, utcnow())
     return Plan(
         category_code,
         department,
         reference_names().department(department),
         d.grade,
-        d.dispatch_deadline,
-        d.handle_deadline,
+        planned.sign_due,
+        planned.handle_due,
         d.rule_id,
     )
 

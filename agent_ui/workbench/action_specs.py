@@ -105,6 +105,9 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
 def refusal_zh(exc: Exception) -> str:
     """The Chinese sentence for a refused action (IllegalTransition, InvalidInput, ReviewError, RulesError…)."""
     if isinstance(exc, IllegalTransition):
@@ -115,4 +118,6 @@ def refusal_zh(exc: Exception) -> str:
     for pattern, zh in _MESSAGES:
         if pattern.search(text):
             return zh
+    if _CHINESE.search(text):
+        return text  # the use case already speaks to the person (routing.department, the 审定 refusal)
     return "操作未能完成，请检查填写内容后重试"

@@ -214,11 +214,11 @@ def test_rules_naming_unknown_codes_are_refused_with_line_and_rule(
     with session_scope() as s:
         ref = reference_codes(s)
     with pytest.raises(RulesError) as exc:
-        load_rules(path, "Asia/Shanghai", ref)
+        load_rules(path, ref)
     message = str(exc.value)
     assert f"{path}:{_line_of(path, new.strip())}:" in message, message
     assert all(w in message for w in words), message
-    load_rules(DEFAULT_RULES, "Asia/Shanghai", ref)  # the shipped file names only what exists
+    load_rules(DEFAULT_RULES, ref)  # the shipped file names only what exists
 
 
 def test_pipeline_refuses_a_rules_file_with_an_unknown_department(

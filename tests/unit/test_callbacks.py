@@ -144,7 +144,8 @@ def test_unsatisfied_callback_reopens_the_case_as_the_rating_rule_decides(client
     )
     assert r.status_code == 303
     case = _case(number)
-    assert case.status == "reopened"
+    # reopened, and (the job after the commit) back with its department one grade up
+    assert (case.status, case.reopen_count, case.grade) == ("dispatched", 1, "urgent")
     [reopen] = [e for e in _events(number) if e.action == "reopen"]
     assert reopen.from_status == "verified" and reopen.actor == "agent:li"
     assert reopen.reason == "回访不满意：垃圾还在" and reopen.data["rating_code"] == "unsatisfied"

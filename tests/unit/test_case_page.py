@@ -126,15 +126,10 @@ def test_the_header_colours_the_deadline_that_still_runs(client: TestClient, age
     with session_scope() as s:
         case = s.exec(select(Case).where(Case.number == number)).one()
         case.needs_review = False
-        apply_action(
-            s,
-            case,
-            Action.DISPATCH,
-            "agent:li",
-            department_code=DEPARTMENT,
-            dispatch_deadline=utcnow() - timedelta(hours=30),
-            handle_deadline=utcnow() - timedelta(hours=1),
-        )
+        apply_action(s, case, Action.DISPATCH, "agent:li", department_code=DEPARTMENT)
+        # The clock set the deadlines from the policy; this test pins the mirror in the past.
+        case.dispatch_deadline = utcnow() - timedelta(hours=30)
+        case.handle_deadline = utcnow() - timedelta(hours=1)
     header = client.get(f"/console/cases/{number}/header").text
     assert 'class="due due-bad"' in header  # handling is overdue
     assert 'class="due due-none"' in header  # the dispatch deadline no longer runs: it was dispatched

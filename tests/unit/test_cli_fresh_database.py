@@ -40,6 +40,7 @@ ARGS: dict[str, list[str]] = {
     "classifier predict": ["{tmp}/in.csv", "{tmp}/out.csv"],
     "classifier activate": ["20261130-0930"],
     "grids import": ["{tmp}/grids.geojson"],
+    "sla import": [str(REPO / "routing" / "data" / "sla_policies.yaml"), "--note", "试运行"],
     "worker": ["--burst"],
     "users create": ["li", "--role", "agent", "--password-stdin"],
     "users disable": ["li"],

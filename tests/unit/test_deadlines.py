@@ -1,4 +1,5 @@
-"""Deadlines: said to the minute in city time ("14点30分前"), and counted afresh at every re-dispatch."""
+"""Deadlines: said to the minute in city time ("14点30分前"), and counted afresh at every re-dispatch (by the
+clock the dispatch starts: the mover brings none)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from cases.db import session_scope
 from cases.lifecycle import Action
-from cases.models import Case, CaseEvent, Report
+from cases.models import CaseEvent, Report
 from cases.reference import InvalidInput
 from cases.service import apply_action, get_case_by_number, open_case
 from cases.texts import finish_by_zh
@@ -60,15 +61,9 @@ def _case_due(due: datetime, phone: str = "+8613800138000") -> tuple[int, str]:
             grid_code="421102001001001",
         )
         apply_action(s, case, Action.REGISTER, "system:pipeline")
-        apply_action(
-            s,
-            case,
-            Action.DISPATCH,
-            "system:pipeline",
-            department_code="sanitation",
-            dispatch_deadline=due - timedelta(hours=2),
-            handle_deadline=due,
-        )
+        apply_action(s, case, Action.DISPATCH, "system:pipeline", department_code="sanitation")
+        # The clock set the deadlines from the policy; these tests pin the mirror to a minute of their choice.
+        case.dispatch_deadline, case.handle_deadline = due - timedelta(hours=2), due
         s.add(
             Report(channel="sms", external_id="due", text="x", phone=phone, case_id=case.id, processing_status="done")
         )
@@ -97,42 +92,57 @@ def test_every_deadline_sentence_says_the_minutes(twilio_env: TwilioStandIn, syn
 
 
 def test_redispatch_after_reopen_counts_fresh_deadlines(env: object) -> None:
-    from routing.pipeline import routing_table
-    from routing.rules import route
+    """重开 sends the case back to its department (the job after the reopen's commit), one grade up, with
+    deadlines counted by its new 签收 clock from that moment, never kept from the round before."""
+    from routing.clocks import planned_deadlines, running_clock
 
     long_ago = datetime(2026, 3, 2, 9, 0, tzinfo=SH)  # a Monday: both deadlines long passed
     _, number = _case_due(long_ago)
-    for action in ("handle", "verify", "reopen"):
+    for action in ("handle", "verify"):
         out = runner.invoke(cli, ["cases", "act", number, action, "--actor", "agent:li"])
         assert out.exit_code == 0, out.output
     before = datetime.now(UTC)
-    out = runner.invoke(cli, ["cases", "act", number, "dispatch", "--actor", "agent:li"])
+    out = runner.invoke(cli, ["cases", "act", number, "reopen", "--actor", "agent:li", "--reason", "居民不满意"])
     assert out.exit_code == 0, out.output
     after = datetime.now(UTC)
     with session_scope() as s:
         case = get_case_by_number(s, number)
         assert case is not None and case.status == "dispatched" and case.department_code == "sanitation"
+        assert (case.grade, case.reopen_count) == ("urgent", 1)
         assert case.dispatch_deadline is not None and case.handle_deadline is not None
         assert case.dispatch_deadline > before and case.handle_deadline > case.dispatch_deadline
-        # exactly what the rule gives when counted from the moment of re-dispatch (working time)
-        lo, hi = route(routing_table(), "06010", before), route(routing_table(), "06010", after)
-        assert lo.handle_deadline <= case.handle_deadline <= hi.handle_deadline
-        assert lo.dispatch_deadline <= case.dispatch_deadline <= hi.dispatch_deadline
+        # exactly what the policy gives the next grade when counted from the moment of re-dispatch
+        lo, hi = planned_deadlines("06010", "urgent", before), planned_deadlines("06010", "urgent", after)
+        assert lo.handle_due <= case.handle_deadline <= hi.handle_due
+        assert lo.sign_due <= case.dispatch_deadline <= hi.sign_due
+        clock = running_clock(s, case.id)
+        assert clock is not None and (clock.kind, clock.due_at) == ("sign", case.dispatch_deadline)
         ev = s.exec(select(CaseEvent).where(CaseEvent.action == "dispatch").order_by(CaseEvent.id.desc())).first()  # type: ignore[union-attr]
-        assert ev is not None and ev.actor == "agent:li" and ev.data["handle_deadline"] > before.isoformat()
+        assert ev is not None and ev.actor == "system:reopen" and ev.data["handle_deadline"] > before.isoformat()
 
 
-def test_a_dispatch_without_fresh_deadlines_is_refused(env: object) -> None:
-    """The kernel keeps no stale deadline: any dispatch, whoever makes it, must bring its own."""
+def test_a_dispatch_brings_no_deadlines_its_clock_counts_them(env: object) -> None:
+    """The kernel keeps no stale deadline and asks the mover for none: any dispatch, whoever makes it,
+    starts a 签收 clock whose deadlines replace the last round's."""
+    from routing.clocks import clocks_of
+
     _, number = _case_due(datetime(2026, 3, 2, 9, 0, tzinfo=SH))
     with session_scope() as s:
         case = get_case_by_number(s, number)
         assert case is not None
         for action in (Action.HANDLE, Action.VERIFY, Action.REOPEN):
             apply_action(s, case, action, "agent:li")
-        with pytest.raises(InvalidInput, match="fresh deadlines"):
-            apply_action(s, case, Action.DISPATCH, "agent:li")
-        assert s.get(Case, case.id).status == "reopened"  # type: ignore[union-attr]
+        assert (case.status, case.dispatch_deadline, case.handle_deadline) == ("reopened", None, None)
+        started = datetime.now(UTC)
+        apply_action(s, case, Action.DISPATCH, "agent:li")
+        assert case.dispatch_deadline is not None and case.dispatch_deadline > started
+        assert case.handle_deadline is not None and case.handle_deadline > case.dispatch_deadline
+        kinds = [(c.kind, c.outcome) for c in clocks_of(s, case.id)]
+        assert kinds == [("sign", "met"), ("verify", "met"), ("sign", None)]
+        with pytest.raises(InvalidInput, match="needs a department"):
+            orphan = open_case(s, actor="system:pipeline", title="x", category_code="06010")
+            apply_action(s, orphan, Action.REGISTER, "system:pipeline")
+            apply_action(s, orphan, Action.DISPATCH, "agent:li")
 
 
 def test_phone_and_sms_lookups_tell_a_case_only_to_its_reporter(twilio_env: TwilioStandIn, sync_queue: object) -> None:

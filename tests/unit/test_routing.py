@@ -1,4 +1,5 @@
-"""Rule matching and deadlines over the working calendar: pure functions, no database."""
+"""Rule matching and deadlines over the working calendar: pure functions, no database. (The time limits
+themselves are SLA policies: tests/unit/test_sla_policies.py.)"""
 
 from __future__ import annotations
 
@@ -47,32 +48,36 @@ def test_naive_start_is_refused() -> None:
 
 
 def test_shipped_rules_route_common_categories() -> None:
-    table = load_rules(DEFAULT_RULES, "Asia/Shanghai")
-    now = local(2026, 11, 25, 9)
-    assert route(table, "06010", now).department_code == "sanitation"
-    manhole = route(table, "01002", now)
+    table = load_rules(DEFAULT_RULES)
+    assert route(table, "06010").department_code == "sanitation"
+    manhole = route(table, "01002")
     assert (manhole.department_code, manhole.grade) == ("municipal", "urgent")
-    assert manhole.handle_deadline == local(2026, 11, 25, 11)
-    assert route(table, "01037", now).department_code == "power"
-    transfer = route(table, "99000", now)
+    assert route(table, "01037").department_code == "power"
+    transfer = route(table, "99000")
     assert transfer.department_code == "transfer_12345" and not transfer.auto_dispatch
-    unknown = route(table, None, now)
+    unknown = route(table, None)
     assert unknown.department_code is None and not unknown.auto_dispatch
 
 
-def test_urgent_grade_shortens_default_limit() -> None:
-    table = load_rules(DEFAULT_RULES, "Asia/Shanghai")
-    now = local(2026, 11, 25, 9)
-    normal, urgent = route(table, "06010", now), route(table, "06010", now, grade="urgent")
-    assert urgent.handle_deadline < normal.handle_deadline
+def test_a_grade_given_stands_over_the_rules() -> None:
+    table = load_rules(DEFAULT_RULES)
+    assert route(table, "06010").grade == "normal"
+    assert route(table, "06010", grade="urgent").grade == "urgent"
+    assert route(table, "01002", grade="critical").grade == "critical"
 
 
 def test_bad_rules_are_reported() -> None:
     with pytest.raises(RulesError, match="no department"):
-        parse_rules({"rules": [{"id": "x", "categories": ["1"]}]}, "Asia/Shanghai")
-    with pytest.raises(RulesError, match="unknown unit"):
-        parse_rules(
-            {"rules": [{"id": "x", "department": "d", "handle_limit": {"amount": 1, "unit": "weeks"}}]}, "Asia/Shanghai"
-        )
+        parse_rules({"rules": [{"id": "x", "categories": ["1"]}]})
     with pytest.raises(RulesError, match="duplicate"):
-        parse_rules({"rules": [{"id": "x", "department": "d"}, {"id": "x", "department": "d"}]}, "Asia/Shanghai")
+        parse_rules({"rules": [{"id": "x", "department": "d"}, {"id": "x", "department": "d"}]})
+
+
+def test_time_limits_and_calendar_in_a_rules_file_are_refused_naming_where_they_went() -> None:
+    """A city's old rules file would otherwise lose its limits without a word."""
+    with pytest.raises(RulesError, match=r"rule x: `handle_limit` is no longer read: time limits are SLA policies"):
+        parse_rules({"rules": [{"id": "x", "department": "d", "handle_limit": {"amount": 1, "unit": "hours"}}]})
+    with pytest.raises(RulesError, match=r"defaults: `dispatch_limit` is no longer read"):
+        parse_rules({"defaults": {"dispatch_limit": {"amount": 1, "unit": "hours"}}, "rules": []})
+    with pytest.raises(RulesError, match=r"`calendar` is no longer read: the working calendar is the calendar table"):
+        parse_rules({"calendar": {"weekdays": [1, 2, 3]}, "rules": []})

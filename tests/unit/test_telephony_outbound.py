@@ -144,7 +144,8 @@ def test_survey_call_unsatisfied_reopens_the_case(client: TestClient, twilio_env
     assert any("工单已重新交办" in s for s in said)
     with session_scope() as s:
         case = s.get(Case, case_id)
-        assert case is not None and case.status == "reopened"
+        # reopened, and (the job after the commit) back with its department one grade up
+        assert case is not None and (case.status, case.reopen_count) == ("dispatched", 1)
         events = s.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)).all()
         assert any(e.action == "reopen" and e.reason == "回访不满意" for e in events)
         assert any(e.data.get("comment") == "垃圾还是没清走" for e in events)

@@ -222,11 +222,12 @@ def test_unsatisfied_rating_reopens_and_satisfied_is_surveyed(web: TestClient) -
     assert r.status_code == 200 and "案件已重新办理" in r.text
     with session_scope() as s:
         case = get_case_by_number(s, number)
-        assert case is not None and case.status == "reopened"
+        # reopened, and (the job after the commit) back with its department one grade up
+        assert case is not None and (case.status, case.reopen_count) == ("dispatched", 1)
         ev = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "reopen")).one()
         assert ev.actor == "resident:web" and ev.data["rating"] == "不满意" and ev.data["comment"] == "垃圾还在"
     assert _rate(web, t, "satisfied").status_code == 409  # rated already for this round
-    _move(number, Action.DISPATCH, Action.HANDLE, Action.VERIFY)
+    _move(number, Action.HANDLE, Action.VERIFY)
     r = _rate(web, t, "satisfied")
     assert r.status_code == 200 and "谢谢您的评价" in r.text
     with session_scope() as s:

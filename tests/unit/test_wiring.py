@@ -109,6 +109,7 @@ ADDED_PATHS = {
     "intake.telephony.agent_calls.ring_agent": JobName.RING_AGENT,
     "intake.telephony.outbound.queue_survey_link": JobName.SEND_SURVEY_LINK,
     "agent_ui.callbacks.jobs.record_callback_call": JobName.RECORD_CALLBACK_CALL,
+    "routing.reopen.redispatch_reopened": JobName.REDISPATCH_REOPENED,
 }
 
 
@@ -137,3 +138,7 @@ def test_the_app_wires_the_follow_up_jobs_whatever_queue_it_is_given(env: Path) 
         assert hooks.listeners("dispatched") == [JobName.NOTIFY_CASE_STATUS]
         assert hooks.listeners("handled") == [JobName.NOTIFY_CASE_STATUS]
         assert hooks.listeners("verified") == [JobName.START_SURVEY_CALL]
+        assert hooks.listeners("reopened") == [JobName.REDISPATCH_REOPENED]
+        from routing.clocks import on_transition
+
+        assert on_transition in hooks.observers()  # the SLA clocks move with every move
