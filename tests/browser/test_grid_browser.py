@@ -18,6 +18,7 @@ from cases.lifecycle import CaseStatus
 from cases.models import Case, CaseEvent, Report
 from cases.service import get_case_by_number, open_case, record_event
 from cases.states import Channel, EventKind
+from hotline.wiring import wire_case_hooks
 from intake.models import Attachment
 from tests.browser.console import CHROMIUM, CHROMIUM_ARGS, SHOTS, live_db, shot, sign_in
 from tests.conftest import LiveServer
@@ -61,6 +62,7 @@ def world(live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     """The live server's database and var dir (for stored photos), a grid worker, and one task of each kind."""
     monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path / "var"))  # the live server's (tests/conftest.py)
     with live_db(live_server, monkeypatch):
+        wire_case_hooks()  # the clocks follow the moves made here, as in the server (the 核实 deadline)
         make_user("zhou", "grid_worker", display_name="周建国", grids=[GRID])
         before, after = stored_photo((120, 110, 90)), stored_photo((70, 150, 90))
         verify = handled_case(report_photos=(before,), handled_photos=(after,))

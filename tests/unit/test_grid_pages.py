@@ -81,6 +81,7 @@ def test_tasks_are_those_of_their_grids_only(client: TestClient, csrf: str) -> N
         open_case(s, actor="system:test", title="刚上报的问题", category_code="06010", grid_code=GRID)
     page = client.get("/grid/").text
     assert mine in page and f'href="/grid/cases/{mine}"' in page and "待核实" in page and "东门菜市场北门" in page
+    assert "核实期限" in page  # the verify clock's deadline (routing.clocks, wired by the app)
     assert theirs not in page and "四合" not in page
     listing = client.get("/grid/cases").text
     assert mine in listing and theirs not in listing and "已上报" in listing
