@@ -168,5 +168,5 @@ HOME: dict[Role, str] = {
     Role.SUPERVISOR: "/console/",
     Role.ADMIN: "/admin/users",
     Role.DEPARTMENT: "/dept/",
-    Role.GRID_WORKER: "/account",
+    Role.GRID_WORKER: "/grid/",
 }

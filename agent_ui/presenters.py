@@ -75,6 +75,7 @@ REASONS_ZH = {
     "classifier confidence below the threshold": "分类置信度低于阈值",
     "no rule matches the category": "没有匹配该类别的路由规则",
     "chosen by the agent who took the call": "接听坐席在通话中选定",
+    "chosen by the grid worker on site": "网格员巡查上报时选定",
 }
 GRID_SOURCES_ZH = {
     "gps": "定位坐标",
@@ -198,6 +199,11 @@ def _classify(data: Mapping[str, Any], names: Names) -> tuple[str, list[str]]:
     return text, details
 
 
+def _photo_count(data: Mapping[str, Any]) -> list[str]:
+    photos = data.get("photos")
+    return [f"现场照片 {len(photos)} 张"] if isinstance(photos, list) and photos else []
+
+
 def _simple(
     action: str, data: Mapping[str, Any], names: Names, local: Callable[[datetime], str]
 ) -> tuple[str, list[str]] | None:
@@ -211,15 +217,17 @@ def _simple(
             [f"由工单 {data['merged_from']} 合并而来"] if data.get("merged_from") else [],
         ),
         "hold_for_agent": ("暂不派遣，转坐席确认", []),
+        "check_requested": ("立案前须网格员现场核查", []),
+        "check": ("网格员现场核查属实", _photo_count(data)),
         "reveal_phone": (f"查看了反映 #{data.get('report_id')} 的完整电话号码", []),
         "register": ("立案", [f"渠道：{channel_of(str(data['channel']))[0]}"] if data.get("channel") else []),
         "reject": ("不予立案", []),
         "dispatch": (f"派遣至{dept}", [f"处置期限：{handle_by}"] if handle_by else []),
         "accept": ("承办单位开始处置", []),
         "return": ("承办单位退单", []),
-        "handle": ("承办单位反馈处置完毕", [f"现场照片 {len(data['photos'])} 张"] if data.get("photos") else []),
-        "verify": ("核实通过", []),
-        "verify_fail": ("核实未通过，退回继续处置", []),
+        "handle": ("承办单位反馈处置完毕", _photo_count(data)),
+        "verify": ("核实通过", _photo_count(data)),
+        "verify_fail": ("核实未通过，退回继续处置", _photo_count(data)),
         "survey": ("回访完成", []),
         "close": ("结案", []),
         "reopen": ("重新办理", []),

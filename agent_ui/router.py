@@ -10,6 +10,7 @@ from agent_ui.admin import users as admin_users
 from agent_ui.callbacks import views as callbacks
 from agent_ui.department import case as department_case
 from agent_ui.department import queue as department_queue
+from agent_ui.grid import views as grid
 from agent_ui.supervisor import calendar as supervisor_calendar
 from agent_ui.supervisor import decisions as supervisor_decisions
 from agent_ui.supervisor import supervision
@@ -32,3 +33,4 @@ router.include_router(case_page.router)
 router.include_router(department_queue.router)
 router.include_router(department_case.router)
 router.include_router(supervisor_decisions.router)
+router.include_router(grid.router)

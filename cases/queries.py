@@ -21,6 +21,8 @@ SENTENCES: dict[str, str] = {
     "open": "您的反映已收到",
     "register": "已立案",
     "hold_for_agent": "正在由热线坐席核实",
+    "check_requested": "正在安排网格员现场核查",
+    "check": "网格员现场核查属实",
     "dispatch": "已派遣至{dept}处理",
     "accept": "{dept}已开始处置",
     "return": "承办单位申请退回，正在重新派遣",

@@ -3,7 +3,8 @@ periodic tasks the sweeper runs.
 
 One place to read (and change) the automatic side of the closed loop:
 派遣 → SMS to the reporter; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访); 重开 → back to
-the department one grade up. Inside every move: the SLA clocks (`routing.clocks.on_transition`).
+the department one grade up. Inside every move: the SLA clocks, the department's notices, the end of a
+核查 task (`transition_observers`).
 Every entry point (app factory, worker, each CLI command) wires them through `configure_runtime`.
 """
 
@@ -34,17 +35,17 @@ PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE, JobName.ESCALATE]
 
 def transition_observers() -> list[hooks.TransitionObserver]:
     """What runs inside the transaction of every case move, in this order. The department's 派遣 notice
-    (routing.notices) comes after the SLA clocks, so it names the 签收 deadline the move just set."""
-    from routing import notices
+    (routing.notices) comes after the SLA clocks, so it names the 签收 deadline the move just set; a case
+    that leaves 上报 any way ends its 核查 task (routing.verification)."""
+    from routing import clocks, notices, verification
 
-    return [notices.on_transition]
+    return [clocks.on_transition, notices.on_transition, verification.end_check_when_moved]
 
 
 def wire_observers() -> None:
-    """The observers every move runs in its own transaction (the SLA clocks). Idempotent."""
-    from routing.clocks import on_transition as sla_clocks
-
-    hooks.on_transition(sla_clocks)
+    """The observers every move runs in its own transaction. Idempotent."""
+    for observer in transition_observers():
+        hooks.on_transition(observer)
 
 
 def wire_case_hooks() -> None:
@@ -52,8 +53,6 @@ def wire_case_hooks() -> None:
     wire_observers()
     for status, job in CASE_HOOKS:
         hooks.on_status(status.value, job)
-    for observer in transition_observers():
-        hooks.on_transition(observer)
 
 
 def wire_jobs_and_hooks() -> None:

@@ -23,6 +23,7 @@ from cases.lifecycle import Action
 from cases.linking import find_case_to_link
 from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
+from cases.queries import case_reports
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id
 from cases.service import apply_action, open_case, record_event
 from cases.settings import kernel_settings
@@ -92,14 +93,22 @@ class AgentChoice:
         return self.category_code is not None and self.grid_code is not None
 
 
+# Channels whose adapter is a signed-in person choosing category and grid, and the actor kinds that person
+# may be: an agent typing a call (/console/new), a grid worker reporting from patrol (/grid/report).
+CHOOSING_CHANNELS: dict[str, tuple[str, ...]] = {Channel.AGENT: ACTOR_KINDS, Channel.GRID: ("grid",)}
+CHOSEN_BY = {Channel.AGENT: "chosen by the agent who took the call", Channel.GRID: "chosen by the grid worker on site"}
+
+
 def _agent_choice(report: Report) -> AgentChoice | None:
-    """The agent's choice, trusted only from the agent channel (no outside caller can send these hints:
-    the API's hints are a closed model) and only with the agent named as an audit actor."""
-    if report.channel != Channel.AGENT:
+    """The person's choice, trusted only from the agent and grid channels (no outside caller can send
+    these hints: the API's hints are a closed model, its channel only `api`) and only with that person
+    named as an audit actor of the channel's kind."""
+    kinds = CHOOSING_CHANNELS.get(report.channel)
+    if kinds is None:
         return None
     hints = report.hints
     try:
-        actor = actor_id(str(hints.get("confirmed_by") or ""), kinds=ACTOR_KINDS)
+        actor = actor_id(str(hints.get("confirmed_by") or ""), kinds=kinds)
     except InvalidInput:
         return None
     category, grid = hints.get("category_code"), hints.get("grid_code")
@@ -281,10 +290,15 @@ def _open(
         grade=decision.grade,
     )
     record_event(s, case, EventKind.CLASSIFY, SYSTEM_ACTOR, data=classification | {"report_id": report.id})
-    apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
+    check = _check_first(report, c, decision)
+    if check:
+        _request_check(s, case, decision)  # stays 上报 until a grid worker of the grid has been there
+    else:
+        apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
     if choice is not None and confirmed:
         _record_agent_confirmation(s, report, case, machine, choice)
-    _dispatch_or_hold(s, report, case, c, decision, confirmed=confirmed)
+    if not check:
+        _dispatch_or_hold(s, report, case, c, decision, confirmed=confirmed)
     report.case_id = case.id
     report.processing_status = ReportState.DONE
     report.last_error = None
@@ -315,7 +329,7 @@ def _record_agent_confirmation(
         case,
         EventKind.CORRECT if corrected else EventKind.CONFIRM,
         choice.actor,
-        reason="chosen by the agent who took the call",
+        reason=CHOSEN_BY.get(Channel(report.channel), CHOSEN_BY[Channel.AGENT]),
         data={
             "category_code": [machine.category_code, choice.category_code],
             "grid_code": [machine.grid_code, choice.grid_code],
@@ -341,6 +355,47 @@ def _dispatch_or_hold(
         reason="; ".join(decision.reasons),
         department_code=decision.department_code,
     )
+
+
+# --- 核查 before 立案 ---------------------------------------------------------------------------------
+
+
+def _check_first(report: Report, c: Classification, decision: RoutingDecision) -> bool:
+    """A rule asks for 核查, and a grid worker can do it: the case has a grid (without one it is held for
+    an agent, as any case without a place), and the report is not a grid worker's own from patrol."""
+    return decision.require_check and c.grid_code is not None and report.channel != Channel.GRID
+
+
+def _request_check(s: Session, case: Case, decision: RoutingDecision) -> None:
+    case.needs_check = True
+    record_event(
+        s,
+        case,
+        EventKind.CHECK_REQUESTED,
+        SYSTEM_ACTOR,
+        reason=f"rule {decision.rule_id}",
+        data={"rule_id": decision.rule_id, "grid_code": case.grid_code},
+    )
+
+
+def route_checked_case(s: Session, case: Case) -> None:
+    """After 核查属实 (the case is 立案 now, `routing.verification.check_case`): the step every other report
+    takes right after 立案 — routed by the rules, then dispatched, or held for an agent for the same
+    reasons (the grid worker vouched for the place, not for the category)."""
+    reports = case_reports(s, case.id)
+    if not reports:
+        raise ValueError(f"case {case.number} has no report")
+    report = reports[0]
+    choice = _agent_choice(report)
+    c = Classification(
+        category_code=case.category_code,
+        category_confidence=case.category_confidence or 0.0,
+        grid_code=case.grid_code,
+        grid_confidence=case.grid_confidence or 0.0,
+        grid_source=case.grid_source or "none",
+    )
+    decision = route(routing_table(), case.category_code, grade=report.hints.get("grade"))
+    _dispatch_or_hold(s, report, case, c, decision, confirmed=choice is not None and choice.confirmed)
 
 
 def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:

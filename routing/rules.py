@@ -31,6 +31,8 @@ class RoutingRule:
     prefixes: tuple[str, ...] = ()
     grade: str | None = None
     auto_dispatch: bool = True
+    # 核查: a grid worker of the case's grid must find the problem on site before 立案 (routing.verification).
+    require_check: bool = False
 
     def matches(self, category_code: str | None) -> bool:
         if category_code is None:
@@ -51,6 +53,7 @@ class RoutingDecision:
     rule_id: str | None
     auto_dispatch: bool
     reasons: list[str] = field(default_factory=list)
+    require_check: bool = False  # the rule asks for 核查 before 立案
 
 
 MOVED = "time limits are SLA policies now (routing/data/sla_policies.yaml, `hotline sla import`)"
@@ -61,6 +64,13 @@ def _refuse_moved(raw: dict[str, Any], where: str) -> None:
     for key in _MOVED_KEYS:
         if key in raw:
             raise RulesError(f"{where}: `{key}` is no longer read: {MOVED}")
+
+
+def _require_check(raw: dict[str, Any], where: str) -> bool:
+    value = raw.get("require_check", False)
+    if not isinstance(value, bool):
+        raise RulesError(f"{where}: require_check must be true or false")
+    return value
 
 
 def _check_reference(rule: RoutingRule, where: str, ref: ReferenceCodes) -> None:
@@ -121,6 +131,7 @@ def parse_rules(
             prefixes=tuple(str(p) for p in r.get("prefixes", [])),
             grade=grade,
             auto_dispatch=bool(r.get("auto_dispatch", True)),
+            require_check=_require_check(r, where),
         )
         if reference is not None:
             _check_reference(rule, where, reference)
@@ -168,4 +179,5 @@ def route(table: RoutingTable, category_code: str | None, grade: str | None = No
         rule_id=rule.id if rule else None,
         auto_dispatch=bool(rule and rule.auto_dispatch),
         reasons=reasons,
+        require_check=bool(rule and rule.require_check),
     )

@@ -117,6 +117,11 @@ def world(client: TestClient, standin: TwilioStandIn, monkeypatch: pytest.Monkey
         number, case_id = case.number, case.id
         case.department_code = DEPARTMENT
         s.add(Report(channel="agent", external_id="console-" + "0" * 32, text=case.title, case_id=case.id))
+        # The grid worker's report from patrol with the same form key (/grid/reports/{key}).
+        grid_hints = {"confirmed_by": "grid:u_grid_worker", "category_code": "06010", "grid_code": GRID}
+        s.add(
+            Report(channel="grid", external_id="grid-" + "0" * 32, text=case.title, case_id=case.id, hints=grid_hints)
+        )
         url = "https://api.twilio.com" + RECORDING
         report = Report(
             channel="voice",
@@ -157,7 +162,7 @@ def _samples(world: World) -> dict[str, str]:
     return {
         "number": world.case_number,
         "username": "u_target",
-        "key": world.typed_key,
+        "key": world.typed_key,  # also the form key of a grid worker's report (/grid/reports/{key})
         "item": f"case:{world.case_id}",  # a queue item (routing.work_queue.item_key)
         "report_id": str(world.report_id),
         "code": DEPARTMENT,  # a department (/admin/departments/{code})
