@@ -1,7 +1,8 @@
 """Which background jobs follow which case moves, and which periodic tasks the sweeper runs.
 
 One place to read (and change) the automatic side of the closed loop:
-派遣 → SMS to the reporter; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访).
+派遣 → SMS to the reporters; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访); 合并 → SMS to the
+merged case's reporters naming the case that now handles their report. Every reporter of the case, once each.
 Every entry point (app factory, worker, each CLI command) wires them through `configure_runtime`.
 """
 
@@ -23,6 +24,7 @@ CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
     (CaseStatus.DISPATCHED, JobName.NOTIFY_CASE_STATUS),
     (CaseStatus.HANDLED, JobName.NOTIFY_CASE_STATUS),
     (CaseStatus.VERIFIED, JobName.START_SURVEY_CALL),
+    (CaseStatus.MERGED, JobName.NOTIFY_CASE_STATUS),
 ]
 
 # Run by the sweeper every HOTLINE_SWEEP_INTERVAL_SECONDS (one sweeper at a time across the fleet).
