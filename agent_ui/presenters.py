@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from cases.lifecycle import LABELS_ZH, CaseStatus
+from cases.linking import DUPLICATE_HOLD
 from cases.queries import SENTENCES  # the resident's sentences: an event without one is internal
 from routing.gridmap import GridOutline
 
@@ -106,6 +107,7 @@ SMS_NOTES_ZH = {
     "case_number": "工单号通知",
     "dispatch": "派遣通知",
     "completion": "办结通知",
+    "merged": "合并办理通知",
     "survey": "回访",
     "reply": "坐席回复",
     "agent_reply": "坐席回复",
@@ -124,6 +126,9 @@ def reasons_zh(reason: str | None) -> str | None:
             parts.append(REASONS_ZH[part])
         elif part.startswith("rule "):
             parts.append(f"路由规则 {part[5:]}")
+        elif part.startswith(DUPLICATE_HOLD):
+            number = part[len(DUPLICATE_HOLD) :].strip()
+            parts.append(f"疑似与未结工单 {number} 为同一问题（一事多诉），请坐席判断是否合并")
         else:
             parts.append(part)
     return "；".join(parts) or None
@@ -204,6 +209,16 @@ def _photo_count(data: Mapping[str, Any]) -> list[str]:
     return [f"现场照片 {len(photos)} 张"] if isinstance(photos, list) and photos else []
 
 
+def _duplicate_details(data: Mapping[str, Any]) -> list[str]:
+    """Why intake thinks two reports are one matter: the place and the words."""
+    details = ["同一网格"] if data.get("same_grid") else []
+    if isinstance(data.get("distance_m"), int | float):
+        details.append(f"相距约 {round(data['distance_m'])} 米")
+    similarity = data.get("similarity")
+    details.append(f"文字相似度 {percent(similarity)}" if similarity is not None else "未比较文字（摄像头或无文字）")
+    return details
+
+
 def _simple(
     action: str, data: Mapping[str, Any], names: Names, local: Callable[[datetime], str]
 ) -> tuple[str, list[str]] | None:
@@ -242,6 +257,7 @@ def _simple(
         "sla_recalculated": ("按现行时限标准重新计算期限", []),
         "note": ("备注", []),
         "sms_reply": ("短信回复反映人", []),
+        "duplicate_proposed": (f"系统建议合并至工单 {data.get('candidate') or ''}".rstrip(), _duplicate_details(data)),
     }
     return texts.get(action)
 

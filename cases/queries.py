@@ -3,6 +3,7 @@ words for the resident, and its reporters' phones. Reads only: nothing here chan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -70,6 +71,32 @@ def case_reports(session: Session, case_id: int | None) -> list[Report]:
 
 
 # --- the reporter -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Someone who reported the case: a phone (its first report on the case), or a report without one."""
+
+    key: str  # the phone, or "report:<id>"
+    report_id: int
+    phone: str | None
+
+
+def reporters(reports: Iterable[Report]) -> list[Reporter]:
+    """The case's reporters in the order they first reported, each phone once (reports oldest first)."""
+    found: dict[str, Reporter] = {}
+    for r in reports:
+        if r.id is None:
+            continue
+        key = r.phone or f"report:{r.id}"
+        found.setdefault(key, Reporter(key, r.id, r.phone))
+    return list(found.values())
+
+
+def phoned_reporters(session: Session, case_id: int) -> list[Reporter]:
+    """The reporters we can text or call about the case (一事多诉: merged and linked reports keep theirs),
+    each phone once, first reporter first."""
+    return [r for r in reporters(case_reports(session, case_id)) if r.phone]
 
 
 def reporter_phones(session: Session, case_id: int) -> list[str]:

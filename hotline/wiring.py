@@ -2,9 +2,10 @@
 periodic tasks the sweeper runs.
 
 One place to read (and change) the automatic side of the closed loop:
-派遣 → SMS to the reporter; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访); 重开 → back to
-the department one grade up. Inside every move: the SLA clocks, the department's notices, the end of a
-核查 task (`transition_observers`).
+派遣 → SMS to the reporters; 反馈 → SMS that it is done; 核实 → the satisfaction call (回访); 合并 → SMS to the
+merged case's reporters naming the case that now handles their report (every reporter of the case, once
+each); 重开 → back to the department one grade up. Inside every move: the SLA clocks, the department's
+notices, the end of a 核查 task (`transition_observers`).
 Every entry point (app factory, worker, each CLI command) wires them through `configure_runtime`.
 """
 
@@ -27,6 +28,7 @@ CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
     (CaseStatus.HANDLED, JobName.NOTIFY_CASE_STATUS),
     (CaseStatus.VERIFIED, JobName.START_SURVEY_CALL),
     (CaseStatus.REOPENED, JobName.REDISPATCH_REOPENED),
+    (CaseStatus.MERGED, JobName.NOTIFY_CASE_STATUS),
 ]
 
 # Run by the sweeper every HOTLINE_SWEEP_INTERVAL_SECONDS (one sweeper at a time across the fleet).

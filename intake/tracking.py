@@ -8,7 +8,7 @@ import hashlib
 import re
 import secrets
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from cases.models import Case, Report
 from intake.models import TrackToken
@@ -32,17 +32,16 @@ def track_url(token: str) -> str:
     return f"{intake_settings().public_base_url.rstrip('/')}/h5/t/{token}"
 
 
-def case_for_token(session: Session, token: str | None) -> Case | None:
-    """The case of the report this token was issued for (wherever the report is linked now), or None."""
+def report_for_token(session: Session, token: str | None) -> Report | None:
+    """The report this token was issued for, or None."""
     if not token or not TOKEN_SHAPE.match(token):
         return None
     row = session.exec(select(TrackToken).where(TrackToken.token_hash == _hash(token))).first()
-    report = session.get(Report, row.report_id) if row else None
+    return session.get(Report, row.report_id) if row else None
+
+
+def case_for_token(session: Session, token: str | None) -> Case | None:
+    """The case of the report this token was issued for (wherever the report is linked now: a merged
+    report's token follows it to the case it was merged into), or None."""
+    report = report_for_token(session, token)
     return session.get(Case, report.case_id) if report and report.case_id else None
-
-
-def first_report_with_phone(session: Session, case_id: int) -> Report | None:
-    """The report whose reporter we text about the case (the first one with a phone)."""
-    return session.exec(
-        select(Report).where(Report.case_id == case_id, col(Report.phone).is_not(None)).order_by(col(Report.id))
-    ).first()

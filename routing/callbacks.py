@@ -1,6 +1,10 @@
 """Read model of the 回访 worklist: verified cases whose resident is to be called, oldest 核实 first, with
 what has been tried and what the resident already said. Reads only.
 
+一事多诉: a case with several reporters lists each (merged and linked reports keep theirs); the phone to
+call is the first who has not rated this round, and the case stays due until each has been heard
+(cases.rating: the 回访 is done when every reporter phone has rated).
+
 Every query starts from `cases.access.scope_cases` and from verified cases (status is indexed); a case's
 time of 核实 is its latest verify event (the case_event index on (case_id, at)), its tries are those
 since then (callback_attempt's (case_id, at) index). Lists are bounded; the main one pages by
@@ -19,9 +23,11 @@ from sqlmodel import Session, col, select
 from cases.access import Reader, scope_cases
 from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, CaseEvent, Report, utcnow
+from cases.queries import reporters
+from cases.rating import rated_this_round
 from cases.reference import reference_names
 from cases.service import get_case_by_number
-from routing.models import NOT_REACHED, CallbackAttempt
+from routing.models import NOT_REACHED, CallbackAttempt, CallbackOutcome
 
 PAGE = 20  # rows of the main list per page ("更多" loads the next)
 SIDE = 20  # rows of each side list (waiting for a retry, texted the link, no phone)
@@ -40,11 +46,21 @@ class RatingSeen:
     action: str
 
 
+@dataclass(frozen=True)
+class ReporterLine:
+    """One reporter of the case, as the callback panel lists them."""
+
+    report_id: int
+    phone: str
+    rated: bool  # rated this round of handling (on any channel)
+
+
 @dataclass
 class CallbackRow:
     case: Case
     verified_at: datetime
-    phone: str | None = None
+    phone: str | None = None  # the next to call: the first reporter who has not rated this round
+    reporters: list[ReporterLine] = field(default_factory=list)
     attempts: list[CallbackAttempt] = field(default_factory=list)  # this round's, oldest first
     ratings: list[RatingSeen] = field(default_factory=list)
     category_name: str | None = None
@@ -53,11 +69,17 @@ class CallbackRow:
 
     @property
     def failed_tries(self) -> int:
-        return sum(1 for a in self.attempts if a.outcome in NOT_REACHED)
+        """Tries that reached nobody since this round's 核实, or since a reporter last answered (the next
+        reporter of the case gets tries of their own)."""
+        return len(tries_since_answered(self.attempts))
 
     @property
     def next_try_at(self) -> datetime | None:
         return self.attempts[-1].next_try_at if self.attempts else None
+
+    @property
+    def next_reporter(self) -> ReporterLine | None:
+        return next((r for r in self.reporters if not r.rated), None)
 
 
 @dataclass
@@ -71,6 +93,13 @@ class Worklist:
 
 class BadCursor(ValueError):
     pass
+
+
+def tries_since_answered(attempts: list[CallbackAttempt]) -> list[CallbackAttempt]:
+    """The failed tries (oldest first) after the latest answered call of the attempts given."""
+    answered = [i for i, a in enumerate(attempts) if a.outcome == CallbackOutcome.ANSWERED.value]
+    after = attempts[answered[-1] + 1 :] if answered else attempts
+    return [a for a in after if a.outcome in NOT_REACHED]
 
 
 def round_started(session: Session, case: Case) -> datetime:
@@ -185,30 +214,29 @@ def callback_case(session: Session, reader: Reader, number: str) -> CallbackRow 
 
 
 def _fill(session: Session, rows: list[CallbackRow]) -> None:
-    """Names, the phone to call, this round's tries and the ratings seen, for a page of rows at once."""
+    """Names, the reporters and whom to call, this round's tries and the ratings seen, for a page of rows
+    at once."""
     if not rows:
         return
     ids = [r.case.id for r in rows]
-    phones: dict[int, str] = {}
-    for case_id, phone in session.exec(
-        select(Report.case_id, Report.phone)
-        .where(col(Report.case_id).in_(ids), col(Report.phone).is_not(None))
-        .order_by(col(Report.id))
-    ):
-        if case_id is not None and phone:
-            phones.setdefault(case_id, phone)
+    reports: dict[int, list[Report]] = {}
+    for report in session.exec(select(Report).where(col(Report.case_id).in_(ids)).order_by(col(Report.id))):
+        if report.case_id is not None:
+            reports.setdefault(report.case_id, []).append(report)
     attempts: dict[int, list[CallbackAttempt]] = {}
     for a in session.exec(
         select(CallbackAttempt).where(col(CallbackAttempt.case_id).in_(ids)).order_by(col(CallbackAttempt.at))
     ):
         attempts.setdefault(a.case_id, []).append(a)
     ratings: dict[int, list[RatingSeen]] = {}
-    rated = (Action.NOTE.value, Action.SURVEY.value, Action.REOPEN.value)
+    events: dict[int, list[CaseEvent]] = {}
+    rated = (Action.NOTE.value, Action.SURVEY.value, Action.REOPEN.value, Action.HANDLE.value)
     for ev in session.exec(
         select(CaseEvent)
         .where(col(CaseEvent.case_id).in_(ids), col(CaseEvent.action).in_(rated))
         .order_by(col(CaseEvent.id))
     ):
+        events.setdefault(ev.case_id, []).append(ev)
         if ev.data.get("rating"):
             ratings.setdefault(ev.case_id, []).append(
                 RatingSeen(
@@ -222,7 +250,11 @@ def _fill(session: Session, rows: list[CallbackRow]) -> None:
     names = reference_names()
     for r in rows:
         assert r.case.id is not None
-        r.phone = phones.get(r.case.id)
+        mine = reports.get(r.case.id, [])
+        heard = rated_this_round(events.get(r.case.id, []), mine)
+        r.reporters = [ReporterLine(who.report_id, who.phone, who.key in heard) for who in reporters(mine) if who.phone]
+        nxt = r.next_reporter or (r.reporters[0] if r.reporters else None)
+        r.phone = nxt.phone if nxt is not None else None
         r.attempts = [a for a in attempts.get(r.case.id, []) if a.at >= r.verified_at]
         r.ratings = ratings.get(r.case.id, [])
         r.category_name = names.category(r.case.category_code)

@@ -1,6 +1,7 @@
 """Read models of the console's case page: one case as a person allowed to read it sees it, with what
 the page puts around it — the machine's top-3 categories, the reporter's other recent cases, open cases
-of the same matter nearby (possible duplicates) and the grid's neighbourhood. Reads only.
+of the same matter nearby (possible duplicates, intake's own proposal first: 系统建议合并) and the grid's
+neighbourhood. Reads only.
 
 Every query that returns cases starts from `cases.access.readable_cases(reader)`: a case another
 department's staff may not read is not found, the same answer as a number that does not exist. Each
@@ -16,6 +17,7 @@ from sqlalchemy import text, union_all
 from sqlmodel import Session, col, select
 
 from cases.access import Reader, readable_cases, scope_cases
+from cases.lifecycle import TERMINAL, CaseStatus
 from cases.models import OPEN_CASE_SQL, Case, CaseEvent, Report, utcnow
 from cases.queries import case_reports
 from cases.reference import reference_names
@@ -52,6 +54,19 @@ class OtherCase:
     category_code: str | None
     grid_code: str | None
     created_at: datetime
+    proposed: bool = False  # intake proposed this case as the one to merge into (系统建议合并)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Intake's 一事多诉 proposal for this case (its latest DUPLICATE_PROPOSED event): the open case of the
+    same matter to merge into, and why."""
+
+    case: OtherCase
+    same_grid: bool
+    distance_m: float | None
+    similarity: float | None
+    target_open: bool  # still open: a merge into it can be done
 
 
 @dataclass(frozen=True)
@@ -71,8 +86,9 @@ class CaseContext:
     events: list[CaseEvent]
     top: TopCategories
     repeats: list[OtherCase]
-    duplicates: list[OtherCase]
+    duplicates: list[OtherCase]  # the proposal's case first, when there is one the reader may read
     map: Neighbourhood | None
+    proposal: Proposal | None = None
 
 
 def readable_case(session: Session, reader: Reader, number: str) -> Case | None:
@@ -90,6 +106,10 @@ def case_context(session: Session, reader: Reader, number: str, now: datetime | 
     names = reference_names()
     reports = case_reports(session, case.id)
     events = timeline(session, case)
+    proposal = proposed_duplicate(session, reader, case, events)
+    duplicates = possible_duplicates(session, reader, case)
+    if proposal is not None:
+        duplicates = [proposal.case, *(o for o in duplicates if o.number != proposal.case.number)]
     return CaseContext(
         case=case,
         category_name=names.category(case.category_code),
@@ -99,8 +119,9 @@ def case_context(session: Session, reader: Reader, number: str, now: datetime | 
         events=events,
         top=top_categories(events, case),
         repeats=repeat_cases(session, reader, case, reports, now=now),
-        duplicates=possible_duplicates(session, reader, case),
+        duplicates=duplicates,
         map=neighbourhood(case, reports),
+        proposal=proposal,
     )
 
 
@@ -124,8 +145,33 @@ def top_categories(events: list[CaseEvent], case: Case) -> TopCategories:
     return TopCategories([Guess(code, names.category(code), float(conf or 0.0))], False, data.get("model_version"))
 
 
-def _other(case: Case) -> OtherCase:
-    return OtherCase(case.number, case.title, case.status, case.category_code, case.grid_code, case.created_at)
+def _other(case: Case, proposed: bool = False) -> OtherCase:
+    return OtherCase(
+        case.number, case.title, case.status, case.category_code, case.grid_code, case.created_at, proposed
+    )
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def proposed_duplicate(session: Session, reader: Reader, case: Case, events: list[CaseEvent]) -> Proposal | None:
+    """Intake's latest 一事多诉 proposal for the case, when the reader may read the proposed case (one
+    lookup by primary key, scoped in the query)."""
+    latest = next((e for e in reversed(events) if e.action == EventKind.DUPLICATE_PROPOSED), None)
+    target_id = latest.data.get("candidate_case_id") if latest is not None else None
+    if latest is None or not isinstance(target_id, int) or isinstance(target_id, bool) or target_id == case.id:
+        return None
+    target: Case | None = session.exec(readable_cases(reader).where(Case.id == target_id)).first()
+    if target is None:
+        return None
+    return Proposal(
+        case=_other(target, proposed=True),
+        same_grid=bool(latest.data.get("same_grid")),
+        distance_m=_number(latest.data.get("distance_m")),
+        similarity=_number(latest.data.get("similarity")),
+        target_open=CaseStatus(target.status) not in TERMINAL,
+    )
 
 
 def repeat_cases(

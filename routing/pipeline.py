@@ -20,11 +20,11 @@ from cases.db import is_sqlite, serialise_on, session_scope
 from cases.jobnames import JobName
 from cases.jobs import enqueue_after_commit, enqueue_now
 from cases.lifecycle import Action
-from cases.linking import find_case_to_link
+from cases.linking import BOILERPLATE, DUPLICATE_HOLD, Match, MatterRules, Sighting, find_same_matter
 from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, Report, utcnow
 from cases.queries import case_reports
-from cases.reference import ACTOR_KINDS, InvalidInput, actor_id
+from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, reference_names
 from cases.service import apply_action, open_case, record_event
 from cases.settings import kernel_settings
 from cases.states import Channel, EventKind, ReportState
@@ -33,8 +33,11 @@ from classifiers.serving.gate import needs_review as confidence_too_low
 from classifiers.serving.registry import get_classifier
 from classifiers.settings import classifier_settings
 from classifiers.training.corrections import record_correction
+from ivr_flows.speech import FILLERS
+from routing.gridmap import grid_map_layer
 from routing.rules import RoutingDecision, route
 from routing.ruleset import routing_table
+from routing.settings import routing_settings
 from routing.voicemail import case_title
 
 log = logging.getLogger(__name__)
@@ -234,25 +237,49 @@ def _case_for(s: Session, report: Report, facts: ReportFacts, guess: Classificat
     c = _with_agent_grid(machine, choice)
     category = report.hints.get("category_code") or c.category_code
     same_matter = _same_matter(s, report, category, c.grid_code)
-    if same_matter is not None:
-        # A camera and a resident reported the same thing in the same grid: one case, two reports.
-        return _link(s, report, same_matter)
-    return _open(s, report, c, category, machine=machine, choice=choice)
+    if same_matter is not None and same_matter.link:
+        # A camera and a resident reported the same thing in the same place: one case, two reports.
+        return _link(s, report, same_matter.case)
+    return _open(s, report, c, category, machine=machine, choice=choice, duplicate_of=same_matter)
 
 
-def _same_matter(s: Session, report: Report, category: str | None, grid_code: str | None) -> Case | None:
+def _same_matter(s: Session, report: Report, category: str | None, grid_code: str | None) -> Match | None:
+    """The open case of the same matter (一事多诉, cases.linking): joined at once when a camera and a
+    resident saw it, else proposed to an agent."""
     if category and grid_code:
         # Two reports of one matter (a camera's and a resident's) processed at once must not both
         # open a case: the second waits here and then finds the first one's case to link to.
         serialise_on(s, f"matter:{category}:{grid_code}")
-    return find_case_to_link(
+    settings = routing_settings()
+    rules = MatterRules(
+        window=timedelta(hours=settings.duplicate_window_hours),
+        link_window=timedelta(seconds=kernel_settings().camera_merge_window_seconds),
+        distance_m=settings.duplicate_distance_m,
+        min_similarity=settings.duplicate_min_similarity,
+        stopwords=(*FILLERS, *BOILERPLATE),
+    )
+    point = (report.lat, report.lon) if report.lat is not None and report.lon is not None else None
+    near = [g.code for g in grid_map_layer().around(grid_code)[1]] if point is not None and grid_code else []
+    name = reference_names().category(category) if category else None
+    return find_same_matter(
         s,
-        channel=report.channel,
+        Sighting(report.channel, report.text, point),
         category_code=category,
         grid_code=grid_code,
         at=report.received_at,
-        window_seconds=kernel_settings().camera_merge_window_seconds,
+        rules=rules,
+        near_grids=near,
+        ignore=[name] if name else [],
     )
+
+
+def _hold_as_duplicate(s: Session, case: Case, department_code: str | None, match: Match) -> None:
+    """一事多诉 proposed: the new case waits for an agent, who merges it into the open case of the same
+    matter with one action (the case page shows the proposal first) or dispatches it after all."""
+    case.needs_review = True
+    case.department_code = department_code
+    record_event(s, case, EventKind.DUPLICATE_PROPOSED, SYSTEM_ACTOR, data=match.event_data())
+    record_event(s, case, EventKind.HOLD_FOR_AGENT, SYSTEM_ACTOR, reason=f"{DUPLICATE_HOLD} {match.case.number}")
 
 
 def _link(s: Session, report: Report, case: Case) -> Case:
@@ -271,9 +298,12 @@ def _open(
     *,
     machine: Classification,
     choice: AgentChoice | None = None,
+    duplicate_of: Match | None = None,
 ) -> Case:
     """立案: a new case for the report, dispatched at once or held for an agent. `machine` is the model's
-    own classification (the timeline keeps it); `c` has the agent's grid in it when they chose one."""
+    own classification (the timeline keeps it); `c` has the agent's grid in it when they chose one;
+    `duplicate_of`: an open case of the same matter, proposed to the agent who then looks at it (the agent
+    decides before anyone is sent on site for a 核查)."""
     decision = route(routing_table(), category, grade=report.hints.get("grade"))
     # A category the channel supplied stands in for the model's (see _needs_review).
     classification = machine.event_data() | {"category_code": category}
@@ -290,14 +320,16 @@ def _open(
         grade=decision.grade,
     )
     record_event(s, case, EventKind.CLASSIFY, SYSTEM_ACTOR, data=classification | {"report_id": report.id})
-    check = _check_first(report, c, decision)
+    check = duplicate_of is None and _check_first(report, c, decision)
     if check:
         _request_check(s, case, decision)  # stays 上报 until a grid worker of the grid has been there
     else:
         apply_action(s, case, Action.REGISTER, SYSTEM_ACTOR, data={"channel": report.channel})
     if choice is not None and confirmed:
         _record_agent_confirmation(s, report, case, machine, choice)
-    if not check:
+    if duplicate_of is not None:
+        _hold_as_duplicate(s, case, decision.department_code, duplicate_of)
+    elif not check:
         _dispatch_or_hold(s, report, case, c, decision, confirmed=confirmed)
     report.case_id = case.id
     report.processing_status = ReportState.DONE

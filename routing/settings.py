@@ -42,6 +42,27 @@ class RoutingSettings(HotlineSettings):
     callback_retry_minutes: int = Field(
         default=120, ge=1, description="A case whose 回访 call reached nobody is due again this long after."
     )
+    # 一事多诉 (cases/linking.py): which open case a new report is proposed to join.
+    duplicate_window_hours: float = Field(
+        default=72.0,
+        ge=0,
+        description="A report is proposed as a duplicate of an open case of its category opened at most this "
+        "long before it (0: never). 72 h: a Friday-evening report and its Monday-morning repeat, while a "
+        "recurring nuisance a week later is a new case.",
+    )
+    duplicate_distance_m: float = Field(
+        default=50.0,
+        ge=0,
+        description="Besides the same grid, an open case whose report is within this many metres of the new "
+        "report's point (both with a point) is of the same place, across a grid boundary too.",
+    )
+    duplicate_min_similarity: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Least text similarity (shared character pairs of the shorter text, after fillers, "
+        "boilerplate and the category's own name) for a duplicate proposal; camera alerts skip the test.",
+    )
 
     sla_policies_path: Path | None = Field(
         default=None,

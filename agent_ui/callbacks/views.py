@@ -26,6 +26,7 @@ router = APIRouter(prefix="/console/callbacks", include_in_schema=False)
 # What a redirect after an action tells the agent: a fixed code in the URL, never text from the URL.
 NOTICES = {
     "surveyed": "回访已记录，工单已结案",
+    "next": "回访已记录；该工单还有其他反映人待回访",
     "reopened": "市民不满意，工单已重开，待重新派遣处置",
     "attempt": "已记录本次未接通，稍后将再次出现在列表中",
     "texted": "已记录未接通；已达最多回访次数，已向市民发送短信评价链接",
@@ -38,6 +39,7 @@ class SurveyForm(BaseModel):
     rating: Literal["satisfied", "basic", "unsatisfied"]
     comment: str = Field(default="", max_length=500)
     agent_call_id: int | None = Field(default=None, ge=1)
+    report_id: int | None = Field(default=None, ge=1)  # which reporter answered (一事多诉: one of several)
 
 
 class AttemptForm(BaseModel):
@@ -114,11 +116,14 @@ def survey(
     rating: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
     agent_call_id: Annotated[str, Form()] = "",
+    report_id: Annotated[str, Form()] = "",
 ) -> Response:
-    typed = {"rating": rating, "comment": comment}
+    typed = {"rating": rating, "comment": comment, "report_id": report_id[:12]}
     try:
-        form = SurveyForm(rating=rating, comment=comment, agent_call_id=_opt_int(agent_call_id))
-        outcome = actions.survey(db, agent, number, form.rating, form.comment, form.agent_call_id)
+        form = SurveyForm(
+            rating=rating, comment=comment, agent_call_id=_opt_int(agent_call_id), report_id=_opt_int(report_id)
+        )
+        outcome = actions.survey(db, agent, number, form.rating, form.comment, form.agent_call_id, form.report_id)
     except ValidationError as exc:
         message = "评价说明不能超过500字" if any(e["loc"] == ("comment",) for e in exc.errors()) else None
         return _page(
@@ -134,6 +139,8 @@ def survey(
         return _page(request, db, agent, number, form=typed, error=exc.message, status=422)
     except actions.CaseNotFound:
         raise HTTPException(404, "没有这个工单，或您无权查看") from None
+    if outcome == "noted":  # another reporter of the case is still to be called: stay on its panel
+        return RedirectResponse(f"/console/callbacks/{number}?done=next", status_code=303)
     done = "reopened" if outcome == "reopened" else "surveyed"
     return RedirectResponse(f"/console/callbacks?done={done}&n={number}", status_code=303)
 
@@ -169,10 +176,13 @@ def close(request: Request, db: DbSession, agent: AgentUser, number: str) -> Res
 
 
 @router.post("/{number}/call", response_class=HTMLResponse)
-def call(request: Request, db: DbSession, agent: AgentUser, number: str) -> Response:
-    """Ring the agent's phone; htmx swaps in the call's status, which then polls itself."""
+def call(
+    request: Request, db: DbSession, agent: AgentUser, number: str, report_id: Annotated[str, Form()] = ""
+) -> Response:
+    """Ring the agent's phone; htmx swaps in the call's status, which then polls itself. `report_id`: the
+    reporter to dial (default: the next who has not rated)."""
     try:
-        actions.ring(db, agent, number)
+        actions.ring(db, agent, number, _opt_int(report_id))
     except CallbackRefused as exc:
         raise HTTPException(409, exc.message) from None
     except actions.CaseNotFound:

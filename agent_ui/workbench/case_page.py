@@ -1,5 +1,6 @@
 """`/console/cases/{number}`: the case page (read side), its htmx partials that refresh after an
-action (`case-changed`), the audited phone reveal, the voicemail recording, and the same case as JSON.
+action (`case-changed`: header, tags, possible duplicates with intake's proposal, timeline), the audited
+phone reveal, the voicemail recording, and the same case as JSON.
 
 Every route reads through `case_view.case_page` with the reader's scope in the query: a case the user
 may not read answers 404, like a number that does not exist. The actions panel is its own route
@@ -60,6 +61,11 @@ def timeline_part(request: Request, number: str, db: DbSession, user: CaseReader
 @router.get("/cases/{number}/header", response_class=HTMLResponse)
 def header_part(request: Request, number: str, db: DbSession, user: CaseReader) -> HTMLResponse:
     return _part(request, db, user, number, "header")
+
+
+@router.get("/cases/{number}/duplicates", response_class=HTMLResponse)
+def duplicates_part(request: Request, number: str, db: DbSession, user: CaseReader) -> HTMLResponse:
+    return _part(request, db, user, number, "duplicates")
 
 
 @router.get("/cases/{number}/tags", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from agent_ui import presenters
 from agent_ui.accounts.directory import display_names
 from agent_ui.workbench.case_media import ReportMedia, SmsLine, report_media, sms_thread
 from cases.access import Reader
-from cases.lifecycle import TERMINAL, CaseStatus
+from cases.lifecycle import TERMINAL, Action, CaseStatus, allowed_actions
 from cases.models import Report, utcnow
 from cases.phone import mask_phone
 from cases.queries import local
@@ -47,6 +47,7 @@ class CasePage:
     dispatch_due: str
     handle_due: str
     open: bool
+    mergeable: bool = False  # 合并 is a move this case can make now (上报 / 已立案)
 
 
 def case_page(session: Session, reader: Reader, number: str, now: datetime | None = None) -> CasePage | None:
@@ -87,6 +88,7 @@ def case_page(session: Session, reader: Reader, number: str, now: datetime | Non
         dispatch_due=presenters.deadline_class(case.dispatch_deadline, now, status not in WAITING_FOR_DISPATCH),
         handle_due=presenters.deadline_class(case.handle_deadline, now, done or status in HANDLED),
         open=not done,
+        mergeable=Action.MERGE in allowed_actions(case.status),
     )
 
 
@@ -134,4 +136,19 @@ def as_json(page: CasePage) -> dict[str, Any]:
             for line in page.timeline
         ],
         "top_categories": [{"code": g.code, "name": g.name, "confidence": g.confidence} for g in ctx.top.guesses],
+        "duplicate_proposal": _proposal_json(ctx),
+    }
+
+
+def _proposal_json(ctx: CaseContext) -> dict[str, Any] | None:
+    p = ctx.proposal
+    if p is None:
+        return None
+    return {
+        "number": p.case.number,
+        "status": p.case.status,
+        "same_grid": p.same_grid,
+        "distance_m": p.distance_m,
+        "similarity": p.similarity,
+        "target_open": p.target_open,
     }

@@ -248,8 +248,17 @@ def survey_score(ctx: dict[str, Any], turn: Turn | None) -> str:
         case = s.get(Case, case_id) if case_id else None
         if case is not None:
             # The same rating use case as the track page (cases.rating): one meaning on every channel.
+            # The report of the reporter this call went to (一事多诉: each is asked and rates for themselves).
+            rater = _vars(ctx).get("rater_report_id")
             outcome = record_rating(
-                s, case, codes[digit], actor=ACTOR, channel="voice_survey", source="回访", extra={"score": int(digit)}
+                s,
+                case,
+                codes[digit],
+                actor=ACTOR,
+                channel="voice_survey",
+                source="回访",
+                extra={"score": int(digit)},
+                report_id=rater if isinstance(rater, int) else None,
             )
             # What the call says at the end: only a rating that reopened the case may promise 重新交办.
             _vars(ctx)["reopened"] = outcome == "reopened"
@@ -275,16 +284,20 @@ def survey_after_comment(ctx: dict[str, Any], turn: Turn | None) -> str:
 def survey_link_sms(ctx: dict[str, Any], turn: Turn | None) -> str:
     case_id = _survey_case(ctx)
     if case_id is not None:
-        outbound.queue_survey_link(case_id)
+        rater = _vars(ctx).get("rater_report_id")
+        outbound.queue_survey_link(case_id, rater if isinstance(rater, int) else None)
     return "sent"
 
 
-def init_survey(ctx: dict[str, Any], case_id: int) -> None:
+def init_survey(ctx: dict[str, Any], case_id: int, report_id: int | None = None) -> None:
+    """The survey call's case, and the report of the reporter it was placed to (one of the case's)."""
     with session_scope() as s:
         case = s.get(Case, case_id)
         if case is None:
             return
+        report = s.get(Report, report_id) if report_id is not None else None
         _vars(ctx).update(
+            rater_report_id=report.id if report is not None and report.case_id == case.id else None,
             case_id=case.id,
             case_number=case.number,
             case_number_spoken=digits_zh(case.number),

@@ -9,7 +9,7 @@ opted out → not sent; quiet hours → deferred (`flush_due` sends it later); t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -20,11 +20,13 @@ from sqlmodel import Session, col, select
 from cases.db import session_scope
 from cases.jobnames import JobName
 from cases.jobs import enqueue_after_commit, enqueue_now, run_now
-from cases.lifecycle import CaseStatus
+from cases.lifecycle import Action, CaseStatus
 from cases.logcontext import bind_ids, job_ids
-from cases.models import Case, Report, utcnow
+from cases.models import Case, CaseEvent, Report, utcnow
 from cases.phone import mask_phone
-from cases.queries import reporter_phone
+from cases.queries import Reporter, phoned_reporters
+from cases.rating import unrated
+from cases.service import get_case_by_number
 from cases.settings import kernel_settings
 from cases.texts import SMS_SIGNATURE, finish_by_zh
 from intake.settings import intake_settings
@@ -33,7 +35,7 @@ from intake.telephony.models import OutboundMessage, SmsOptOut
 from intake.telephony.rest import credentials_missing, get_client, with_retries
 from intake.telephony.settings import telephony_settings
 from intake.telephony.states import OutboundKind, OutboundStatus
-from intake.tracking import first_report_with_phone, issue_token, track_url
+from intake.tracking import issue_token, track_url
 
 log = logging.getLogger(__name__)
 
@@ -259,17 +261,63 @@ def send_case_number(report_id: int) -> None:
         )
 
 
+def _told(session: Session, case_id: int, purpose: str, phone: str) -> bool:
+    """Whether this phone was already sent this notice about the case (whatever dedupe key it had: keys
+    from before every reporter was told name the case only). The case_id index, a few rows."""
+    found = session.exec(
+        select(OutboundMessage.id).where(
+            OutboundMessage.case_id == case_id, OutboundMessage.purpose == purpose, OutboundMessage.to_phone == phone
+        )
+    ).first()
+    return found is not None
+
+
+def _to_each(
+    session: Session,
+    case_id: int,
+    purpose: str,
+    who: Iterable[Reporter],
+    message: Callable[[Reporter], str],
+    *,
+    kind: OutboundKind = OutboundKind.SMS,
+    url: Callable[[Reporter], str] | None = None,
+    not_before: datetime | None = None,
+) -> list[OutboundMessage]:
+    """The notice to every reporter in `who` not yet sent it: once per phone, however often asked
+    (the job run twice, two workers at once: the dedupe key is per case, purpose and reporter)."""
+    queued = []
+    for r in who:
+        if r.phone is None or _told(session, case_id, purpose, r.phone):
+            continue
+        queued.append(
+            queue_message(
+                session,
+                kind=kind,
+                purpose=purpose,
+                to=r.phone,
+                body=message(r),
+                url=url(r) if url is not None else None,
+                dedupe_key=f"{purpose}:{case_id}:r{r.report_id}",
+                case_id=case_id,
+                report_id=r.report_id,
+                not_before=not_before,
+            )
+        )
+    return queued
+
+
 @job_ids("case_id")
 def notify_case_status(case_id: int) -> None:
-    """Job: tell the reporter their case was dispatched, or handled. Other statuses send nothing; each
-    (case, status) is told once. The routing and agent issues enqueue this when a case moves."""
+    """Job: tell every reporter of the case (一事多诉: merged and linked reports keep theirs) that it was
+    dispatched, or handled; or, for a case merged into another, which case now handles their report.
+    Other statuses send nothing; each (case, status) is told once per phone."""
     tz = ZoneInfo(kernel_settings().timezone)
     with session_scope() as s:
         case = s.get(Case, case_id)
         if case is None:
             return
-        phone = reporter_phone(s, case_id)
-        if phone is None:
+        if case.status == CaseStatus.MERGED.value:
+            _notify_merged(s, case)
             return
         if case.status == CaseStatus.DISPATCHED.value:
             due = case.handle_deadline
@@ -281,52 +329,76 @@ def notify_case_status(case_id: int) -> None:
             purpose = "completion"
         else:
             return
-        queue_sms(s, purpose=purpose, to=phone, body=body, dedupe_key=f"{purpose}:{case_id}", case_id=case_id)
+        _to_each(s, case_id, purpose, phoned_reporters(s, case_id), lambda r: body)
+
+
+def _notify_merged(s: Session, merged: Case) -> None:
+    """The reporters of a case merged into another learn the number that now follows their report (their
+    track link follows it by itself). Sent about the target case, where their reports now are."""
+    event = s.exec(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == merged.id, CaseEvent.action == Action.MERGE.value)
+        .order_by(col(CaseEvent.id).desc())
+    ).first()
+    into = get_case_by_number(s, str(event.data.get("into") or "")) if event is not None else None
+    moved = list(event.data.get("reports") or []) if event is not None else []
+    if into is None or into.id is None:
+        return
+    ids = [i for i in moved if isinstance(i, int)]
+    phones = set(s.exec(select(Report.phone).where(col(Report.id).in_(ids), Report.case_id == into.id)).all())
+    who = [r for r in phoned_reporters(s, into.id) if r.phone in phones]
+    body = (
+        f"{SMS_SIGNATURE}您反映的问题（工单{merged.number}）与工单{into.number}是同一问题，已合并办理。"
+        f"查询进度请回复：查询 {into.number}"
+    )
+    _to_each(s, into.id, "merged", who, lambda r: body)
 
 
 @job_ids("case_id")
 def start_survey_call(case_id: int) -> None:
-    """Job: the automated satisfaction call after a case was handled (flow ivr_flows/flows/survey.yaml)."""
+    """Job: the automated satisfaction call after a case was handled (flow ivr_flows/flows/survey.yaml), to
+    every reporter phone that has not rated this round yet; each answer is that reporter's rating."""
     with session_scope() as s:
-        phone = reporter_phone(s, case_id)
-        if phone is None:
-            log.info("case %s has no reporter phone: no survey call", case_id)
+        case = s.get(Case, case_id)
+        who = unrated(s, case) if case is not None else []
+        if not who:
+            log.info("case %s has no reporter phone left to ask: no survey call", case_id)
             return
         # A short pause after 核实 so the resident has seen the result before we ask about it.
         delay = timedelta(minutes=telephony_settings().survey_delay_minutes)
-        om = queue_message(
+        calls = _to_each(
             s,
+            case_id,
+            "survey",
+            who,
+            lambda r: "",
             kind=OutboundKind.CALL,
-            purpose="survey",
-            to=phone,
-            dedupe_key=f"survey:{case_id}",
-            url=_url("/twilio/voice/survey/ask", case_id=case_id),
-            case_id=case_id,
+            url=lambda r: _url("/twilio/voice/survey/ask", case_id=case_id, report_id=r.report_id),
             not_before=utcnow() + delay,
         )
-        log.info("survey call %s queued for case %s", om.id, case_id)
+        log.info("survey calls %s queued for case %s", [om.id for om in calls], case_id)
 
 
 @job_ids("case_id")
-def queue_survey_link(case_id: int) -> None:
-    """The survey's fallback when nobody answered (or nobody pressed a key): an SMS with the rating link.
-    Also the job SEND_SURVEY_LINK, after the last 回访 attempt by an agent reached nobody. Sent once."""
+def queue_survey_link(case_id: int, report_id: int | None = None) -> None:
+    """The survey's fallback when nobody answered (or nobody pressed a key): an SMS with the rating link,
+    to every reporter phone that has not rated this round (`report_id`: only that report's reporter, whose
+    survey call went unanswered). Also the job SEND_SURVEY_LINK, after the last 回访 attempt by an agent
+    reached nobody. Once per phone."""
     with session_scope() as s:
         case = s.get(Case, case_id)
-        report = first_report_with_phone(s, case_id)
-        if case is None or report is None or report.phone is None or report.id is None:
+        if case is None:
             return
-        if s.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == f"survey_link:{case_id}")).first():
-            return  # sent already: a second token would open nothing new
-        link = track_url(issue_token(s, report.id))  # the link is the proof: it goes to the reporter only
-        queue_sms(
-            s,
-            purpose="survey_link",
-            to=report.phone,
-            dedupe_key=f"survey_link:{case_id}",
-            case_id=case_id,
-            body=f"{SMS_SIGNATURE}您的工单{case.number}已处理完毕，请您评价：{link}",
-        )
+        who = unrated(s, case)
+        if report_id is not None:
+            phone = next((r.phone for r in phoned_reporters(s, case_id) if r.report_id == report_id), None)
+            who = [r for r in who if r.phone == phone]
+
+        def body(r: Reporter) -> str:
+            link = track_url(issue_token(s, r.report_id))  # the link is the proof: it goes to this reporter only
+            return f"{SMS_SIGNATURE}您的工单{case.number}已处理完毕，请您评价：{link}"
+
+        _to_each(s, case_id, "survey_link", who, body)
 
 
 def call_finished(om_id: int, call_status: str) -> None:
@@ -337,9 +409,9 @@ def call_finished(om_id: int, call_status: str) -> None:
             return
         om.last_error = None if call_status == "completed" else f"call {call_status}"
         s.add(om)
-        purpose, case_id = om.purpose, om.case_id
+        purpose, case_id, report_id = om.purpose, om.case_id, om.report_id
     if purpose == "survey" and case_id is not None and call_status in ("no-answer", "busy", "failed", "canceled"):
-        queue_survey_link(case_id)
+        queue_survey_link(case_id, report_id)
 
 
 def sms_status(om_id: int, status: str, error_code: str | None) -> None:

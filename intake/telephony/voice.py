@@ -202,9 +202,12 @@ def _call_sid_for(params: dict[str, str], flow: str, step: str | None) -> str:
 
 
 def _start_survey(request: Request, flow: str, ctx: dict[str, Any]) -> None:
-    """An outbound survey call names its case in the URL of its first webhook."""
+    """An outbound survey call names its case (and the report of the reporter it calls) in the URL of its
+    first webhook, which Twilio signs."""
     if flow == "survey" and "case_id" not in ctx.get("vars", {}) and request.query_params.get("case_id"):
-        handlers.init_survey(ctx, int(request.query_params["case_id"]))
+        report = request.query_params.get("report_id", "")
+        report_id = int(report) if report.isdigit() and len(report) < 12 else None
+        handlers.init_survey(ctx, int(request.query_params["case_id"]), report_id)
 
 
 def _turn_of(params: dict[str, str], kind: str) -> Turn:

@@ -27,7 +27,7 @@ from cases.sanitize import clean_text
 from cases.service import get_case_by_number
 from intake.deps import DbSession
 from intake.ratelimit import get_limiter
-from intake.tracking import TOKEN_SHAPE, case_for_token, issue_token
+from intake.tracking import TOKEN_SHAPE, issue_token, report_for_token
 from intake.web import csrf
 from intake.web.form import client_ip
 from intake.web.settings import web_form_settings
@@ -61,14 +61,15 @@ def _not_found(request: Request, values: dict[str, str]) -> HTMLResponse:
     return _page(request, {"values": {"number": values.get("number", "")}, "error": NOT_FOUND}, 404)
 
 
-def _result_ctx(session: Session, case: Case, token: str) -> dict[str, Any]:
+def _result_ctx(session: Session, case: Case, token: str, report_id: int | None) -> dict[str, Any]:
+    """The page for the reporter of `report_id` (whose rating is theirs: 一事多诉 has several)."""
     return {
         "case": case,
         "status_label": status_label(case),
         "category": reference_names().category(case.category_code),
         "steps": plain_steps(session, case),
-        "can_rate": can_rate(session, case),
-        "rated": already_rated(session, case),
+        "can_rate": can_rate(session, case, report_id),
+        "rated": already_rated(session, case, report_id),
         "token": token,
         "ratings": RATINGS,
     }
@@ -100,10 +101,11 @@ def track_link(request: Request, session: DbSession, token: str) -> HTMLResponse
     """The link texted to the reporter (or shown after the web form)."""
     if not _ip_allowed(request):
         return _page(request, {"values": {}, "error": "查询太频繁了，请稍后再试"}, 429)
-    case = case_for_token(session, token)
-    if case is None:
+    report = report_for_token(session, token)
+    case = session.get(Case, report.case_id) if report and report.case_id else None
+    if report is None or case is None:
         return _not_found(request, {})
-    return _page(request, _result_ctx(session, case, token))
+    return _page(request, _result_ctx(session, case, token, report.id))
 
 
 def _checked(request: Request, form: FormData) -> tuple[dict[str, str], tuple[str, int] | None]:
@@ -140,7 +142,7 @@ def _track(request: Request, form: FormData, s: Session) -> HTMLResponse:
     if report is None or case is None or report.id is None:
         return _not_found(request, values)
     token = issue_token(s, report.id)
-    return _page(request, _result_ctx(s, case, token))
+    return _page(request, _result_ctx(s, case, token, report.id))
 
 
 @router.post("/track/rate", response_class=HTMLResponse)
@@ -156,10 +158,11 @@ def _rate(request: Request, form: FormData, s: Session) -> HTMLResponse:
     token = values["t"]
     if not TOKEN_SHAPE.match(token):
         return _not_found(request, values)
-    case = case_for_token(s, token)
-    if case is None:
+    report = report_for_token(s, token)
+    case = s.get(Case, report.case_id) if report and report.case_id else None
+    if report is None or case is None:
         return _not_found(request, values)
-    ctx = _result_ctx(s, case, token)
+    ctx = _result_ctx(s, case, token, report.id)
     code = values["rating"]
     if not ctx["can_rate"]:
         ctx["error"] = "这个案件现在不能评价" if not ctx["rated"] else "您已经评价过了，谢谢"
@@ -167,7 +170,7 @@ def _rate(request: Request, form: FormData, s: Session) -> HTMLResponse:
     if code not in RATINGS:
         ctx["error"] = "请选择 满意、基本满意 或 不满意"
         return _page(request, ctx, 422)
-    outcome = record_rating(s, case, code, actor=ACTOR, channel="web", comment=values["comment"])
-    ctx = _result_ctx(s, case, token)
+    outcome = record_rating(s, case, code, actor=ACTOR, channel="web", comment=values["comment"], report_id=report.id)
+    ctx = _result_ctx(s, case, token, report.id)
     ctx["notice"] = NOTICES.get(outcome, "谢谢您的评价！")
     return _page(request, ctx)
