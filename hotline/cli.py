@@ -162,7 +162,9 @@ def db_upgrade(
     from hotline.bootstrap import prepare_database
 
     counts = prepare_database(force_seed=seed)
-    console.print(f"[green]database at {kernel_settings().database_url.split('@')[-1]} is up to date {counts or ''}")
+    console.print(f"[green]database at {kernel_settings().database_url.split('@')[-1]} is up to date", soft_wrap=True)
+    if counts:  # what a first start loaded: one line, however narrow the terminal
+        console.print("seeded: " + ", ".join(f"{name} {n}" for name, n in counts.items()), soft_wrap=True)
 
 
 @jobs_app.command("failed")
