@@ -247,7 +247,12 @@ def _simple(
         "close": ("结案", []),
         "reopen": ("重新办理", []),
         "merge": (f"合并至工单 {data.get('into') or data.get('merged_into') or ''}".rstrip(), []),
-        "escalate": ("督办", []),
+        "escalate": ({"yellow": "黄牌督办", "red": "红牌督办"}.get(str(data.get("supervision")), "督办"), []),
+        "urge": ("催办承办单位", []),
+        "sla_warning": (
+            "时限预警，已短信提醒承办单位",
+            [f"已用时限 {percent(data['used'])}"] if data.get("used") else [],
+        ),
         "extend": ("延长处置期限", _extension_details(data, handle_by)),
         "request_extension": (f"承办单位申请延期{asked}个工作日" if asked else "承办单位申请延期", []),
         "refuse_extension": ("驳回延期申请，恢复计时", []),

@@ -192,7 +192,7 @@ def test_a_second_resident_of_the_same_matter_is_proposed_not_linked(client: Tes
     first = _report("东门菜市场后面巷子里有一堆垃圾丢在路边好几天了", hints=GARBAGE, phone="+8613911110001")
     original = _case_of(first)
     assert original.status == "dispatched" and original.grid_code == GRID
-    second = _report("东门菜场后面巷子里的垃圾还没人收", channel="sms", hints=GARBAGE, phone="+8613911110002")
+    second = _report("东门菜市场后面巷子里的垃圾还没人收", channel="sms", hints=GARBAGE, phone="+8613911110002")
     held = _case_of(second)
     assert held.id != original.id  # a case of its own: an agent merges it, the machine does not
     assert held.status == "registered" and held.needs_review and held.department_code == "sanitation"
@@ -215,7 +215,7 @@ def test_another_spot_or_an_old_case_is_not_proposed(client: TestClient) -> None
         s.execute(
             update(Case).where(col(Case.id) == first.case_id).values(created_at=datetime.now(UTC) - timedelta(days=4))
         )
-    late = _case_of(_report("东门菜场后面巷子里的垃圾还没人收", hints=GARBAGE))
+    late = _case_of(_report("东门菜市场后面巷子里的垃圾还没人收", hints=GARBAGE))
     assert late.status == "dispatched" and not _events(late, EventKind.DUPLICATE_PROPOSED.value)
 
 
@@ -260,5 +260,5 @@ def test_a_case_whose_work_is_reported_done_takes_no_new_report(client: TestClie
         assert case is not None
         apply_action(s, case, Action.ACCEPT, "dept:wang")
         apply_action(s, case, Action.HANDLE, "dept:wang", reason="已清运")
-    again = _case_of(_report("东门菜场后面巷子里的垃圾还没人收", hints=GARBAGE))
+    again = _case_of(_report("东门菜市场后面巷子里的垃圾还没人收", hints=GARBAGE))
     assert again.id != first.case_id and again.status == "dispatched"  # a failed fix: to a department again

@@ -24,6 +24,7 @@ def test_stored_values_are_todays_strings() -> None:
         "duplicate_proposed",
         "sla_warning",
         "check_requested",
+        "sla_recalculated",
     ]
     assert [k.value for k in OutboundKind] == ["sms", "call"]
     assert {s.value for s in OutboundStatus} == {

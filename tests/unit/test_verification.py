@@ -160,7 +160,7 @@ def _report(channel: str = "web", **fields: object) -> str:
         report = Report(
             channel=channel,
             external_id=f"t-{channel}-{fields.pop('n', 1)}",
-            text="东门菜市场门口垃圾堆了两天没人清理",
+            text=str(fields.pop("text", "东门菜市场门口垃圾堆了两天没人清理")),
             lat=30.403,
             lon=114.843,
             hints={"category_code": "06010"} | fields.pop("hints", {}),  # type: ignore[operator]
@@ -278,7 +278,8 @@ def test_whoever_moves_a_case_on_from_reported_ends_its_check_request(checking: 
     from hotline.wiring import wire_case_hooks
 
     wire_case_hooks()  # as every entry point does
-    registered, rejected = _report(n=1), _report(n=2)
+    # Two different matters of one category (the same words would be proposed as one matter first).
+    registered, rejected = _report(n=1), _report(n=2, text="小区北门绿化带里扔了好几袋生活垃圾")
     with session_scope() as s:
         for number, action in ((registered, Action.REGISTER), (rejected, Action.REJECT)):
             case = get_case_by_number(s, number)
