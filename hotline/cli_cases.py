@@ -122,7 +122,8 @@ def act(
     ] = None,
 ) -> None:
     """Apply one lifecycle action to a case; an action the table does not allow changes nothing.
-    A dispatch (also after 退单 or 重开) routes by the rules, with deadlines counted from now."""
+    A dispatch (also after 退单 or 重开) routes by the rules; its 签收 clock counts the SLA policy from now.
+    extend takes the granted working days as --data '{"working_days": 2}'."""
     extra = _data(data)
     try:
         who = actor_id(actor, kinds=ACTOR_KINDS)

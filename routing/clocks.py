@@ -63,7 +63,8 @@ from routing.sla_policies import (
 PAUSE_INFO = "request_info"  # 补充材料: waiting on the resident
 PAUSE_EXTENSION = "request_extension"  # 申请延期: waiting on a supervisor's decision
 CLOCK_ACTOR = "system:clocks"
-_MIRROR = {
+# The case's column that mirrors each kind of clock's deadline.
+MIRROR = {
     ClockKind.SIGN: "dispatch_deadline",
     ClockKind.HANDLE: "handle_deadline",
     ClockKind.VERIFY: "verify_deadline",
@@ -252,11 +253,11 @@ def _mirror(m: _Move, clock: SlaClock) -> None:
     if clock.due_at is None:
         return
     kind = ClockKind(clock.kind)
-    setattr(m.case, _MIRROR[kind], clock.due_at)
+    setattr(m.case, MIRROR[kind], clock.due_at)
     if kind == ClockKind.SIGN:
         m.case.handle_deadline = deadline(clock.due_at, _round_policy(m).handle, m.cal)
         m.note(handle_deadline=m.case.handle_deadline)
-    m.note(**{_MIRROR[kind]: clock.due_at})
+    m.note(**{MIRROR[kind]: clock.due_at})
 
 
 def _clear_mirrors(case: Case) -> None:
@@ -478,7 +479,7 @@ def recalculate_deadlines(
     case.sla_policy_code, case.sla_policy_version = policy.code, policy.version
     session.add(clock)
     if clock.due_at is not None:
-        setattr(case, _MIRROR[ClockKind(clock.kind)], clock.due_at)
+        setattr(case, MIRROR[ClockKind(clock.kind)], clock.due_at)
         if clock.kind == ClockKind.SIGN.value:
             case.handle_deadline = deadline(clock.due_at, policy.handle, cal)
         case.overdue = case.overdue and clock.due_at <= now

@@ -23,7 +23,8 @@ from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category,
 from cases.service import apply_action, record_event
 from cases.states import EventKind
 from classifiers.training.corrections import record_correction
-from routing.department import needs_ruling
+from routing.department import extension_history, needs_ruling
+from routing.models import ExtensionState
 from routing.rules import GRADES, RoutingDecision, route
 from routing.ruleset import routing_table
 
@@ -206,6 +207,8 @@ def extend_case(session: Session, case: Case, actor: str, *, working_days: int, 
         raise ReviewError(f"an extension is one of {EXTENSION_DAYS} working days, not {working_days}")
     if not reason.strip():
         raise ReviewError("an extension needs a reason")
+    if any(r.state == ExtensionState.PENDING.value for r in extension_history(session, case.id)):
+        raise ReviewError("该工单有待审批的延期申请，请由班长在延期审批中处理")
     apply_action(
         session,
         case,

@@ -192,6 +192,10 @@ def test_extension_requests_within_the_limits(env: Path, monkeypatch: pytest.Mon
         )
         with pytest.raises(dept.ExtensionRefused, match="等待审批"):
             dept.request_extension(s, case, "dept:sanitation", working_days=1, reason="再要", now=at(23, 11))
+        from routing.review import extend_case
+
+        with pytest.raises(ReviewError, match="待审批的延期申请"):  # not around the supervisor's decision
+            extend_case(s, case, "agent:li", working_days=1, reason="坐席直接延期")
         assert dept.pending_extensions(s) == [first]
         with pytest.raises(dept.DepartmentRefusal, match="只有班长"):
             dept.decide_extension(s, first, "agent:li", approve=True, note="同意")
