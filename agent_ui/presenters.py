@@ -8,7 +8,7 @@ with the reasons and the data that matter."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -273,6 +273,28 @@ def _extension_details(data: Mapping[str, Any], handle_by: str | None) -> list[s
 
 
 _NOTE_KEYS = (("text", "短信内容"), ("transcript", "留言转写"), ("comment", "意见"), ("rating", "评价"))
+
+
+def describe_events(
+    events: Iterable[Any], *, people: Mapping[str, str], names: Names, local: Callable[[datetime], str] = str
+) -> list[EventLine]:
+    """A timeline in plain words: `describe_event` for each CaseEvent-like row (the console's and the
+    department's case pages read the same words)."""
+    return [
+        describe_event(
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            reason=e.reason,
+            data=e.data,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            people=people,
+            names=names,
+            local=local,
+        )
+        for e in events
+    ]
 
 
 def describe_event(

@@ -48,21 +48,7 @@ def department_page(session: Session, reader: Reader, number: str, now: datetime
     actors = [e.actor for e in found.events] + [e.requested_by for e in found.extensions]
     actors += [e.decided_by for e in found.extensions if e.decided_by]
     people = display_names(session, actors)
-    lines = [
-        presenters.describe_event(
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            reason=e.reason,
-            data=e.data,
-            from_status=e.from_status,
-            to_status=e.to_status,
-            people=people,
-            names=names,
-            local=local,
-        )
-        for e in found.events
-    ]
+    lines = presenters.describe_events(found.events, people=people, names=names, local=local)
     reports = []
     for r in found.reports:
         label, icon = presenters.channel_of(r.channel, bool(r.hints.get("voicemail")))

@@ -58,21 +58,7 @@ def case_page(session: Session, reader: Reader, number: str, now: datetime | Non
     case = ctx.case
     names = reference_names()
     people = display_names(session, (e.actor for e in ctx.events))
-    lines = [
-        presenters.describe_event(
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            reason=e.reason,
-            data=e.data,
-            from_status=e.from_status,
-            to_status=e.to_status,
-            people=people,
-            names=names,
-            local=local,
-        )
-        for e in ctx.events
-    ]
+    lines = presenters.describe_events(ctx.events, people=people, names=names, local=local)
     reports = [_item(session, r) for r in ctx.reports]
     phones = list(dict.fromkeys(r.phone for r in ctx.reports if r.phone))
     drawing = presenters.project_map(ctx.map.grid, ctx.map.neighbours, ctx.map.point) if ctx.map is not None else None
