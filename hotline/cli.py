@@ -272,24 +272,36 @@ DEMO_ACCOUNTS = (  # username, role, display name, department
     ("demo.agent", "agent", "演示坐席", None),
     ("demo.supervisor", "supervisor", "演示班长", None),
     ("demo.sanitation", "department", "环卫处演示账号", "sanitation"),
+    ("demo.grid", "grid_worker", "东门社区网格员演示账号", None),
     ("demo.admin", "admin", "演示管理员", None),
 )
+DEMO_COMMUNITY = "东门社区"  # demo.grid works the sample district's 东门社区 grids
 
 
 def _demo_accounts() -> str:
     """The demo's console accounts, with one fresh password for this run (printed; only hashes stored)."""
     import secrets
 
+    from sqlmodel import select
+
     from agent_ui.accounts.service import create_user, get_user, reset_password
     from cases.db import session_scope
+    from cases.models import Grid
 
     password = secrets.token_urlsafe(9)
     with session_scope() as s:
+        grids = sorted(s.exec(select(Grid.code).where(Grid.community == DEMO_COMMUNITY)))
         for username, role, name, department in DEMO_ACCOUNTS:
             user = get_user(s, username)
             if user is None:
                 create_user(
-                    s, username=username, role=role, password=password, display_name=name, department_code=department
+                    s,
+                    username=username,
+                    role=role,
+                    password=password,
+                    display_name=name,
+                    department_code=department,
+                    grids=grids if role == "grid_worker" else (),
                 )
             else:
                 reset_password(s, user, password)
