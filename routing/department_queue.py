@@ -32,7 +32,7 @@ from cases.reference import MATTER, reference_names
 from routing.calendar import working_calendar
 from routing.department import needs_ruling
 from routing.models import ClockKind, SlaClock
-from routing.sla import WORKING_UNITS, WorkingCalendar, elapsed_fraction
+from routing.sla import WORKING_UNITS, WorkingCalendar, elapsed_fraction, remaining_seconds
 
 WARN_AT = 0.8  # amber from this fraction of a limit used
 S = CaseStatus
@@ -102,7 +102,9 @@ class ClockState:
     due_at: datetime | None  # None while paused
     paused: bool
     pause_reasons: frozenset[str]  # request_info and / or request_extension
-    remaining_seconds: float | None  # while paused: what it has left (working seconds for working units)
+    # What it has left in its own seconds (working seconds for working units; negative when overdue); while
+    # paused, what it kept.
+    remaining_seconds: float | None
     working: bool
     limit_amount: float
     limit_unit: str
@@ -170,7 +172,11 @@ def clock_state(clock: SlaClock, now: datetime, cal: WorkingCalendar) -> ClockSt
         due_at=clock.due_at,
         paused=due == Due.PAUSED,
         pause_reasons=frozenset(r for r in (clock.pause_reason or "").split(",") if r),
-        remaining_seconds=clock.remaining_seconds,
+        remaining_seconds=(
+            clock.remaining_seconds
+            if clock.due_at is None
+            else remaining_seconds(now, clock.due_at, clock.limit_unit in WORKING_UNITS, cal)
+        ),
         working=clock.limit_unit in WORKING_UNITS,
         limit_amount=clock.limit_amount,
         limit_unit=clock.limit_unit,

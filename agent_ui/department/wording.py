@@ -48,7 +48,8 @@ def limit_zh(amount: float, unit: str) -> str:
 
 
 def clock_zh(clock: ClockState | None, now: datetime) -> str:
-    """One line for the running clock: 办结时限 剩 5 小时 / 签收时限 已暂停（等待市民补充材料），剩 3 个工作小时."""
+    """One line for the running clock: 办结时限 剩 5 个工作小时 / 签收时限 已暂停（等待市民补充材料），剩 3 个工作小时
+    (natural-time limits and overdue clocks in wall-clock time: 剩 5 小时, 已超时 2 天)."""
     if clock is None:
         return "当前无计时"
     label = CLOCK_LABELS_ZH.get(ClockKind(clock.kind), "时限")
@@ -57,6 +58,9 @@ def clock_zh(clock: ClockState | None, now: datetime) -> str:
         rest = clock.remaining_seconds or 0.0
         left = working_span_zh(rest) if clock.working else span_zh(rest)
         return f"{label} 已暂停（{why}），剩 {left}"
+    if clock.working and clock.remaining_seconds is not None and clock.remaining_seconds > 0:
+        # A working-hours limit is left in working time: at night 4 working hours are still 4, not 13.
+        return f"{label} 剩 {working_span_zh(clock.remaining_seconds)}"
     return f"{label} {left_zh(clock.due_at, now)}"
 
 

@@ -175,3 +175,36 @@ def test_a_paused_clock_is_shown_paused_with_what_it_has_left(env: Any) -> None:
     assert item.due == Due.PAUSED and item.clock is not None and item.clock.paused
     assert item.clock.pause_reasons == {"request_extension", "request_info"}
     assert item.clock.working and item.deadline is None
+
+
+def test_a_working_hours_clock_says_what_working_time_is_left_at_night() -> None:
+    """At 04:34 a 4-working-hour clock started that night is due at 14:30 (3.5 h in the morning, 0.5 h after
+    lunch); the page says 剩 4 个工作小时, not the 10 wall-clock hours."""
+    from agent_ui.department.wording import clock_zh
+    from routing.department_queue import clock_state
+
+    sh = ZoneInfo("Asia/Shanghai")
+    cal = WorkingCalendar(tz=sh)
+    night = datetime(2026, 12, 3, 4, 34, tzinfo=sh)  # a Thursday
+    clock = SlaClock(
+        case_id=1,
+        kind="handle",
+        limit_amount=4,
+        limit_unit="working_hours",
+        started_at=night,
+        due_at=datetime(2026, 12, 3, 14, 30, tzinfo=sh),
+    )
+    assert clock_zh(clock_state(clock, night, cal), night) == "办结时限 剩 4 个工作小时"
+    noon = datetime(2026, 12, 3, 13, 0, tzinfo=sh)  # the lunch break uses none of it: 0.5 h left after it
+    assert clock_zh(clock_state(clock, noon, cal), noon) == "办结时限 剩 30 分钟工作时间"
+    late = datetime(2026, 12, 3, 15, 30, tzinfo=sh)
+    assert clock_zh(clock_state(clock, late, cal), late) == "办结时限 已超时 1 小时"
+    natural = SlaClock(
+        case_id=1,
+        kind="sign",
+        limit_amount=24,
+        limit_unit="hours",
+        started_at=night,
+        due_at=night + timedelta(hours=24),
+    )
+    assert clock_zh(clock_state(natural, night, cal), night) == "签收时限 剩 1 天"
