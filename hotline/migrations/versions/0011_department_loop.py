@@ -182,16 +182,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_extension_request_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_extension_request_state', ['state', 'requested_at'], unique=False)
 
-    with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('needs_check', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('verify_deadline', cases.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('sla_policy_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
-        batch_op.add_column(sa.Column('sla_policy_version', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('return_count', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('reopen_count', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('extension_count', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.add_column(sa.Column('overdue', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('supervision', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True))
+    # Plain ADD COLUMN (SQLite too): a batch would copy and drop "case", which rows of other tables point at.
+    op.add_column('case', sa.Column('needs_check', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('case', sa.Column('verify_deadline', cases.models.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('case', sa.Column('sla_policy_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+    op.add_column('case', sa.Column('sla_policy_version', sa.Integer(), nullable=True))
+    op.add_column('case', sa.Column('return_count', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('case', sa.Column('reopen_count', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('case', sa.Column('extension_count', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('case', sa.Column('overdue', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('case', sa.Column('supervision', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True))
 
     # ### end Alembic commands ###
 
