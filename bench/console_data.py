@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import yaml
+
+from routing.conditions import RoutingInputs
+from routing.rules import DEFAULT_RULES, RuleSetSpec, load_rule_file, route
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -151,12 +153,9 @@ def sql_pick(mix: list[tuple[str, float]], var: str) -> str:
     return f"(CASE {arms} ELSE '{mix[-1][0]}' END)"
 
 
-def department_for(code: str, rules: list[dict[str, Any]]) -> str | None:
-    """The department routing's first matching rule gives a category (exact code, then prefix), or None."""
-    for rule in rules:
-        if code in rule.get("categories", []) or any(code.startswith(p) for p in rule.get("prefixes", [])):
-            return str(rule["department"])
-    return None
+def department_for(code: str, rules: RuleSetSpec) -> str | None:
+    """The department the rules send a category a person chose to (the matcher itself), or None."""
+    return route(rules, RoutingInputs(category_code=code, category_confidence=1.0)).department_code
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ class Reference:
 def load_reference(conn: psycopg.Connection[Any]) -> Reference:
     """Category codes and grids from the seeded tables; departments from the routing rules; grid centres
     and places from the grid file the seed read."""
-    rules = yaml.safe_load((ROOT / "routing" / "data" / "rules.yaml").read_text(encoding="utf-8"))["rules"]
+    rules = load_rule_file(DEFAULT_RULES)
     known_departments = {r[0] for r in conn.execute("SELECT code FROM department")}
     cats: list[str] = []
     depts: list[str] = []

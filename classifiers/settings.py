@@ -13,15 +13,13 @@ from cases.settings import HotlineSettings
 class ClassifierSettings(HotlineSettings):
     """Confidence thresholds for dispatch without an agent, the model file, the refresh interval."""
 
-    category_auto_threshold: float = Field(
-        default=0.6, description="Category confidence at or above which a case dispatches without an agent."
-    )
     grid_auto_threshold: float = Field(
         default=0.6, description="Grid confidence at or above which a case dispatches without an agent."
     )
     category_thresholds: dict[str, float] = Field(
         default_factory=dict,
-        description='Per-category overrides of category_auto_threshold, JSON: {"01011": 0.95}.',
+        description="A category's own confidence below which its cases wait for an agent, JSON: "
+        '{"01011": 0.95}. The general gate is on the department (the rule set\'s min_decision_confidence).',
     )
     classifier_model_path: Path | None = Field(
         default=None,

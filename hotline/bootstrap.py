@@ -210,8 +210,10 @@ def freeze_startup_objects() -> None:
 
 def prepare_database(force_seed: bool = False) -> dict[str, int]:
     """Upgrade to the newest migration and load reference data (first start, or on request), and the
-    shipped working calendar and SLA policies into empty tables (never over a city's own: `--seed` leaves
-    them)."""
+    shipped working calendar, SLA policies and routing rules (version 1) into empty tables (never over a
+    city's own: `--seed` leaves them)."""
+    from routing.rule_sets import seed_rule_set
+    from routing.rules import RulesError
     from routing.sla_policies import seed_policies
 
     upgrade()
@@ -225,4 +227,11 @@ def prepare_database(force_seed: bool = False) -> dict[str, int]:
     with session_scope() as s:
         if policies := seed_policies(s):
             counts["sla_policies"] = policies
+    try:
+        with session_scope() as s:  # after the policies: a rule may name one
+            if rules := seed_rule_set(s):
+                counts["routing_rules"] = rules
+    except RulesError as exc:
+        # Intake stays up and stores reports; the pipeline routes them once a set is published.
+        logging.getLogger(__name__).error("routing rules refused: %s", exc)
     return counts

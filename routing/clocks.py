@@ -232,8 +232,12 @@ def _stop(m: _Move, outcome: ClockOutcome | None = None, *, handover: bool = Fal
 
 
 def _choose_policy(m: _Move) -> Policy:
-    """A new round's policy: today's active one for the case's category and grade, recorded on the case."""
-    policy = policy_for(load_policies(m.session), m.case.category_code, m.case.grade)
+    """A new round's policy: the one the routing rule named on the 派遣 (`sla_policy` in the event's data),
+    else today's active one for the case's category and grade; recorded on the case."""
+    book = load_policies(m.session)
+    named = (m.event.data or {}).get("sla_policy")
+    chosen = next((p for p in book.policies if named and p.code == named), None)
+    policy = limits_for_grade(chosen, m.case.grade) if chosen else policy_for(book, m.case.category_code, m.case.grade)
     m.case.sla_policy_code, m.case.sla_policy_version = policy.code, policy.version
     m.note(sla_policy=policy.code, sla_policy_version=policy.version)
     return policy

@@ -282,3 +282,106 @@ class DepartmentNotice(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = ts_column(nullable=True)
+
+
+# --- rule sets and the decisions they made ------------------------------------------------------------
+
+
+class RuleSetState(StrEnum):
+    DRAFT = "draft"  # being edited; routes nothing (a back-test may run it)
+    PUBLISHED = "published"  # has a version; the newest published one routes
+
+
+class RuleSet(SQLModel, table=True):
+    """One version of the routing rules, or a draft of the next. Published versions never change: a
+    roll-back publishes a copy of an old one as a new version (FixMyStreet's contacts history). `settings`:
+    the default grade and the department gate's minimum confidence (`routing.rules.RuleSetSpec`)."""
+
+    __tablename__ = "rule_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int | None = Field(default=None, unique=True)  # None while a draft
+    state: str = Field(default=RuleSetState.DRAFT.value, max_length=16, index=True)
+    based_on: int | None = None  # the version a draft (or a roll-back) started from
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=500)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    published_by: str | None = Field(default=None, max_length=64)
+    published_at: datetime | None = ts_column(nullable=True)
+
+
+class RuleRow(SQLModel, table=True):
+    """One rule of one rule set, at its position (1 is tried first). `key` is the rule's identity across
+    versions (hits per day, diffs); `conditions` and `actions` are `routing.conditions` / `RuleActions` JSON."""
+
+    __tablename__ = "routing_rule"
+    __table_args__ = (
+        UniqueConstraint("rule_set_id", "key", name="uq_routing_rule_set_key"),
+        Index("ix_routing_rule_set_position", "rule_set_id", "position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_set_id: int = Field(foreign_key="rule_set.id")
+    position: int
+    key: str = Field(max_length=64)
+    name: str = Field(max_length=60)
+    state: str = Field(default="active", max_length=16)  # a routing.rules.RuleState
+    expires_on: date | None = None
+    conditions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DecisionKind(StrEnum):
+    ROUTE = "route"  # the pipeline routed a new case (or one after 核查)
+    CONFIRM = "confirm"  # an agent confirmed or corrected a held case, the rules routed it again
+    REASSIGN = "reassign"  # a supervisor sent it to another department by hand (no rule)
+
+
+class DecisionRecord(SQLModel, table=True):
+    """Why a case went where it went: the rule-set version and rule that matched, the inputs the rules saw,
+    the outcome, the rules above that did not match with the reason, shadow rules that would have matched.
+    Written in the transaction of the routing; a back-test replays `inputs` against a draft."""
+
+    __tablename__ = "routing_decision"
+    __table_args__ = (
+        Index("ix_routing_decision_case_at", "case_id", "at"),
+        Index("ix_routing_decision_rule_at", "rule_key", "at"),  # each rule's hits per day
+        Index("ix_routing_decision_at", "at"),  # the back-test's last N days
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    kind: str = Field(default=DecisionKind.ROUTE.value, max_length=16)
+    actor: str = Field(default="system", max_length=64)
+    rule_set_version: int | None = None
+    rule_key: str | None = Field(default=None, max_length=64)
+    rule_name: str | None = Field(default=None, max_length=60)
+    rule_position: int | None = None
+    department_code: str | None = Field(default=None, max_length=32)
+    grade: str = Field(default="normal", max_length=16)
+    held: bool = False  # the case waited for an agent after this decision
+    confidence: float | None = None  # the probability that the department is right
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outcome: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # [{"position", "key", "name", "reason"}] of the rules above the match; hold reasons under outcome.
+    skipped: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ShadowHit(SQLModel, table=True):
+    """A shadow-mode rule that matched a routed case: what it would have done (it did nothing). Counted per
+    rule in the editor."""
+
+    __tablename__ = "routing_shadow_hit"
+    __table_args__ = (Index("ix_routing_shadow_hit_rule_at", "rule_key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="routing_decision.id", index=True)
+    case_id: int = Field(foreign_key="case.id")
+    rule_set_version: int | None = None
+    rule_key: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    would: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -29,11 +29,13 @@ from cases.service import apply_action, open_case, record_event
 from cases.settings import kernel_settings
 from cases.states import Channel, EventKind, ReportState
 from classifiers.base import Classification, ReportFacts
-from classifiers.serving.gate import needs_review as confidence_too_low
+from classifiers.serving.gate import category_override_unmet, grid_too_unsure
 from classifiers.serving.registry import get_classifier
 from classifiers.settings import classifier_settings
 from classifiers.training.corrections import record_correction
 from ivr_flows.speech import FILLERS
+from routing.conditions import RoutingInputs
+from routing.decision_records import decisions_of, dispatch_data, record_decision, routing_inputs
 from routing.gridmap import grid_map_layer
 from routing.rules import RoutingDecision, route
 from routing.ruleset import routing_table
@@ -163,10 +165,9 @@ def _record_failure(report_id: int, exc: BaseException) -> None:
         log.error("report %s failed %s times, left for an operator: %s", report_id, report.attempts, exc)
 
 
-def _needs_review(
-    report: Report, c: Classification, department: str | None, auto: bool, confirmed: bool = False
-) -> list[str]:
+def _needs_review(report: Report, c: Classification, decision: RoutingDecision, confirmed: bool = False) -> list[str]:
     """Why a person must look at this case before it is dispatched (empty: dispatch now)."""
+    department = decision.department_code
     if confirmed:
         # The agent chose category and grid with the resident on the line: that is the confirmation
         # every other hold waits for (as confirm_case dispatches a rule's held category too).
@@ -180,11 +181,17 @@ def _needs_review(
         reasons.append("no department for the category")
     if c.grid_code is None:  # also when the channel chose the category: a department needs a place
         reasons.append("no grid")
-    if not auto:
+    if department is not None and not decision.auto_dispatch and not decision.low_confidence:
         reasons.append("routing rule holds it for an agent")
-    # A category the channel supplied (the resident's choice, a camera's map) is not the model's guess.
-    if not report.hints.get("category_code") and confidence_too_low(c, classifier_settings()):
-        reasons.append("classifier confidence below the threshold")
+    # The gate is on the department, what a wrong guess costs (routing.rules.decision_confidence); a
+    # category the channel supplied (the resident's choice, a camera's map) is not the model's guess.
+    if decision.low_confidence:
+        reasons.append("department confidence below the threshold")
+    settings = classifier_settings()
+    if not report.hints.get("category_code") and category_override_unmet(c, settings):
+        reasons.append("classifier confidence below the category's own threshold")
+    if c.grid_code is not None and grid_too_unsure(c, settings):
+        reasons.append("grid confidence below the threshold")
     return reasons
 
 
@@ -304,10 +311,11 @@ def _open(
     own classification (the timeline keeps it); `c` has the agent's grid in it when they chose one;
     `duplicate_of`: an open case of the same matter, proposed to the agent who then looks at it (the agent
     decides before anyone is sent on site for a 核查)."""
-    decision = route(routing_table(), category, grade=report.hints.get("grade"))
+    confirmed = choice is not None and choice.confirmed
+    inputs = _inputs(s, report, c, category, chosen=confirmed)
+    decision = route(routing_table(), inputs)
     # A category the channel supplied stands in for the model's (see _needs_review).
     classification = machine.event_data() | {"category_code": category}
-    confirmed = choice is not None and choice.confirmed
     case = open_case(
         s,
         actor=SYSTEM_ACTOR,
@@ -329,8 +337,11 @@ def _open(
         _record_agent_confirmation(s, report, case, machine, choice)
     if duplicate_of is not None:
         _hold_as_duplicate(s, case, decision.department_code, duplicate_of)
-    elif not check:
-        _dispatch_or_hold(s, report, case, c, decision, confirmed=confirmed)
+        record_decision(s, case, decision, inputs, held=True, hold_reasons=[DUPLICATE_HOLD])
+    elif check:
+        record_decision(s, case, decision, inputs, held=True, hold_reasons=["check requested"])
+    else:
+        _dispatch_or_hold(s, report, case, c, decision, inputs, confirmed=confirmed)
     report.case_id = case.id
     report.processing_status = ReportState.DONE
     report.last_error = None
@@ -370,10 +381,34 @@ def _record_agent_confirmation(
     )
 
 
+def _inputs(s: Session, report: Report, c: Classification, category: str | None, *, chosen: bool) -> RoutingInputs:
+    """What the rules see. A category a channel supplied or an agent chose is certain (no candidates); the
+    model's comes with its candidates, whose probabilities make the department's confidence."""
+    supplied = chosen or bool(report.hints.get("category_code"))
+    return routing_inputs(
+        s,
+        report,
+        category_code=category,
+        category_confidence=1.0 if supplied else c.category_confidence,
+        candidates=() if supplied else c.category_top3,
+        grid_code=c.grid_code,
+        community_code=c.community_code,
+        grade=report.hints.get("grade"),
+    )
+
+
 def _dispatch_or_hold(
-    s: Session, report: Report, case: Case, c: Classification, decision: RoutingDecision, *, confirmed: bool = False
+    s: Session,
+    report: Report,
+    case: Case,
+    c: Classification,
+    decision: RoutingDecision,
+    inputs: RoutingInputs,
+    *,
+    confirmed: bool = False,
 ) -> None:
-    review = _needs_review(report, c, decision.department_code, decision.auto_dispatch, confirmed)
+    review = _needs_review(report, c, decision, confirmed)
+    record = record_decision(s, case, decision, inputs, held=bool(review), hold_reasons=review)
     if review:
         case.needs_review = True
         case.department_code = decision.department_code
@@ -384,7 +419,8 @@ def _dispatch_or_hold(
         case,
         Action.DISPATCH,
         SYSTEM_ACTOR,
-        reason="; ".join(decision.reasons),
+        reason=decision.summary(),
+        data=dispatch_data(decision, record.id),
         department_code=decision.department_code,
     )
 
@@ -426,8 +462,19 @@ def route_checked_case(s: Session, case: Case) -> None:
         grid_confidence=case.grid_confidence or 0.0,
         grid_source=case.grid_source or "none",
     )
-    decision = route(routing_table(), case.category_code, grade=report.hints.get("grade"))
-    _dispatch_or_hold(s, report, case, c, decision, confirmed=choice is not None and choice.confirmed)
+    confirmed = choice is not None and choice.confirmed
+    inputs = _inputs(s, report, c, case.category_code, chosen=confirmed)
+    inputs = replace(inputs, candidates=_candidates(s, case, inputs))
+    decision = route(routing_table(), inputs)
+    _dispatch_or_hold(s, report, case, c, decision, inputs, confirmed=confirmed)
+
+
+def _candidates(s: Session, case: Case, inputs: RoutingInputs) -> tuple[tuple[str, float], ...]:
+    """The candidates the first routing saw (the case's columns keep only the top category)."""
+    first = next(iter(reversed(decisions_of(s, case.id or 0))), None)
+    if first is None or inputs.category_confidence >= 1.0:
+        return inputs.candidates
+    return tuple((str(c), float(p)) for c, p in first.inputs.get("candidates") or ())
 
 
 def sweep(delay_seconds: int | None = None, limit: int = 500) -> int:

@@ -10,7 +10,7 @@ which counts the SLA policy's limits from the moment of dispatch, never kept fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +23,10 @@ from cases.reference import ACTOR_KINDS, InvalidInput, actor_id, check_category,
 from cases.service import apply_action, record_event
 from cases.states import EventKind
 from classifiers.training.corrections import record_correction
+from routing.conditions import RoutingInputs
+from routing.decision_records import case_inputs, dispatch_data, record_decision
 from routing.department import extension_history, needs_ruling
-from routing.models import ExtensionState
+from routing.models import DecisionKind, ExtensionState
 from routing.rules import GRADES, RoutingDecision, route
 from routing.ruleset import routing_table
 
@@ -37,6 +39,8 @@ class ReviewError(InvalidInput):
 class DispatchPlan:
     department_code: str
     decision: RoutingDecision
+    inputs: RoutingInputs
+    chosen: bool  # a person named the department over the rules'
 
 
 def review_queue(session: Session, limit: int = 100) -> list[Case]:
@@ -52,21 +56,25 @@ def review_queue(session: Session, limit: int = 100) -> list[Case]:
 
 def _plan(
     session: Session,
+    case: Case,
     category: str,
     *,
+    grid_code: str | None,
     department_code: str | None,
     grade: str | None,
 ) -> DispatchPlan:
-    """Everything a dispatch needs, checked, before anything is changed."""
+    """Everything a dispatch needs, checked, before anything is changed: the rules' decision for the
+    category a person chose (certain, so no confidence gate), or the department they named."""
     if grade is not None and grade not in GRADES:
         raise ReviewError(f"grade must be one of {', '.join(GRADES)}, not {grade!r}")
     if department_code is not None:
         check_department(session, department_code)
-    decision = route(routing_table(), category, grade=grade)
+    inputs = case_inputs(session, case, category_code=category, grid_code=grid_code, grade=grade)
+    decision = route(routing_table(), inputs)
     department = department_code or decision.department_code
     if department is None:
         raise ReviewError(f"no routing rule for category {category}: name a department")
-    return DispatchPlan(department, decision)
+    return DispatchPlan(department, decision, inputs, chosen=department != decision.department_code)
 
 
 def _dispatch(
@@ -78,13 +86,19 @@ def _dispatch(
     data: dict[str, Any] | None = None,
 ) -> None:
     d = plan.decision
+    if plan.chosen:  # the person's department, not the rule's: no rule's policy or notices either
+        d = replace(d, department_code=plan.department_code, sla_policy=None, notify=(), tags=())
+    d = replace(d, auto_dispatch=True, low_confidence=False)
+    record = record_decision(session, case, d, plan.inputs, held=False, kind=DecisionKind.CONFIRM, actor=actor)
+    if plan.chosen:
+        record.outcome = record.outcome | {"chosen_by": actor}
     apply_action(
         session,
         case,
         Action.DISPATCH,
         actor,
-        reason=reason or "; ".join(d.reasons),
-        data=data,
+        reason=reason or (f"坐席指定承办单位 {plan.department_code}" if plan.chosen else d.summary()),
+        data=dispatch_data(d, record.id) | (data or {}),
         department_code=plan.department_code,
         grade=d.grade,
     )
@@ -112,7 +126,14 @@ def dispatch_case(
         raise ReviewError(f"case {case.number} waits for an agent's confirmation: confirm it instead")
     if case.category_code is None:
         raise ReviewError("a category is needed to dispatch")
-    plan = _plan(session, case.category_code, department_code=department_code, grade=grade or case.grade)
+    plan = _plan(
+        session,
+        case,
+        case.category_code,
+        grid_code=case.grid_code,
+        department_code=department_code,
+        grade=grade or case.grade,
+    )
     _dispatch(session, case, actor, plan, reason, data)
     return case
 
@@ -182,7 +203,9 @@ def confirm_case(
     # A corrected category brings its own rule's grade; otherwise the grade the case has.
     plan = _plan(
         session,
+        case,
         category,
+        grid_code=grid,
         department_code=department_code,
         grade=grade or (case.grade if category == case.category_code else None),
     )

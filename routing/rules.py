@@ -1,183 +1,434 @@
-"""Routing rules as data (routing/data/rules.yaml, or a city's own file) and the pure matcher: which
-department gets a category, at which grade, dispatched at once or held for an agent.
+"""Routing rules and the pure matcher: which department gets a report, at which grade, dispatched at once
+or held for an agent — and why.
 
-Time limits are not routing's: they are SLA policies (`routing.sla_policies`), counted on the working
-calendar (`routing.calendar`) by the clocks a dispatch starts (`routing.clocks`). A rules file that still
-carries `calendar:` or a rule's `dispatch_limit` / `handle_limit` is refused, naming where they went."""
+A rule set is an ordered list of rules, each a condition (`routing.conditions`) and actions; the first
+active rule whose condition holds wins, and the last rule must be a catch-all. A rule in shadow mode is
+tested and recorded (what it would have done) but never wins; a disabled or expired rule is passed over.
+Rule sets live in the database, versioned (`routing.rule_sets`); the same document is what
+`hotline rules export` writes and `hotline rules import` reads (routing/data/rules.yaml seeds version 1).
+
+Time limits are not routing's: a rule may name an SLA policy; the clocks are `routing.clocks`'."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cases.reference import ReferenceCodes
+from routing.conditions import (
+    ALWAYS,
+    Condition,
+    ConditionError,
+    Node,
+    RoutingInputs,
+    condition_json,
+    evaluate,
+    parse_condition,
+    uses_field,
+)
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "rules.yaml"
 GRADES = ("normal", "urgent", "critical")  # 一般 / 紧急 / 特急
+GRADE_ZH = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
+DEFAULT_MIN_CONFIDENCE = 0.6
+KEY_MAX, NAME_MAX, TAG_MAX = 64, 60, 24
 
 
 class RulesError(ValueError):
     pass
 
 
+class RuleState(StrEnum):
+    ACTIVE = "active"
+    SHADOW = "shadow"  # records what it would have done, does nothing (Netflix Dispatch's monitor mode)
+    DISABLED = "disabled"
+
+
+RULE_STATE_ZH = {RuleState.ACTIVE: "生效", RuleState.SHADOW: "影子", RuleState.DISABLED: "停用"}
+
+
+@dataclass(frozen=True)
+class RuleActions:
+    department: str | None = None  # None only with hold: the agent chooses
+    grade: str | None = None
+    sla_policy: str | None = None  # an SLA policy code (routing.sla_policies); None: by category and grade
+    hold: bool = False  # hold for an agent instead of dispatching at once
+    require_check: bool = False  # 核查 by a grid worker of the case's grid before 立案
+    notify: tuple[str, ...] = ()  # other departments whose contacts get the 派遣 notice too
+    tags: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "department": self.department,
+            "grade": self.grade,
+            "sla_policy": self.sla_policy,
+            "hold": self.hold,
+            "require_check": self.require_check,
+            "notify": list(self.notify),
+            "tags": list(self.tags),
+        }
+
+
 @dataclass(frozen=True)
 class RoutingRule:
-    id: str
-    department: str
-    categories: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
-    grade: str | None = None
-    auto_dispatch: bool = True
-    # 核查: a grid worker of the case's grid must find the problem on site before 立案 (routing.verification).
-    require_check: bool = False
+    key: str  # stable across versions: hits per day and diffs follow it
+    name: str
+    when: Condition = ALWAYS
+    then: RuleActions = field(default_factory=RuleActions)
+    state: RuleState = RuleState.ACTIVE
+    expires_on: date | None = None  # the last day it applies (the city's date)
 
-    def matches(self, category_code: str | None) -> bool:
-        if category_code is None:
-            return False
-        return category_code in self.categories or any(category_code.startswith(p) for p in self.prefixes)
+    @property
+    def catch_all(self) -> bool:
+        return isinstance(self.when, Node) and self.when.mode == "all" and not self.when.children
+
+    def live_on(self, day: date | None) -> bool:
+        return self.expires_on is None or day is None or day <= self.expires_on
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"key": self.key, "name": self.name, "state": self.state.value}
+        if self.expires_on:
+            doc["expires_on"] = self.expires_on.isoformat()
+        doc["when"] = condition_json(self.when)
+        doc["then"] = self.then.to_json()
+        return doc
 
 
 @dataclass(frozen=True)
-class RoutingTable:
+class RuleSetSpec:
+    """One version of the rules (or a draft): what the matcher needs, nothing of the database."""
+
     rules: tuple[RoutingRule, ...]
     default_grade: str = "normal"
+    # The decision's confidence below which a case is held for an agent (the department gate).
+    min_decision_confidence: float = DEFAULT_MIN_CONFIDENCE
+    version: int | None = None
+
+    def settings_json(self) -> dict[str, Any]:
+        return {"default_grade": self.default_grade, "min_decision_confidence": self.min_decision_confidence}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"settings": self.settings_json(), "rules": [r.to_json() for r in self.rules]}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    position: int
+    key: str
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class RoutingDecision:
+    """What the rule set decided for one report, with everything the decision record keeps."""
+
     department_code: str | None
     grade: str
-    rule_id: str | None
-    auto_dispatch: bool
-    reasons: list[str] = field(default_factory=list)
-    require_check: bool = False  # the rule asks for 核查 before 立案
+    rule_id: str | None  # the matched rule's key
+    auto_dispatch: bool  # False: an agent must look first (the rule holds it, or the gate does)
+    reasons: list[str] = field(default_factory=list)  # why the matched rule matched (Chinese)
+    require_check: bool = False
+    rule_name: str | None = None
+    rule_position: int | None = None  # 1-based
+    version: int | None = None
+    sla_policy: str | None = None
+    notify: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    confidence: float | None = None  # the probability that the department is right
+    low_confidence: bool = False  # held by the gate (confidence < the rule set's minimum)
+    skipped: tuple[Skipped, ...] = ()  # rules above the match that did not apply, and why
+    shadow: tuple[tuple[str, dict[str, Any]], ...] = ()  # shadow rules that matched: key, would-do
+
+    def summary(self) -> str:
+        """The 派遣 event's reason: which rule of which version, and why it held (codes, not names)."""
+        version = f"v{self.version} " if self.version is not None else ""
+        return f"规则 {version}#{self.rule_position}『{self.rule_name}』：{'；'.join(self.reasons)}"[:500]
+
+    def outcome_json(self) -> dict[str, Any]:
+        return {
+            "department": self.department_code,
+            "grade": self.grade,
+            "hold": not self.auto_dispatch,
+            "require_check": self.require_check,
+            "sla_policy": self.sla_policy,
+            "notify": list(self.notify),
+            "tags": list(self.tags),
+            "low_confidence": self.low_confidence,
+        }
 
 
-MOVED = "time limits are SLA policies now (routing/data/sla_policies.yaml, `hotline sla import`)"
-_MOVED_KEYS = ("dispatch_limit", "handle_limit")
+# --- reading a rule set document ----------------------------------------------------------------------
+
+_LEGACY = ("categories", "prefixes", "department", "auto_dispatch", "dispatch_limit", "handle_limit")
 
 
-def _refuse_moved(raw: dict[str, Any], where: str) -> None:
-    for key in _MOVED_KEYS:
-        if key in raw:
-            raise RulesError(f"{where}: `{key}` is no longer read: {MOVED}")
+def _strings(raw: Any, where: str, what: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise RulesError(f"{where}：{what}须是文字列表")
+    return tuple(v.strip() for v in raw if v.strip())
 
 
-def _require_check(raw: dict[str, Any], where: str) -> bool:
-    value = raw.get("require_check", False)
-    if not isinstance(value, bool):
-        raise RulesError(f"{where}: require_check must be true or false")
-    return value
+def _actions(raw: Any, where: str) -> RuleActions:
+    if not isinstance(raw, Mapping):
+        raise RulesError(f"{where}：缺少处理方式（then）")
+    unknown = set(raw) - {"department", "grade", "sla_policy", "hold", "require_check", "notify", "tags"}
+    if unknown:
+        raise RulesError(f"{where}：未知的处理方式 {sorted(unknown)[0]!r}")
+    grade = raw.get("grade")
+    if grade is not None and grade not in GRADES:
+        raise RulesError(f"{where}：等级只能是 normal、urgent、critical")
+    for key in ("hold", "require_check"):
+        if not isinstance(raw.get(key, False), bool):
+            raise RulesError(f"{where}：{key} 须是 true 或 false")
+    department = raw.get("department")
+    if department is not None and (not isinstance(department, str) or not department.strip()):
+        raise RulesError(f"{where}：承办单位须是部门代码")
+    hold = bool(raw.get("hold", False))
+    if department is None and not hold:
+        raise RulesError(f"{where}：没有承办单位的规则须“交坐席处理”（hold: true）")
+    policy = raw.get("sla_policy")
+    if policy is not None and not isinstance(policy, str):
+        raise RulesError(f"{where}：时限策略须是策略代码")
+    tags = _strings(raw.get("tags"), where, "标签")
+    if any(len(t) > TAG_MAX for t in tags):
+        raise RulesError(f"{where}：标签不能超过 {TAG_MAX} 字")
+    return RuleActions(
+        department=department.strip() if department else None,
+        grade=grade,
+        sla_policy=policy or None,
+        hold=hold,
+        require_check=bool(raw.get("require_check", False)),
+        notify=_strings(raw.get("notify"), where, "抄送部门"),
+        tags=tags,
+    )
 
 
-def _check_reference(rule: RoutingRule, where: str, ref: ReferenceCodes) -> None:
-    """A rule naming a department or category the reference data does not have would send cases nowhere
-    (or never match): refuse the file, naming the value."""
-    if rule.department not in ref.departments:
-        raise RulesError(f"{where}: unknown department {rule.department!r} (not in the department table)")
-    for code in sorted(rule.categories):
-        if code not in ref.categories:
-            raise RulesError(f"{where}: unknown category {code!r} (not an enabled matter code of the taxonomy)")
-    for prefix in rule.prefixes:
-        if not any(c.startswith(prefix) for c in ref.categories):
-            raise RulesError(f"{where}: prefix {prefix!r} matches no category of the taxonomy")
-
-
-def parse_rules(
-    doc: dict[str, Any],
-    reference: ReferenceCodes | None = None,
-    lines: list[int] | None = None,
-    source: str = "rules",
-) -> RoutingTable:
-    """The routing table of a parsed rules document. With `reference`, every department, category and
-    prefix a rule names must exist there; `lines` (the line of each rule) make the messages point at it."""
-    if "calendar" in doc:
+def parse_rule(raw: Any, where: str) -> RoutingRule:
+    """One rule of a document (or of the editor's form, as JSON), checked; messages in Chinese."""
+    if not isinstance(raw, Mapping):
+        raise RulesError(f"{where}：不是一条规则")
+    legacy = [k for k in _LEGACY if k in raw]
+    if legacy:
         raise RulesError(
-            f"{source}: `calendar` is no longer read: the working calendar is the calendar table "
-            "(`hotline calendar import`) and HOTLINE_WORKING_WEEKDAYS / HOTLINE_WORKING_PERIODS"
+            f"{where}：`{legacy[0]}` 是旧格式：条件写在 when 里（如 {{field: category, op: in, value: [...]}}），"
+            "承办单位等写在 then 里；时限是 SLA 策略（routing/data/sla_policies.yaml）"
         )
-    rules: list[RoutingRule] = []
-    seen: set[str] = set()
-    raw_rules = doc.get("rules", [])
+    key = str(raw.get("key") or "").strip()
+    if not key or len(key) > KEY_MAX or not all(ch.isalnum() or ch in "-_." for ch in key):
+        raise RulesError(f"{where}：规则编号须是 1–{KEY_MAX} 位字母、数字或 -_.")
+    name = str(raw.get("name") or "").strip()
+    if not name or len(name) > NAME_MAX:
+        raise RulesError(f"{where}（{key}）：规则名称须是 1–{NAME_MAX} 字")
+    try:
+        state = RuleState(raw.get("state", RuleState.ACTIVE.value))
+    except ValueError:
+        raise RulesError(f"{where}（{key}）：状态只能是 active、shadow、disabled") from None
+    expires = raw.get("expires_on")
+    if expires is not None and not isinstance(expires, date):
+        try:
+            expires = date.fromisoformat(str(expires))
+        except ValueError:
+            raise RulesError(f"{where}（{key}）：到期日 {expires!r} 不是 YYYY-MM-DD") from None
+    try:
+        when = parse_condition(raw.get("when"), f"{where}（{key}）")
+    except ConditionError as exc:
+        raise RulesError(str(exc)) from None
+    return RoutingRule(
+        key=key,
+        name=name,
+        when=when,
+        then=_actions(raw.get("then"), f"{where}（{key}）"),
+        state=state,
+        expires_on=expires,
+    )
+
+
+def parse_settings(raw: Any, where: str = "settings") -> tuple[str, float]:
+    raw = raw or {}
+    if not isinstance(raw, Mapping):
+        raise RulesError(f"{where}：须是键值表")
+    grade = raw.get("default_grade", "normal")
+    if grade not in GRADES:
+        raise RulesError(f"{where}：默认等级只能是 normal、urgent、critical")
+    threshold = raw.get("min_decision_confidence", DEFAULT_MIN_CONFIDENCE)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+        raise RulesError(f"{where}：派遣置信度门槛须是 0 到 1 之间的数")
+    return str(grade), float(threshold)
+
+
+def check_catch_all(rules: Sequence[RoutingRule], source: str = "规则集") -> None:
+    """The last rule must be an active rule without conditions: every report then gets a decision."""
+    if not rules or not (rules[-1].catch_all and rules[-1].state is RuleState.ACTIVE and rules[-1].expires_on is None):
+        raise RulesError(f"{source}：最后一条须是生效、无条件、不到期的兜底规则")
+
+
+def parse_rule_set(doc: Any, source: str = "规则集", version: int | None = None) -> RuleSetSpec:
+    """A whole document: settings and rules, each rule checked, keys unique, a catch-all last."""
+    if not isinstance(doc, Mapping):
+        raise RulesError(f"{source}：顶层须是键值表")
+    if "calendar" in doc or "defaults" in doc:
+        raise RulesError(
+            f"{source}：`defaults` / `calendar` 是旧格式："
+            "默认等级写在 settings.default_grade，日历见 `hotline calendar`"
+        )
+    raw_rules = doc.get("rules")
     if not isinstance(raw_rules, list):
-        raise RulesError(f"{source}: `rules` must be a list")
-    for i, r in enumerate(raw_rules):
-        line = f":{lines[i]}" if lines and i < len(lines) else ""
-        if not isinstance(r, dict):
-            raise RulesError(f"{source}{line}: rule {i + 1} is not a mapping")
-        rid = str(r.get("id") or f"rule-{i + 1}")
-        where = f"{source}{line}: rule {rid}"
-        if rid in seen:
-            raise RulesError(f"{where}: duplicate id")
-        seen.add(rid)
-        if "department" not in r:
-            raise RulesError(f"{where}: no department")
-        _refuse_moved(r, where)
-        grade = r.get("grade")
-        if grade is not None and grade not in GRADES:
-            raise RulesError(f"{where}: grade must be one of {GRADES}")
-        for key in ("categories", "prefixes"):
-            # YAML reads an unquoted 06010 as the number 3080 (octal): it would never match.
-            numbers = [c for c in r.get(key, []) if not isinstance(c, str)]
-            if numbers:
-                raise RulesError(f"{where}: {key} must be quoted strings ({numbers[0]!r} was read as a number)")
-        rule = RoutingRule(
-            id=rid,
-            department=str(r["department"]),
-            categories=frozenset(str(c) for c in r.get("categories", [])),
-            prefixes=tuple(str(p) for p in r.get("prefixes", [])),
-            grade=grade,
-            auto_dispatch=bool(r.get("auto_dispatch", True)),
-            require_check=_require_check(r, where),
-        )
-        if reference is not None:
-            _check_reference(rule, where, reference)
-        rules.append(rule)
-    d = doc.get("defaults", {})
-    _refuse_moved(d, f"{source}: defaults")
-    if d.get("grade", "normal") not in GRADES:
-        raise RulesError(f"{source}: defaults: grade must be one of {GRADES}")
-    return RoutingTable(rules=tuple(rules), default_grade=str(d.get("grade", "normal")))
+        raise RulesError(f"{source}：rules 须是列表")
+    rules = [parse_rule(r, f"{source} 第 {i + 1} 条") for i, r in enumerate(raw_rules)]
+    seen: set[str] = set()
+    for r in rules:
+        if r.key in seen:
+            raise RulesError(f"{source}：规则编号 {r.key} 重复")
+        seen.add(r.key)
+    check_catch_all(rules, source)
+    grade, threshold = parse_settings(doc.get("settings"), f"{source} settings")
+    return RuleSetSpec(rules=tuple(rules), default_grade=grade, min_decision_confidence=threshold, version=version)
 
 
-def _rule_lines(text: str) -> list[int]:
-    """The 1-based line where each item of the top-level `rules` list starts."""
-    root = yaml.compose(text)
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == "rules" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
-    return []
-
-
-def load_rules(path: Path, reference: ReferenceCodes | None = None) -> RoutingTable:
-    """Load a rules file. With `reference` (the codes in the database), a rule naming an unknown
-    department, category or prefix refuses the whole file, the message naming the value, line and rule."""
+def load_rule_file(path: Path) -> RuleSetSpec:
     text = path.read_text(encoding="utf-8")
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise RulesError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from exc
-    if not isinstance(doc, dict):
-        raise RulesError(f"{path}: expected a mapping at the top level")
-    return parse_rules(doc, reference, _rule_lines(text), source=str(path))
+    return parse_rule_set(doc, source=str(path))
 
 
-def route(table: RoutingTable, category_code: str | None, grade: str | None = None) -> RoutingDecision:
-    """First matching rule wins. No match (or no category) → no department: an agent decides. The grade
-    given (an agent's, a channel's) stands; otherwise the rule's, otherwise the table's default."""
-    rule = next((r for r in table.rules if r.matches(category_code)), None)
-    g = grade or (rule.grade if rule and rule.grade else table.default_grade)
-    reasons = [f"rule {rule.id}" if rule else "no rule matches the category"]
+class _Dumper(yaml.SafeDumper):
+    """Lists of codes on one line (a rule stays readable), everything else in block style."""
+
+
+class _Quoted(str):
+    pass
+
+
+def _list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(isinstance(v, str | int | float) for v in data)
+    # Codes quoted: an unquoted 06010 reads back as a number.
+    items = [_Quoted(v) if isinstance(v, str) else v for v in data] if flow else data
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
+
+
+_Dumper.add_representer(list, _list)
+_Dumper.add_representer(_Quoted, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v), style="'"))
+
+
+def _compact(doc: dict[str, Any]) -> dict[str, Any]:
+    """A rule's actions without their defaults (null, false, []): what a person wrote."""
+    for rule in doc["rules"]:
+        rule["then"] = {k: v for k, v in rule["then"].items() if v not in (None, False, [])} or {"hold": False}
+    return doc
+
+
+def dump_rule_file(spec: RuleSetSpec, header: str = "") -> str:
+    """The YAML `hotline rules export` writes and `import` reads back to the same rule set."""
+    body = yaml.dump(_compact(spec.to_json()), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=110)
+    return (header + body) if header else body
+
+
+# --- matching -------------------------------------------------------------------------------------------
+
+
+def _first(spec: RuleSetSpec, x: RoutingInputs, ignore_confidence: bool) -> tuple[int, RoutingRule] | None:
+    for i, rule in enumerate(spec.rules, start=1):
+        if rule.state is not RuleState.ACTIVE or not rule.live_on(x.day):
+            continue
+        if ignore_confidence and uses_field(rule.when, "decision_confidence"):
+            continue  # what it tests is being computed
+        if evaluate(rule.when, x)[0]:
+            return i, rule
+    return None
+
+
+def decision_confidence(spec: RuleSetSpec, x: RoutingInputs) -> tuple[str | None, float]:
+    """The department the rules give this report, and the probability that it is right: the sum of the
+    probabilities of the candidate categories that this rule set sends to the same department. Rules that
+    test `decision_confidence` are passed over here (that is what is being computed).
+    Without candidates (a channel or an agent chose the category) it is the category's own confidence."""
+    first = _first(spec, x, ignore_confidence=True)
+    department = first[1].then.department if first else None
+    if not x.candidates:
+        return department, x.category_confidence
+    candidates = dict(x.candidates)
+    if x.category_code and x.category_code not in candidates:
+        candidates[x.category_code] = x.category_confidence
+    total = 0.0
+    for code, p in candidates.items():
+        hit = _first(spec, replace(x, category_code=code, category_confidence=p), ignore_confidence=True)
+        if hit is not None and hit[1].then.department == department:
+            total += p
+    return department, min(total, 1.0)
+
+
+def _skip_reason(rule: RoutingRule, x: RoutingInputs, confidence: float) -> str | None:
+    """Why a rule above the match did not apply (None: it holds)."""
+    if rule.state is RuleState.DISABLED:
+        return "已停用"
+    if not rule.live_on(x.day):
+        return f"已于 {rule.expires_on} 到期"
+    ok, why = evaluate(rule.when, x, confidence)
+    return None if ok else "；".join(why)
+
+
+def route(spec: RuleSetSpec, x: RoutingInputs) -> RoutingDecision:
+    """First active matching rule wins (the catch-all at the latest). The grade given (an agent's, a
+    channel's) stands, else the rule's, else the set's default. A department whose confidence is below the
+    set's minimum is held for an agent."""
+    _, confidence = decision_confidence(spec, x)
+    skipped: list[Skipped] = []
+    shadow: list[tuple[str, dict[str, Any]]] = []
+    for i, rule in enumerate(spec.rules, start=1):
+        reason = _skip_reason(rule, x, confidence)
+        if rule.state is RuleState.SHADOW:
+            if reason is None:
+                shadow.append((rule.key, rule.then.to_json() | {"position": i}))
+            continue
+        if reason is not None:
+            skipped.append(Skipped(i, rule.key, rule.name, reason))
+            continue
+        _, why = evaluate(rule.when, x, confidence)
+        a = rule.then
+        department = a.department
+        gated = department is not None and not a.hold and confidence < spec.min_decision_confidence
+        return RoutingDecision(
+            department_code=department,
+            grade=x.grade or a.grade or spec.default_grade,
+            rule_id=rule.key,
+            auto_dispatch=not a.hold and not gated and department is not None,
+            reasons=why,
+            require_check=a.require_check,
+            rule_name=rule.name,
+            rule_position=i,
+            version=spec.version,
+            sla_policy=a.sla_policy,
+            notify=a.notify,
+            tags=a.tags,
+            confidence=round(confidence, 4),
+            low_confidence=gated,
+            skipped=tuple(skipped),
+            shadow=tuple(shadow),
+        )
+    # parse_rule_set refuses a set without an active catch-all last; a set built by hand may lack one.
     return RoutingDecision(
-        department_code=rule.department if rule else None,
-        grade=g,
-        rule_id=rule.id if rule else None,
-        auto_dispatch=bool(rule and rule.auto_dispatch),
-        reasons=reasons,
-        require_check=bool(rule and rule.require_check),
+        department_code=None,
+        grade=x.grade or spec.default_grade,
+        rule_id=None,
+        auto_dispatch=False,
+        reasons=["没有规则命中"],
+        version=spec.version,
+        confidence=round(confidence, 4),
+        skipped=tuple(skipped),
+        shadow=tuple(shadow),
     )
+
+
+def needs_decision_confidence(spec: RuleSetSpec) -> bool:
+    return any(uses_field(r.when, "decision_confidence") for r in spec.rules)

@@ -15,11 +15,13 @@ class RoutingSettings(HotlineSettings):
     """The routing rules and their refresh."""
 
     routing_rules_path: Path | None = Field(
-        default=None, description="Routing rules YAML. Unset: the shipped routing/data/rules.yaml."
+        default=None,
+        description="The rules YAML that seeds version 1 of the rule set into an empty database. Unset: the "
+        "shipped routing/data/rules.yaml. Later versions are published in the console or by `hotline rules import`.",
     )
     routing_refresh_seconds: float = Field(
-        default=30.0,
-        description="How often a running process looks whether the routing table's inputs (the rules file, "
+        default=5.0,
+        description="How often a running process looks whether the routing table's inputs (the published rule set, "
         "the enabled categories and active departments) changed and rebuilds it when they did. "
         "0: never (restart to pick changes up).",
     )

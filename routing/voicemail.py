@@ -25,6 +25,7 @@ from cases.service import record_event
 from cases.states import EventKind
 from classifiers.base import ReportFacts
 from classifiers.serving.registry import get_classifier
+from routing.decision_records import routing_inputs
 from routing.rules import route
 from routing.ruleset import routing_table
 
@@ -87,7 +88,16 @@ def apply_transcript(session: Session, report_id: int) -> bool:
     if case.status == CaseStatus.REGISTERED.value:
         if c.category_code is not None:
             case.category_code, case.category_confidence = c.category_code, c.category_confidence
-            case.department_code = route(routing_table(), c.category_code, grade=case.grade).department_code
+            inputs = routing_inputs(
+                session,
+                report,
+                category_code=c.category_code,
+                category_confidence=c.category_confidence,
+                candidates=c.category_top3,
+                grid_code=c.grid_code or case.grid_code,
+                grade=case.grade,
+            )
+            case.department_code = route(routing_table(), inputs).department_code  # proposed; the agent confirms
         if c.grid_code is not None:
             case.grid_code, case.grid_confidence, case.grid_source = c.grid_code, c.grid_confidence, c.grid_source
         case.needs_review = True

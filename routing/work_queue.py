@@ -96,7 +96,10 @@ REASONS_ZH = {
     "no department for the category": "该分类无承办单位",
     "no grid": "未定位网格",
     "routing rule holds it for an agent": "派遣规则要求人工确认",
-    "classifier confidence below the threshold": "分类置信度低",
+    "classifier confidence below the threshold": "分类置信度低",  # before rule sets: older cases say it
+    "department confidence below the threshold": "派遣置信度低（承办单位不确定）",
+    "classifier confidence below the category's own threshold": "该类别要求人工确认（置信度低于类别门槛）",
+    "grid confidence below the threshold": "网格定位置信度低",
 }
 
 _ITEM = re.compile(r"(case|report):([1-9][0-9]{0,9})")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -12,7 +11,6 @@ from cases.lifecycle import Action
 from cases.models import Report
 from cases.service import apply_action, open_case
 from routing.review import dispatch_case
-from routing.rules import DEFAULT_RULES
 from tests.console_helpers import GRID
 
 FAR_GRID = "421102005002001"  # 四合社区第1网格, far from GRID
@@ -61,13 +59,3 @@ def stored_photo(colour: tuple[int, int, int]) -> str:
 
     with session_scope() as s:
         return store_image(s, photo(colour)).id
-
-
-def checking_rules(tmp_path: Path) -> Path:
-    """The shipped rules with `require_check: true` on 暴露垃圾 (06010, 06042): those wait for 核查."""
-    text = DEFAULT_RULES.read_text(encoding="utf-8")
-    marker = "  - id: garbage-exposed\n"
-    assert marker in text
-    path = tmp_path / "rules.yaml"
-    path.write_text(text.replace(marker, marker + "    require_check: true\n"), encoding="utf-8")
-    return path

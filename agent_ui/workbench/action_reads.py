@@ -21,6 +21,7 @@ from cases.sanitize import has_unsafe
 from cases.states import EventKind
 from intake.telephony.models import SmsOptOut
 from routing.clocks import planned_deadlines
+from routing.decision_records import case_inputs
 from routing.department import needs_ruling
 from routing.rules import RulesError, route
 from routing.ruleset import routing_table
@@ -54,12 +55,16 @@ class Plan:
         return GRADES_ZH.get(self.grade, self.grade)
 
 
-def dispatch_plan(category_code: str | None, grade: str | None, department_code: str | None = None) -> Plan | None:
-    """None without a category. A department named by the agent stands in for the rule's, as confirm_case
-    does. A rules file that does not load raises RulesError."""
+def dispatch_plan(
+    session: Session, case: Case, category_code: str | None, grade: str | None, department_code: str | None = None
+) -> Plan | None:
+    """None without a category. What the rules decide for the case with this category (as confirm_case
+    routes it: the agent's choice is certain); a department named by the agent stands in for the rule's.
+    A rule set that does not load raises RulesError."""
     if not category_code:
         return None
-    d = route(routing_table(), category_code, grade=grade)
+    inputs = case_inputs(session, case, category_code=category_code, grid_code=case.grid_code, grade=grade)
+    d = route(routing_table(), inputs)
     department = department_code or d.department_code
     planned = planned_deadlines(category_code, d.grade, utcnow())
     return Plan(
@@ -100,7 +105,7 @@ def classifier_top3(session: Session, case: Case) -> list[Guess]:
         if code is None or names.category(code) is None:
             continue
         try:
-            plan = dispatch_plan(code, None)
+            plan = dispatch_plan(session, case, code, None)
         except RulesError:
             plan = None
         department = plan.department_name if plan else None
@@ -196,7 +201,7 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
     correctable = not confirmable and CaseStatus(case.status) not in TERMINAL
     awaiting_ruling = needs_ruling(case)
     redispatchable = may(case, Action.DISPATCH) and not confirmable and not awaiting_ruling
-    plan, plan_error = plan_for(case, None, None) if confirmable or redispatchable else (None, None)
+    plan, plan_error = plan_for(session, case, None, None) if confirmable or redispatchable else (None, None)
     return Panel(
         case=case,
         category_name=names.category(case.category_code),
@@ -217,7 +222,9 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
     )
 
 
-def plan_for(case: Case, category_code: str | None, department_code: str | None) -> tuple[Plan | None, str | None]:
+def plan_for(
+    session: Session, case: Case, category_code: str | None, department_code: str | None
+) -> tuple[Plan | None, str | None]:
     """The preview for the edit form's current choice: (plan, problem). Like confirm_case, a changed
     category brings its own rule's grade."""
     category = category_code or case.category_code
@@ -226,6 +233,7 @@ def plan_for(case: Case, category_code: str | None, department_code: str | None)
     if department_code and reference_names().department(department_code) is None:
         return None, "承办单位不存在"
     try:
-        return dispatch_plan(category, case.grade if category == case.category_code else None, department_code), None
+        grade = case.grade if category == case.category_code else None
+        return dispatch_plan(session, case, category, grade, department_code), None
     except RulesError:
         return None, "派遣规则配置有误，暂时无法预览派遣结果"

@@ -180,7 +180,7 @@ def plan(
 ) -> HTMLResponse:
     """The dispatch preview for the edit form's current choice (before the agent presses 确认派遣)."""
     case = _case(db, agent, number)
-    found, problem = plan_for(case, category_code[:16] or None, department_code[:32] or None)
+    found, problem = plan_for(db, case, category_code[:16] or None, department_code[:32] or None)
     return render(request, "workbench/_plan.html", plan=found, plan_error=problem)
 
 

@@ -1,4 +1,7 @@
-"""The confidence gate: may this classification dispatch without a person?"""
+"""The classifier's part of the dispatch gate. Whether the department is right is the routing decision's
+own confidence (`routing.rules.decision_confidence`, held below the rule set's minimum); what stays here is
+what only the classifier knows: a category a city wants a person to see below its own threshold, and a
+grid too uncertain to send anyone to."""
 
 from __future__ import annotations
 
@@ -6,15 +9,14 @@ from classifiers.base import Classification
 from classifiers.settings import ClassifierSettings
 
 
-def needs_review(classification: Classification, settings: ClassifierSettings) -> bool:
-    """True when an agent must confirm the category or the grid before dispatch.
-
-    A per-category threshold overrides the general one: a city may trust the model on 暴露垃圾 at 0.6
-    but want every 燃气井盖 report seen by a person."""
+def category_override_unmet(classification: Classification, settings: ClassifierSettings) -> bool:
+    """True when the category has a threshold of its own (HOTLINE_CATEGORY_THRESHOLDS, e.g. every
+    燃气井盖 report seen by a person below 0.95) and the model's confidence is under it."""
     c = classification
-    if c.category_code is None or c.grid_code is None:
-        return True
-    threshold = settings.category_thresholds.get(c.category_code, settings.category_auto_threshold)
-    if c.category_confidence < threshold:
-        return True
-    return c.grid_confidence < settings.grid_auto_threshold
+    threshold = settings.category_thresholds.get(c.category_code or "")
+    return threshold is not None and c.category_confidence < threshold
+
+
+def grid_too_unsure(classification: Classification, settings: ClassifierSettings) -> bool:
+    """True when the grid was guessed with less confidence than HOTLINE_GRID_AUTO_THRESHOLD."""
+    return classification.grid_code is None or classification.grid_confidence < settings.grid_auto_threshold

@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from cases import providers
 from cases.db import session_scope
 from cases.lifecycle import CaseStatus
 from cases.models import Report
 from cases.service import get_case_by_number
-from hotline.settings import reset_settings
 from routing.pipeline import process_report
-from routing.ruleset import ROUTING_TABLE
 from routing.verification import VerificationRefused, check_case, verify_case
 from tests.console_helpers import GRID
-from tests.grid_helpers import checking_rules, handled_case
+from tests.grid_helpers import handled_case
+from tests.rules_helpers import checking, publish
 
 pytestmark = pytest.mark.integration
 
@@ -68,9 +66,7 @@ def test_two_answers_to_one_verification_at_once_move_the_case_once(prod_env: di
 def test_a_case_found_on_site_is_dispatched(
     prod_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTLINE_ROUTING_RULES_PATH", str(checking_rules(tmp_path)))
-    reset_settings()
-    providers.reset(ROUTING_TABLE)
+    publish(checking(), note="暴露垃圾先核查")
     with session_scope() as s:
         report = Report(
             channel="web",

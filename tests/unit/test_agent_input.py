@@ -16,7 +16,7 @@ from cases.reference import InvalidInput, actor_id
 from cases.service import apply_action, get_case_by_number, open_case
 from classifiers.models import LabelledExample
 from hotline.cli import app as cli
-from routing.rules import DEFAULT_RULES, RulesError, load_rules
+from routing.rules import DEFAULT_RULES, RulesError
 
 runner = CliRunner()
 GRID = "421102001001001"
@@ -189,56 +189,44 @@ def _rules(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-def _line_of(path: Path, needle: str) -> int:
-    """The line where the rule containing `needle` starts (its `- id:` line)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    hit = next(i for i, line in enumerate(lines) if needle in line)
-    return next(i for i in range(hit, -1, -1) if lines[i].lstrip().startswith("- ")) + 1
-
-
 @pytest.mark.parametrize(
     ("old", "new", "words"),
     [
-        ("department: sanitation\n", "department: sanitaton\n", ["unknown department 'sanitaton'", "garbage-exposed"]),
-        ('categories: ["06010", "06042"]', 'categories: ["06010", "77777"]', ["unknown category '77777'"]),
-        ('prefixes: ["03"]', 'prefixes: ["88"]', ["prefix '88'", "rule sanitation"]),
-        ('categories: ["06010", "06042"]', 'categories: [06010, "06042"]', ["quoted", "3080"]),
+        ("department: sanitation\n", "department: sanitaton\n", ["第 1 条规则（garbage-exposed）", "sanitaton 不存在"]),
+        ("value: ['06010', '06042']", "value: ['06010', '77777']", ["类别 77777 不是启用的事项类别"]),
+        ("value: ['03']", "value: ['88']", ["类别前缀 88 没有对应的类别", "（sanitation）"]),
+        ("value: ['06010', '06042']", "value: [06010, '06042']", ["须加引号", "3080"]),
     ],
 )
-def test_rules_naming_unknown_codes_are_refused_with_line_and_rule(
+def test_a_rules_file_naming_unknown_codes_is_refused_naming_the_rule(
     env: Path, tmp_path: Path, old: str, new: str, words: list[str]
 ) -> None:
-    from cases.reference import reference_codes
+    from routing.rule_sets import import_rule_file, newest_version
 
     path = _rules(tmp_path, old, new)
     with session_scope() as s:
-        ref = reference_codes(s)
-    with pytest.raises(RulesError) as exc:
-        load_rules(path, ref)
+        before = newest_version(s)
+        with pytest.raises(RulesError) as exc:
+            import_rule_file(s, path, editor="supervisor:li", note="导入")
     message = str(exc.value)
-    assert f"{path}:{_line_of(path, new.strip())}:" in message, message
     assert all(w in message for w in words), message
-    load_rules(DEFAULT_RULES, ref)  # the shipped file names only what exists
+    with session_scope() as s:
+        assert newest_version(s) == before  # nothing published
+        import_rule_file(
+            s, DEFAULT_RULES, editor="supervisor:li", note="导入"
+        )  # the shipped file names only what exists
 
 
-def test_pipeline_refuses_a_rules_file_with_an_unknown_department(
-    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The configured file is checked where it is loaded: no case is ever sent to `sanitaton`."""
-    from cases import providers
-    from hotline.settings import reset_settings
-    from routing.ruleset import ROUTING_TABLE, routing_table
+def test_no_case_goes_to_an_unknown_department(env: Path, tmp_path: Path) -> None:
+    """A set naming `sanitaton` is refused where it is published; the agent's dispatch names none either."""
+    from routing.rule_sets import import_rule_file
 
-    monkeypatch.setenv(
-        "HOTLINE_ROUTING_RULES_PATH", str(_rules(tmp_path, "department: sanitation\n", "department: sanitaton\n"))
-    )
-    reset_settings()
-    providers.reset(ROUTING_TABLE)
-    with pytest.raises(RulesError, match="sanitaton"):
-        routing_table()
+    bad = _rules(tmp_path, "department: sanitation\n", "department: sanitaton\n")
+    with session_scope() as s, pytest.raises(RulesError, match="sanitaton"):
+        import_rule_file(s, bad, editor="supervisor:li", note="导入")
     number = held_case()
-    result = confirm(number, "--agent", "li", "--category", "06010", "--grid", GRID)
-    one_line_error(result, "unknown department 'sanitaton'")
+    result = confirm(number, "--agent", "li", "--category", "06010", "--grid", GRID, "--department", "sanitaton")
+    one_line_error(result, "sanitaton")
     with session_scope() as s:
         assert s.exec(select(Case).where(Case.department_code == "sanitaton")).all() == []
 
@@ -264,21 +252,30 @@ def test_pipeline_holds_a_case_without_a_grid_even_with_a_chosen_category(env: P
         assert held.reason is not None and "no grid" in held.reason
 
 
-def test_the_app_says_at_start_up_that_the_rules_file_is_refused(
+def test_the_app_says_at_start_up_that_the_seed_rules_are_refused(
     env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A first start with a bad seed file (HOTLINE_ROUTING_RULES_PATH) keeps intake up and says why."""
     import logging
 
     from fastapi.testclient import TestClient
+    from sqlalchemy import delete
 
     from cases import hooks
     from hotline.app import create_app
+    from hotline.bootstrap import prepare_database
     from hotline.settings import reset_settings
+    from routing.models import RuleRow, RuleSet
 
+    with session_scope() as s:  # an empty rule-set table: the database of a first start
+        s.exec(delete(RuleRow))  # type: ignore[call-overload]
+        s.exec(delete(RuleSet))  # type: ignore[call-overload]
     bad = _rules(tmp_path, "department: sanitation\n", "department: sanitaton\n")
     monkeypatch.setenv("HOTLINE_ROUTING_RULES_PATH", str(bad))
     reset_settings()
-    with caplog.at_level(logging.ERROR, logger="hotline.wiring"), TestClient(create_app()) as c:
-        assert c.get("/healthz").status_code == 200  # intake stays up: reports are stored, not routed
-        assert hooks.listeners("dispatched")  # the factory wired the loop
+    with caplog.at_level(logging.ERROR):
+        prepare_database()
+        with TestClient(create_app()) as c:
+            assert c.get("/healthz").status_code == 200  # intake stays up: reports are stored, not routed
+            assert hooks.listeners("dispatched")  # the factory wired the loop
     assert "routing rules refused" in caplog.text and "sanitaton" in caplog.text

@@ -9,10 +9,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-import yaml
 
 from cases.lifecycle import Action, CaseStatus, next_status
 from cases.states import EventKind
+from routing.rules import DEFAULT_RULES, load_rule_file, parse_rule_set
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,10 +64,32 @@ def test_sql_pick_names_each_arm_once_and_defaults_to_the_last() -> None:
     assert sql == "(CASE WHEN u < 0.2 THEN 'a' WHEN u < 0.5 THEN 'b' ELSE 'c' END)"
 
 
+def _cat(op: str, code: str) -> dict[str, object]:
+    return {"field": "category", "op": op, "value": [code]}
+
+
 def test_department_for_follows_the_routing_rules_first_match() -> None:
-    rules = yaml.safe_load((ROOT / "routing" / "data" / "rules.yaml").read_text(encoding="utf-8"))["rules"]
+    rules = load_rule_file(DEFAULT_RULES)
     assert data.department_for("06010", rules) == "sanitation"  # 暴露垃圾, by exact code
     assert data.department_for("01002", rules) == "municipal"  # 污水井盖: manhole-missing rule
-    assert data.department_for("zz999", rules) is None
-    mine = [{"prefixes": ["03"], "department": "first"}, {"categories": ["03001"], "department": "second"}]
+    assert data.department_for("zz999", rules) is None  # the catch-all: an agent decides
+    mine = parse_rule_set(
+        {
+            "rules": [
+                {
+                    "key": "a",
+                    "name": "a",
+                    "when": {"field": "category", "op": "prefix", "value": ["03"]},
+                    "then": {"department": "first"},
+                },
+                {
+                    "key": "b",
+                    "name": "b",
+                    "when": {"field": "category", "op": "in", "value": ["03001"]},
+                    "then": {"department": "second"},
+                },
+                {"key": "z", "name": "z", "then": {"hold": True}},
+            ]
+        }
+    )
     assert data.department_for("03001", mine) == "first"

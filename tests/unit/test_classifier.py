@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from classifiers.base import Classification, ReportFacts
 from classifiers.models import LabelledExample, ModelVersion
 from classifiers.serving import store
-from classifiers.serving.gate import needs_review
+from classifiers.serving.gate import category_override_unmet, grid_too_unsure
 from classifiers.serving.taxonomy import NON_CITY_CODE, disabled_codes, load_categories, merge
 from classifiers.settings import ClassifierSettings
 from classifiers.tokenizer import normalise, tokenize
@@ -57,17 +57,16 @@ def test_normalise_folds_numbers() -> None:
     assert normalise("3号楼 13812345678") == "0号楼 0"
 
 
-def test_gate_thresholds_and_per_category_override() -> None:
-    settings = ClassifierSettings(
-        category_auto_threshold=0.6, grid_auto_threshold=0.6, category_thresholds={"01011": 0.95}
-    )
-    sure = Classification("06010", 0.8, "421102001001001", 0.85)
-    assert not needs_review(sure, settings)
-    assert needs_review(Classification("06010", 0.5, "421102001001001", 0.85), settings)
-    assert needs_review(Classification("06010", 0.8, "421102001001001", 0.4), settings)
-    assert needs_review(Classification("06010", 0.8, None, 0.5, community_code="421102001001"), settings)
-    assert needs_review(Classification("01011", 0.9, "421102001001001", 0.85), settings)
-    assert needs_review(Classification(None, 0.0, "421102001001001", 0.85), settings)
+def test_the_classifier_gate_keeps_per_category_thresholds_and_the_grid() -> None:
+    """The general gate is on the department (tests/unit/test_decision_confidence.py); a category's own
+    threshold and an unsure grid are the classifier's."""
+    settings = ClassifierSettings(grid_auto_threshold=0.6, category_thresholds={"01011": 0.95})
+    sure = Classification("06010", 0.5, "421102001001001", 0.85)
+    assert not category_override_unmet(sure, settings) and not grid_too_unsure(sure, settings)
+    assert grid_too_unsure(Classification("06010", 0.8, "421102001001001", 0.4), settings)
+    assert grid_too_unsure(Classification("06010", 0.8, None, 0.5, community_code="421102001001"), settings)
+    assert category_override_unmet(Classification("01011", 0.9, "421102001001001", 0.85), settings)
+    assert not category_override_unmet(Classification("01011", 0.96, "421102001001001", 0.85), settings)
 
 
 def test_taxonomy_is_data(tmp_path: Path) -> None:

@@ -12,17 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from cases import providers
 from cases.db import session_scope
 from cases.lifecycle import CaseStatus
 from cases.models import Case, CaseEvent, Report
 from cases.service import get_case_by_number, open_case
 from cases.states import Channel, EventKind
-from hotline.settings import reset_settings
 from intake.models import Attachment
-from routing.ruleset import ROUTING_TABLE
 from tests.console_helpers import GRID, PASSWORD, login, login_form_token, make_user
-from tests.grid_helpers import FAR_GRID, checking_rules, handled_case, photo
+from tests.grid_helpers import FAR_GRID, handled_case, photo
+from tests.rules_helpers import checking, publish
 
 KEY = re.compile(r'name="key" value="([0-9a-f]{32})"')
 TEXT = "东门路口垃圾桶满溢，垃圾散落在人行道上"
@@ -164,9 +162,7 @@ def test_an_unsafe_post_without_the_csrf_token_is_refused(client: TestClient, cs
 def test_check_found_dispatches_and_shows_as_a_task_until_then(
     client: TestClient, csrf: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOTLINE_ROUTING_RULES_PATH", str(checking_rules(tmp_path)))
-    reset_settings()
-    providers.reset(ROUTING_TABLE)
+    publish(checking(), note="暴露垃圾先核查")
     with session_scope() as s:
         s.add(
             Report(

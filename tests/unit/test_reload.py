@@ -14,9 +14,10 @@ import pytest
 from cases.db import dispose_engines, session_scope
 from cases.models import Category, Department
 from hotline.settings import reset_settings
-from routing.rules import DEFAULT_RULES, route
+from routing.rules import route
 from routing.ruleset import routing_table
 from tests.conftest import LiveServer, make_api_key
+from tests.rules_helpers import shipped, sure, with_actions
 
 
 def _rename(model: type[Department] | type[Category], key: object, name: str) -> None:
@@ -79,25 +80,26 @@ def test_a_running_server_shows_edited_department_and_category_names(
         assert names() == ("暴露垃圾（含散落垃圾）", "区环境卫生服务中心")  # same process, no restart
 
 
-def test_the_routing_table_is_rebuilt_when_its_rules_file_changes(
-    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(DEFAULT_RULES.read_text(encoding="utf-8"), encoding="utf-8")
-    monkeypatch.setenv("HOTLINE_ROUTING_RULES_PATH", str(rules))
+def test_the_routing_table_follows_a_newly_published_version(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Published on one node (here: another session), routed with everywhere within the interval."""
+    from routing.rule_sets import publish_spec
+
     monkeypatch.setenv("HOTLINE_ROUTING_REFRESH_SECONDS", "0.05")
     reset_settings()
     first = routing_table()
-    assert route(first, "06010").department_code == "sanitation"
+    assert route(first, sure("06010")).department_code == "sanitation"
     assert routing_table() is first  # inside the interval: not even a look
 
     time.sleep(0.06)
     assert routing_table() is first  # looked, nothing changed: the same table
 
-    text = rules.read_text(encoding="utf-8").replace("department: sanitation", "department: enforcement", 1)
-    rules.write_text(text, encoding="utf-8")
+    with session_scope() as s:
+        spec = with_actions(shipped(), "garbage-exposed", department="enforcement")
+        publish_spec(s, spec, editor="supervisor:li", note="暴露垃圾改派执法")
     time.sleep(0.06)
-    assert route(routing_table(), "06010").department_code == "enforcement"
+    table = routing_table()
+    assert route(table, sure("06010")).department_code == "enforcement"
+    assert first.version is not None and table.version == first.version + 1
 
 
 def test_the_routing_table_follows_the_departments_it_may_name(
@@ -120,7 +122,7 @@ def test_the_routing_table_follows_the_departments_it_may_name(
     with caplog.at_level(logging.ERROR, logger="cases.providers"):
         assert routing_table() is second
     assert any("routing table" in r.getMessage() for r in caplog.records)
-    assert route(routing_table(), "06010").department_code == "sanitation"
+    assert route(routing_table(), sure("06010")).department_code == "sanitation"
 
     _set_active("sanitation", True)
     time.sleep(0.06)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
-from routing.rules import DEFAULT_RULES, RulesError, load_rules, parse_rules, route
+from routing.rules import RulesError, dump_rule_file, parse_rule_set, route
 from routing.sla import TimeLimit, WorkingCalendar, deadline
+from tests.rules_helpers import shipped, sure
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar(tz=TZ)
@@ -48,36 +50,56 @@ def test_naive_start_is_refused() -> None:
 
 
 def test_shipped_rules_route_common_categories() -> None:
-    table = load_rules(DEFAULT_RULES)
-    assert route(table, "06010").department_code == "sanitation"
-    manhole = route(table, "01002")
+    table = shipped()
+    assert route(table, sure("06010")).department_code == "sanitation"
+    manhole = route(table, sure("01002"))
     assert (manhole.department_code, manhole.grade) == ("municipal", "urgent")
-    assert route(table, "01037").department_code == "power"
-    transfer = route(table, "99000")
+    assert route(table, sure("01037")).department_code == "power"
+    transfer = route(table, sure("99000"))
     assert transfer.department_code == "transfer_12345" and not transfer.auto_dispatch
-    unknown = route(table, None)
-    assert unknown.department_code is None and not unknown.auto_dispatch
+    unknown = route(table, sure(None))
+    assert unknown.department_code is None and not unknown.auto_dispatch and unknown.rule_id == "default"
 
 
 def test_a_grade_given_stands_over_the_rules() -> None:
-    table = load_rules(DEFAULT_RULES)
-    assert route(table, "06010").grade == "normal"
-    assert route(table, "06010", grade="urgent").grade == "urgent"
-    assert route(table, "01002", grade="critical").grade == "critical"
+    table = shipped()
+    assert route(table, sure("06010")).grade == "normal"
+    assert route(table, sure("06010", grade="urgent")).grade == "urgent"
+    assert route(table, sure("01002", grade="critical")).grade == "critical"
 
 
-def test_bad_rules_are_reported() -> None:
-    with pytest.raises(RulesError, match="no department"):
-        parse_rules({"rules": [{"id": "x", "categories": ["1"]}]})
-    with pytest.raises(RulesError, match="duplicate"):
-        parse_rules({"rules": [{"id": "x", "department": "d"}, {"id": "x", "department": "d"}]})
+def test_bad_rules_are_reported_in_chinese() -> None:
+    catch_all = {"key": "d", "name": "兜底", "then": {"hold": True}}
+    with pytest.raises(RulesError, match="须“交坐席处理”"):
+        parse_rule_set({"rules": [{"key": "x", "name": "x", "then": {}}, catch_all]})
+    with pytest.raises(RulesError, match="规则编号 x 重复"):
+        rule = {"key": "x", "name": "x", "then": {"department": "d"}}
+        parse_rule_set({"rules": [rule, rule, catch_all]})
+    with pytest.raises(RulesError, match="兜底规则"):
+        parse_rule_set(
+            {
+                "rules": [
+                    {
+                        "key": "x",
+                        "name": "x",
+                        "then": {"department": "d"},
+                        "when": {"field": "channel", "op": "in", "value": ["sms"]},
+                    }
+                ]
+            }
+        )
 
 
-def test_time_limits_and_calendar_in_a_rules_file_are_refused_naming_where_they_went() -> None:
-    """A city's old rules file would otherwise lose its limits without a word."""
-    with pytest.raises(RulesError, match=r"rule x: `handle_limit` is no longer read: time limits are SLA policies"):
-        parse_rules({"rules": [{"id": "x", "department": "d", "handle_limit": {"amount": 1, "unit": "hours"}}]})
-    with pytest.raises(RulesError, match=r"defaults: `dispatch_limit` is no longer read"):
-        parse_rules({"defaults": {"dispatch_limit": {"amount": 1, "unit": "hours"}}, "rules": []})
-    with pytest.raises(RulesError, match=r"`calendar` is no longer read: the working calendar is the calendar table"):
-        parse_rules({"calendar": {"weekdays": [1, 2, 3]}, "rules": []})
+def test_an_old_rules_file_is_refused_naming_where_things_went() -> None:
+    """A city's old rules file would otherwise lose its categories and limits without a word."""
+    with pytest.raises(RulesError, match=r"`categories` 是旧格式：条件写在 when 里"):
+        parse_rule_set({"rules": [{"id": "x", "categories": ["06010"], "department": "d"}]})
+    with pytest.raises(RulesError, match=r"`handle_limit` 是旧格式.*SLA 策略"):
+        parse_rule_set({"rules": [{"key": "x", "name": "x", "handle_limit": {"amount": 1, "unit": "hours"}}]})
+    with pytest.raises(RulesError, match=r"`defaults` / `calendar` 是旧格式"):
+        parse_rule_set({"calendar": {"weekdays": [1, 2, 3]}, "rules": []})
+
+
+def test_the_shipped_file_round_trips_through_export() -> None:
+    spec = shipped()
+    assert parse_rule_set(yaml.safe_load(dump_rule_file(spec))) == spec

@@ -9,19 +9,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from cases import providers
 from cases.db import session_scope
 from cases.lifecycle import CaseStatus
 from cases.models import Case, CaseEvent, Report
 from cases.service import get_case_by_number
 from cases.states import Channel, EventKind
-from hotline.settings import reset_settings
 from routing.pipeline import process_report
-from routing.rules import RulesError, parse_rules, route
-from routing.ruleset import ROUTING_TABLE
+from routing.rules import RulesError, parse_rule_set, route
 from routing.verification import VerificationRefused, check_case, verify_case
 from tests.console_helpers import GRID
-from tests.grid_helpers import FAR_GRID, checking_rules, handled_case
+from tests.grid_helpers import FAR_GRID, handled_case
+from tests.rules_helpers import checking as checking_rules
+from tests.rules_helpers import publish, sure
 
 ATT = "att_" + "b" * 32
 MINE = (GRID,)
@@ -131,27 +130,34 @@ def test_photos_must_be_stored_attachment_ids(env: Path) -> None:
 
 
 def test_rules_parse_require_check_and_route_carries_it() -> None:
-    doc = {
+    def cat(code: str) -> dict[str, object]:
+        return {"field": "category", "op": "in", "value": [code]}
+
+    doc: dict[str, object] = {
         "rules": [
-            {"id": "a", "categories": ["06010"], "department": "sanitation", "require_check": True},
-            {"id": "b", "categories": ["06011"], "department": "sanitation"},
+            {
+                "key": "a",
+                "name": "甲",
+                "when": cat("06010"),
+                "then": {"department": "sanitation", "require_check": True},
+            },
+            {"key": "b", "name": "乙", "when": cat("06011"), "then": {"department": "sanitation"}},
+            {"key": "z", "name": "兜底", "then": {"hold": True}},
         ]
     }
-    table = parse_rules(doc)
-    assert [r.require_check for r in table.rules] == [True, False]
-    assert route(table, "06010").require_check is True
-    assert route(table, "06011").require_check is False
-    assert route(table, None).require_check is False
-    doc["rules"][0]["require_check"] = "yes please"  # type: ignore[index]
-    with pytest.raises(RulesError, match="require_check must be true or false"):
-        parse_rules(doc)
+    table = parse_rule_set(doc)
+    assert [r.then.require_check for r in table.rules] == [True, False, False]
+    assert route(table, sure("06010")).require_check is True
+    assert route(table, sure("06011")).require_check is False
+    assert route(table, sure(None)).require_check is False
+    doc["rules"][0]["then"]["require_check"] = "yes please"  # type: ignore[index]
+    with pytest.raises(RulesError, match="require_check 须是 true 或 false"):
+        parse_rule_set(doc)
 
 
 @pytest.fixture
-def checking(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOTLINE_ROUTING_RULES_PATH", str(checking_rules(tmp_path)))
-    reset_settings()
-    providers.reset(ROUTING_TABLE)
+def checking(env: Path) -> None:
+    publish(checking_rules(), note="暴露垃圾先核查")
 
 
 def _report(channel: str = "web", **fields: object) -> str:
@@ -203,7 +209,7 @@ def test_found_on_site_registers_and_then_routes_and_dispatches_as_the_pipeline_
         check = events[-2]
         assert (check.actor, check.from_status, check.to_status) == ("grid:zhou", "reported", "registered")
         assert check.reason == "现场核查属实" and check.data["photos"] == [ATT]
-        assert events[-1].actor == "system:pipeline" and events[-1].reason == "rule garbage-exposed"
+        assert events[-1].actor == "system:pipeline" and (events[-1].reason or "").startswith("规则 v")
 
 
 def test_found_but_the_category_still_needs_an_agent_is_held_as_any_case_would_be(checking: None) -> None:
