@@ -44,7 +44,7 @@ def grid_accuracy(path: Path = GRID_EVAL) -> dict[str, Any]:
 
 def gate_table(pipe: Any, held_out: trainer.Corpus) -> list[dict[str, float]]:
     """For candidate auto-dispatch thresholds: share of held-out reports above it, and how many of those
-    the model got right. Picks `HOTLINE_CATEGORY_AUTO_THRESHOLD` with data, not by feel."""
+    the model got right (the category's figures; the dispatch gate is the department's, docs/routing.md)."""
     proba = np.asarray(pipe.predict_proba(held_out.texts))
     pred = np.asarray([str(c) for c in pipe.classes_])[proba.argmax(axis=1)]
     correct = pred == np.asarray(held_out.labels)
