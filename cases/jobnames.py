@@ -30,3 +30,4 @@ class JobName(StrEnum):
     SWEEP = "sweep"  # reports without a case: queue was down, a worker died
     FLUSH_DUE = "flush_due"  # notices held back by quiet hours
     ESCALATE = "escalate"  # the escalation ladder: steps due on running SLA clocks (routing.escalation)
+    REFRESH_DASHBOARD = "refresh_dashboard"  # the dashboard's per-day aggregates: the days that changed

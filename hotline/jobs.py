@@ -34,6 +34,7 @@ JOBS: dict[JobName, str] = {
     JobName.SEND_DEPARTMENT_NOTICE: "routing.notices.send_department_notice",
     JobName.SEND_DEPARTMENT_SMS: "intake.telephony.department_sms.send_department_sms",
     JobName.ESCALATE: "routing.escalation_sweep.escalate",
+    JobName.REFRESH_DASHBOARD: "routing.dashboard.refresh.refresh_job",
 }
 
 

@@ -14,6 +14,7 @@ import classifiers.models
 import intake.camera.models
 import intake.models
 import intake.telephony.models
+import routing.dashboard.models
 import routing.models
 
 MODELS: list[ModuleType] = [
@@ -23,6 +24,7 @@ MODELS: list[ModuleType] = [
     intake.camera.models,
     intake.telephony.models,
     routing.models,
+    routing.dashboard.models,
     agent_ui.accounts.models,
     agent_ui.workbench.models,
 ]

@@ -158,6 +158,9 @@ class SlaClock(SQLModel, table=True):
         Index(
             "ix_sla_clock_running_due", "due_at", postgresql_where=text(RUNNING_CLOCK), sqlite_where=text(RUNNING_CLOCK)
         ),
+        # The dashboard's clocks of a day: those that stopped in it, and the 签收 clocks (派遣) started in it.
+        Index("ix_sla_clock_stopped_at", "stopped_at"),
+        Index("ix_sla_clock_kind_started", "kind", "started_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

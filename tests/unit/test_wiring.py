@@ -114,6 +114,8 @@ ADDED_PATHS = {
     "routing.notices.send_department_notice": JobName.SEND_DEPARTMENT_NOTICE,
     "intake.telephony.department_sms.send_department_sms": JobName.SEND_DEPARTMENT_SMS,
     "routing.reopen.redispatch_reopened": JobName.REDISPATCH_REOPENED,
+    # issue 16: the dashboard's aggregates
+    "routing.dashboard.refresh.refresh_job": JobName.REFRESH_DASHBOARD,
 }
 
 
