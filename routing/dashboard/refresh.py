@@ -129,9 +129,13 @@ def refresh(
 
 
 def refresh_job() -> int:
-    """The periodic job REFRESH_DASHBOARD: one refresh in its own transaction (days recomputed)."""
+    """The periodic job REFRESH_DASHBOARD: one refresh in its own transaction. Returns 0: recomputing days
+    is bookkeeping, not items taken up (the sweeper's total counts reports re-enqueued and notices sent);
+    the page shows when the aggregates were last refreshed."""
     with session_scope() as s:
         n = refresh(s)
     if n is None:
         log.info("dashboard refresh skipped: another worker is refreshing")
-    return n or 0
+    elif n:
+        log.info("dashboard refresh: %s day(s) recomputed", n)
+    return 0
