@@ -12,6 +12,7 @@ from agent_ui.department import case as department_case
 from agent_ui.department import queue as department_queue
 from agent_ui.grid import views as grid
 from agent_ui.supervisor import calendar as supervisor_calendar
+from agent_ui.supervisor import dashboard as supervisor_dashboard
 from agent_ui.supervisor import decisions as supervisor_decisions
 from agent_ui.supervisor import supervision
 from agent_ui.workbench import calls, case_actions, case_page, new_case
@@ -23,6 +24,7 @@ router.include_router(login.router)
 router.include_router(admin_users.router)
 router.include_router(admin_departments.router)
 router.include_router(supervision.router)
+router.include_router(supervisor_dashboard.router)
 router.include_router(new_case.router)
 router.include_router(calls.router)
 router.include_router(case_actions.router)

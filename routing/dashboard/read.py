@@ -272,3 +272,24 @@ def dashboard(
 
 def as_dict(c: Counters) -> dict[str, Any]:
     return {n: getattr(c, n) for n in COUNTER_NAMES}
+
+
+def rate_range(session: Session, first: date, last: date, now: datetime | None = None) -> dict[Key, Counters]:
+    """(dimension, key) → counters over the local days first..last (inclusive): stored days before today,
+    today live, nothing after now."""
+    now = now or utcnow()
+    today = local_day(now)
+    t = DashRateDay
+    sums = [func.sum(getattr(t, name)) for name in COUNTER_NAMES]
+    query = (
+        wide_select(col(t.dimension), col(t.key), *sums)
+        .where(col(t.day) >= first, col(t.day) <= last, col(t.day) < today)
+        .group_by(col(t.dimension), col(t.key))
+    )
+    out: dict[Key, Counters] = {}
+    for dimension, key, *values in session.execute(query):
+        out[dimension, key] = Counters(**{n: int(v or 0) for n, v in zip(COUNTER_NAMES, values, strict=True)})
+    if first <= today <= last:
+        for k, c in today_facts(session, now).rates.items():
+            out.setdefault(k, Counters()).add(c)
+    return out
