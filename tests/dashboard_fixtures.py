@@ -20,7 +20,7 @@ RATINGS = [("satisfied", "满意"), ("basic", "基本满意"), ("unsatisfied", "
 
 
 def _reference(s: Session) -> tuple[list[str], list[str], list[str]]:
-    cats = list(s.exec(select(Category.code).where(Category.kind == "事件", col(Category.active).is_(True)).limit(40)))
+    cats = list(s.exec(select(Category.code).where(Category.kind == "事件", col(Category.active).is_(True))))
     grids = list(s.exec(select(Grid.code)))
     depts = list(s.exec(select(Department.code).where(col(Department.active).is_(True))))
     return cats, grids, depts

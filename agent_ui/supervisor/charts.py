@@ -116,7 +116,8 @@ def grid_map(layer: GridMapLayer, counts: Mapping[str, int], period: str, width:
             f"<title>{escape(o.name)}：{n} 件（{escape(period)}）</title></path>"
         )
         lx, ly = point(*o.label).split(",")
-        parts.append(f'<text x="{lx}" y="{ly}" text-anchor="middle" class="cell-count">{n}</text>')
+        tone = " on-dark" if fill in SHADES[3:] else ""
+        parts.append(f'<text x="{lx}" y="{ly}" text-anchor="middle" class="cell-count{tone}">{n}</text>')
     y = height + 8
     parts.append(f'<text x="{pad}" y="{y + 12}" class="axis">图例（件）</text>')
     legend = [(NONE_SHADE, "0")]

@@ -17,7 +17,7 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
 def parse_month(value: str) -> date:
-    """"2026-11" → the month's first day; anything else is refused with a message for a person."""
+    """ "2026-11" → the month's first day; anything else is refused with a message for a person."""
     m = _MONTH.fullmatch(value.strip())
     if m is None or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2100:
         raise InvalidInput("月份格式应为 YYYY-MM，例如 2026-11")

@@ -170,6 +170,8 @@ def _samples(world: World) -> dict[str, str]:
         "notice_id": str(world.notice_id),
         "day": "2026-10-10",  # a day of the working calendar (/supervisor/calendar/{day})
         "request_id": str(world.extension_id),
+        "table": "departments",  # a dashboard list (/supervisor/export/{table}.{fmt})
+        "fmt": "xlsx",
     }
 
 
