@@ -1,7 +1,7 @@
 """the supervisors' dashboard
 
 Revision ID: 0013_dashboard
-Revises: 0011_department_loop
+Revises: 0012_rule_sets
 Create Date: 2026-12-10 10:00:00
 
 Per-day aggregate tables of the dashboard (intake by dimension, the counters behind the 三率) and the
@@ -18,7 +18,7 @@ import cases.models
 
 
 revision: str = '0013_dashboard'
-down_revision: Union[str, None] = '0011_department_loop'
+down_revision: Union[str, None] = '0012_rule_sets'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
