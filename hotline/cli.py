@@ -21,6 +21,7 @@ from hotline import (
     cli_cameras,
     cli_cases,
     cli_classifier,
+    cli_dashboard,
     cli_grids,
     cli_notices,
     cli_sla,
@@ -75,6 +76,8 @@ app.add_typer(cli_sla.app, name="sla")
 app.add_typer(cli_users.app, name="users")
 app.add_typer(cli_notices.app, name="notices")
 app.add_typer(cli_calendar.app, name="calendar")
+app.add_typer(cli_dashboard.app, name="dashboard")
+app.add_typer(cli_dashboard.report_app, name="report")
 app.add_typer(cli_sla.app, name="sla")
 console = Console()
 
@@ -364,6 +367,7 @@ def demo(
     console.print(f"Open311:    {base}/open311/v2/services.json")
     console.print(f"A case:     curl -H 'Authorization: Bearer {key}' {base}/api/v1/cases/<number>")
     console.print(f"Health:     {base}/healthz  {base}/readyz")
+    console.print(f"Dashboard:  {base}/supervisor/   (a supervisor's 概览: today's figures are live)")
     password = _demo_accounts()
     users = ", ".join(u for u, *_ in DEMO_ACCOUNTS)
     console.print(f"Console:    {base}/login   users {users}; password for this run: {password}")
