@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import Action
-from cases.models import Case, Category, Department, Grid, Report
+from cases.models import Case, CaseEvent, Category, Department, Grid, Report
 from cases.service import apply_action, open_case
+from routing.dashboard.models import DashIntakeDay, DashRateDay
+from routing.dashboard.rates import Counters
+from routing.models import SlaClock
 
 START = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)  # 08:30 city time, a Monday
 CHANNELS = ["voice", "sms", "web", "camera", "api"]
@@ -95,3 +99,45 @@ def make_history(s: Session, *, cases: int = 60, days: int = 20, seed: int = 16,
         ids.append(case.id)
     s.flush()
     return ids
+
+
+def stored_intake(s: Session) -> Counter[tuple[str, str]]:
+    out: Counter[tuple[str, str]] = Counter()
+    for row in s.exec(select(DashIntakeDay)):
+        out[row.dimension, row.key] += row.cases
+    return out
+
+
+def stored_rates(s: Session) -> dict[tuple[str, str], Counters]:
+    out: dict[tuple[str, str], Counters] = {}
+    for row in s.exec(select(DashRateDay)):
+        c = Counters(**{n: getattr(row, n) for n in Counters.__dataclass_fields__})
+        out.setdefault((row.dimension, row.key), Counters()).add(c)
+    return out
+
+
+def independent_count(s: Session) -> tuple[Counter[str], dict[str, Counters]]:
+    """Channel intake and the department counters, counted row by row in Python (no shared SQL)."""
+    channels: Counter[str] = Counter()
+    for case in s.exec(select(Case)):
+        first = s.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.id))).first()
+        channels[first.channel if first else ""] += 1
+    per: dict[str, Counters] = {}
+    for clock in s.exec(select(SlaClock)):
+        c = per.setdefault(clock.department_code or "", Counters())
+        if clock.kind == "sign":
+            c.dispatched += 1
+        if clock.outcome == "returned":
+            c.returned += 1
+        elif clock.outcome in ("met", "late") and clock.kind in ("sign", "handle"):
+            setattr(c, f"{clock.kind}_{clock.outcome}", getattr(c, f"{clock.kind}_{clock.outcome}") + 1)
+    for ev, case in s.exec(select(CaseEvent, Case).join(Case, col(Case.id) == col(CaseEvent.case_id))):
+        c = per.setdefault(case.department_code or "", Counters())
+        c.reopened += ev.action == "reopen"
+        c.extended += ev.action == "extend"
+        if ev.action == "escalate" and ev.data.get("supervision") in ("yellow", "red"):
+            setattr(c, ev.data["supervision"], getattr(c, ev.data["supervision"]) + 1)
+        if ev.data.get("rating_code"):
+            c.rated += 1
+            c.satisfied += ev.data["rating_code"] in ("satisfied", "basic")
+    return channels, {k: v for k, v in per.items() if not v.is_empty()}

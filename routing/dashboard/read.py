@@ -262,7 +262,7 @@ def dashboard(
         intake=_intake_tables(intake, names, channel_names or {}),
         departments=departments,
         streets=_rate_rows(rates, "street", names),
-        overall=RateRow("", "全部", total(r.counters for r in departments)),
+        overall=RateRow("", "合计", total(r.counters for r in departments)),
         daily=daily_intake(session, today, days, live),
         grid_counts={k: c[days] for (d, k), c in intake.items() if d == "grid" and k},
         refreshed_at=state.refreshed_at if state is not None else None,

@@ -9,19 +9,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from cases.db import session_scope
 from cases.lifecycle import Action
-from cases.models import Case, CaseEvent, Report
+from cases.models import Case, CaseEvent
 from cases.service import apply_action
 from routing.dashboard import facts as F
 from routing.dashboard import read
-from routing.dashboard.models import DashIntakeDay, DashRateDay, DashRefresh
+from routing.dashboard.models import DashIntakeDay, DashRefresh
 from routing.dashboard.rates import RATE_BY_KEY, RATES, Counters, percent, ratio, total
 from routing.dashboard.refresh import refresh
-from routing.models import SlaClock
-from tests.dashboard_fixtures import START, make_history
+from tests.dashboard_fixtures import START, independent_count, make_history, stored_intake, stored_rates
 
 NOW = START + timedelta(days=25)
 
@@ -50,49 +49,7 @@ def test_roll_up_puts_a_grid_in_its_community_and_street() -> None:
     assert sum(n for (d, _), n in up.items() if d == "grid") == 4
 
 
-def _stored_intake(s: Session) -> Counter[tuple[str, str]]:
-    out: Counter[tuple[str, str]] = Counter()
-    for row in s.exec(select(DashIntakeDay)):
-        out[row.dimension, row.key] += row.cases
-    return out
-
-
-def _stored_rates(s: Session) -> dict[tuple[str, str], Counters]:
-    out: dict[tuple[str, str], Counters] = {}
-    for row in s.exec(select(DashRateDay)):
-        c = Counters(**{n: getattr(row, n) for n in Counters.__dataclass_fields__})
-        out.setdefault((row.dimension, row.key), Counters()).add(c)
-    return out
-
-
-def _independent_count(s: Session) -> tuple[Counter[str], dict[str, Counters]]:
-    """Channel intake and the department counters, counted row by row in Python (no shared SQL)."""
-    channels: Counter[str] = Counter()
-    for case in s.exec(select(Case)):
-        first = s.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.id))).first()
-        channels[first.channel if first else ""] += 1
-    per: dict[str, Counters] = {}
-    for clock in s.exec(select(SlaClock)):
-        c = per.setdefault(clock.department_code or "", Counters())
-        if clock.kind == "sign":
-            c.dispatched += 1
-        if clock.outcome == "returned":
-            c.returned += 1
-        elif clock.outcome in ("met", "late") and clock.kind in ("sign", "handle"):
-            setattr(c, f"{clock.kind}_{clock.outcome}", getattr(c, f"{clock.kind}_{clock.outcome}") + 1)
-    for ev, case in s.exec(select(CaseEvent, Case).join(Case, col(Case.id) == col(CaseEvent.case_id))):
-        c = per.setdefault(case.department_code or "", Counters())
-        c.reopened += ev.action == "reopen"
-        c.extended += ev.action == "extend"
-        if ev.action == "escalate" and ev.data.get("supervision") in ("yellow", "red"):
-            setattr(c, ev.data["supervision"], getattr(c, ev.data["supervision"]) + 1)
-        if ev.data.get("rating_code"):
-            c.rated += 1
-            c.satisfied += ev.data["rating_code"] in ("satisfied", "basic")
-    return channels, {k: v for k, v in per.items() if not v.is_empty()}
-
-
-def test_the_aggregates_equal_a_direct_computation_and_an_independent_count(env: Path) -> None:
+def test_the_aggregates_equal_a_direct_computation_and_anindependent_count(env: Path) -> None:
     with session_scope() as s:
         make_history(s)
     with session_scope() as s:
@@ -101,9 +58,9 @@ def test_the_aggregates_equal_a_direct_computation_and_an_independent_count(env:
     with session_scope() as s:
         far = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
         direct = F.facts(s, *far)
-        assert _stored_intake(s) == Counter(direct.intake)
-        assert _stored_rates(s) == direct.rates
-        channels, per_department = _independent_count(s)
+        assert stored_intake(s) == Counter(direct.intake)
+        assert stored_rates(s) == direct.rates
+        channels, per_department = independent_count(s)
         assert {k: n for (d, k), n in direct.intake.items() if d == "channel"} == dict(channels)
         assert {k: c for (d, k), c in direct.rates.items() if d == "department"} == per_department
         # the history has every kind of fact, or the equalities above prove little
@@ -146,7 +103,7 @@ def test_a_refresh_recomputes_only_the_days_of_the_cases_that_changed(env: Path)
         refresh(s, now=NOW, grace_seconds=0)
     with session_scope() as s:
         assert refresh(s, now=NOW, grace_seconds=0) == 0  # nothing new: no day recomputed
-        before = _stored_rates(s)
+        before = stored_rates(s)
     # An old case is escalated now: its days are recomputed (its creation day's figures keep their value)
     with session_scope() as s:
         case = next(c for c in (s.get(Case, i) for i in ids) if c is not None and c.status == "in_progress")
@@ -156,7 +113,7 @@ def test_a_refresh_recomputes_only_the_days_of_the_cases_that_changed(env: Path)
     with session_scope() as s:
         n = refresh(s, now=NOW, grace_seconds=0)
         assert n is not None and 1 <= n <= 15
-        after = _stored_rates(s)
+        after = stored_rates(s)
         assert after["department", dept].red == before["department", dept].red + 1
         assert s.exec(select(func.count()).select_from(DashIntakeDay).where(DashIntakeDay.day == created_day)).one()
 
