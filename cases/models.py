@@ -115,6 +115,9 @@ class Case(SQLModel, table=True):
             postgresql_where=text(OPEN_CASE_SQL),
             sqlite_where=text(OPEN_CASE_SQL),
         ),
+        # Counts by grid and category over a span of days (the hotspot test's window and baseline): an
+        # index-only range scan.
+        Index("ix_case_created_grid_category", "created_at", "grid_code", "category_code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

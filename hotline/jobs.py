@@ -34,6 +34,9 @@ JOBS: dict[JobName, str] = {
     JobName.SEND_DEPARTMENT_NOTICE: "routing.notices.send_department_notice",
     JobName.SEND_DEPARTMENT_SMS: "intake.telephony.department_sms.send_department_sms",
     JobName.ESCALATE: "routing.escalation_sweep.escalate",
+    JobName.HOTSPOTS: "routing.hotspot_alerts.sweep_hotspots",
+    JobName.SEND_HOTSPOT_SMS: "routing.hotspot_alerts.send_hotspot_sms",
+    JobName.SUPERVISOR_PHONES: "agent_ui.accounts.directory.supervisor_phones",
 }
 
 

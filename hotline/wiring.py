@@ -32,7 +32,7 @@ CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
 ]
 
 # Run by the sweeper every HOTLINE_SWEEP_INTERVAL_SECONDS (one sweeper at a time across the fleet).
-PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE, JobName.ESCALATE]
+PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE, JobName.ESCALATE, JobName.HOTSPOTS]
 
 
 def transition_observers() -> list[hooks.TransitionObserver]:

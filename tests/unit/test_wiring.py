@@ -114,6 +114,10 @@ ADDED_PATHS = {
     "routing.notices.send_department_notice": JobName.SEND_DEPARTMENT_NOTICE,
     "intake.telephony.department_sms.send_department_sms": JobName.SEND_DEPARTMENT_SMS,
     "routing.reopen.redispatch_reopened": JobName.REDISPATCH_REOPENED,
+    # issue 16: hotspots and the supervisors' SMS of them
+    "routing.hotspot_alerts.sweep_hotspots": JobName.HOTSPOTS,
+    "routing.hotspot_alerts.send_hotspot_sms": JobName.SEND_HOTSPOT_SMS,
+    "agent_ui.accounts.directory.supervisor_phones": JobName.SUPERVISOR_PHONES,
 }
 
 
