@@ -262,6 +262,10 @@ def _simple(
         "request_info": ("等待市民补充材料，暂停计时", []),
         "resume": ("材料已补充，恢复计时", []),
         "rule": (f"审定：由{dept}办理（不得再退单）", [f"处置期限：{handle_by}"] if handle_by else []),
+        "reassign": (
+            f"改派：由{_named(names, 'department', data.get('from_department'))}改派至{dept}",
+            [f"处置期限：{handle_by}"] if handle_by else [],
+        ),
         "sla_recalculated": ("按现行时限标准重新计算期限", []),
         "note": ("备注", []),
         "sms_reply": ("短信回复反映人", []),

@@ -14,6 +14,8 @@ from agent_ui.grid import views as grid
 from agent_ui.supervisor import calendar as supervisor_calendar
 from agent_ui.supervisor import dashboard as supervisor_dashboard
 from agent_ui.supervisor import decisions as supervisor_decisions
+from agent_ui.supervisor import hotline as supervisor_hotline
+from agent_ui.supervisor import hotspots as supervisor_hotspots
 from agent_ui.supervisor import supervision
 from agent_ui.workbench import calls, case_actions, case_page, new_case
 from agent_ui.workbench import queue as workbench_queue
@@ -35,4 +37,6 @@ router.include_router(case_page.router)
 router.include_router(department_queue.router)
 router.include_router(department_case.router)
 router.include_router(supervisor_decisions.router)
+router.include_router(supervisor_hotline.router)
+router.include_router(supervisor_hotspots.router)
 router.include_router(grid.router)

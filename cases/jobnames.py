@@ -26,8 +26,13 @@ class JobName(StrEnum):
     # (dedupe_key, to, body, case_id) run in-process by SEND_DEPARTMENT_NOTICE through `run_now`, never
     # enqueued: a phone number is never a queued job's argument. Returns the Twilio sid.
     SEND_DEPARTMENT_SMS = "send_department_sms"
+    # hotspots (routing): the supervisors' SMS of a new hotspot episode, through SEND_DEPARTMENT_SMS
+    SEND_HOTSPOT_SMS = "send_hotspot_sms"  # (episode_id)
+    # () → [(key, phone)] of the supervisors (agent_ui accounts), run in-process, never enqueued
+    SUPERVISOR_PHONES = "supervisor_phones"
     # periodic (the sweeper), no arguments
     SWEEP = "sweep"  # reports without a case: queue was down, a worker died
     FLUSH_DUE = "flush_due"  # notices held back by quiet hours
     ESCALATE = "escalate"  # the escalation ladder: steps due on running SLA clocks (routing.escalation)
     REFRESH_DASHBOARD = "refresh_dashboard"  # the dashboard's per-day aggregates: the days that changed
+    HOTSPOTS = "hotspots"  # the hotspot test on every (grid, category); a new episode tells the supervisors

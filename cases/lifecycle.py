@@ -46,6 +46,7 @@ class Action(StrEnum):
     REQUEST_INFO = "request_info"  # 补充材料: waiting on the resident; the clock pauses
     RESUME = "resume"  # 材料已补充: the clock resumes with the time it had left
     RULE = "rule"  # 审定: a supervisor's binding ruling on a case returned twice (→ the department named)
+    REASSIGN = "reassign"  # 改派: a supervisor moves a case a department holds to another one (签收 again)
     CHECK = "check"  # 核查属实: a grid worker found the reported problem on site before 立案
     NOTE = "note"  # remark, no status change
 
@@ -67,8 +68,10 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.DISPATCHED, A.ACCEPT): S.IN_PROGRESS,
     (S.DISPATCHED, A.RETURN): S.RETURNED,
     (S.DISPATCHED, A.HANDLE): S.HANDLED,
+    (S.DISPATCHED, A.REASSIGN): S.DISPATCHED,  # 改派 before 签收: the new department signs for it
     (S.IN_PROGRESS, A.RETURN): S.RETURNED,
     (S.IN_PROGRESS, A.HANDLE): S.HANDLED,
+    (S.IN_PROGRESS, A.REASSIGN): S.DISPATCHED,  # 改派 after 签收: back to 派遣 for the new department
     (S.RETURNED, A.DISPATCH): S.DISPATCHED,
     (S.RETURNED, A.REJECT): S.REJECTED,
     (S.RETURNED, A.RULE): S.DISPATCHED,  # 审定: binding, the department named cannot return it again
@@ -150,6 +153,7 @@ REASON_REQUIRED: frozenset[Action] = frozenset(
         A.REFUSE_EXTENSION,
         A.REQUEST_INFO,
         A.RULE,
+        A.REASSIGN,
         A.MERGE,
         A.NOTE,
     }
@@ -176,6 +180,7 @@ ACTION_LABELS_ZH: dict[Action, str] = {
     A.REQUEST_INFO: "补充材料",
     A.RESUME: "材料已补充",
     A.RULE: "审定",
+    A.REASSIGN: "改派",
     A.CHECK: "核查属实",
     A.NOTE: "备注",
 }

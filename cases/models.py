@@ -117,6 +117,9 @@ class Case(SQLModel, table=True):
         ),
         # The dashboard's intake of a day (routing.dashboard.facts): cases by creation time.
         Index("ix_case_created_at", "created_at"),
+        # Counts by grid and category over a span of days (the hotspot test's window and baseline): an
+        # index-only range scan.
+        Index("ix_case_created_grid_category", "created_at", "grid_code", "category_code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

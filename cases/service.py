@@ -111,7 +111,7 @@ def apply_action(
         if not hasattr(case, key):
             raise AttributeError(f"Case has no field {key!r}")
     _check_changes(session, changes)
-    dispatching = Action(action) in (Action.DISPATCH, Action.RULE)
+    dispatching = Action(action) in (Action.DISPATCH, Action.RULE, Action.REASSIGN)
     if dispatching and (changes.get("department_code") or case.department_code) is None:
         raise InvalidInput("a dispatch needs a department")
     for key, value in changes.items():

@@ -35,6 +35,9 @@ JOBS: dict[JobName, str] = {
     JobName.SEND_DEPARTMENT_SMS: "intake.telephony.department_sms.send_department_sms",
     JobName.ESCALATE: "routing.escalation_sweep.escalate",
     JobName.REFRESH_DASHBOARD: "routing.dashboard.refresh.refresh_job",
+    JobName.HOTSPOTS: "routing.hotspot_alerts.sweep_hotspots",
+    JobName.SEND_HOTSPOT_SMS: "routing.hotspot_alerts.send_hotspot_sms",
+    JobName.SUPERVISOR_PHONES: "agent_ui.accounts.directory.supervisor_phones",
 }
 
 

@@ -61,6 +61,7 @@ PACKAGE_SETTINGS: tuple[providers.Key[Any], ...] = (
     telephony.SETTINGS,
     routing.SETTINGS,
     routing.ESCALATION_SETTINGS,
+    routing.HOTSPOT_SETTINGS,
     console.SETTINGS,
     SETTINGS,
 )

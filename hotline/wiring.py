@@ -32,7 +32,13 @@ CASE_HOOKS: list[tuple[CaseStatus, JobName]] = [
 ]
 
 # Run by the sweeper every HOTLINE_SWEEP_INTERVAL_SECONDS (one sweeper at a time across the fleet).
-PERIODIC: list[JobName] = [JobName.SWEEP, JobName.FLUSH_DUE, JobName.ESCALATE, JobName.REFRESH_DASHBOARD]
+PERIODIC: list[JobName] = [
+    JobName.SWEEP,
+    JobName.FLUSH_DUE,
+    JobName.ESCALATE,
+    JobName.REFRESH_DASHBOARD,
+    JobName.HOTSPOTS,
+]
 
 
 def transition_observers() -> list[hooks.TransitionObserver]:

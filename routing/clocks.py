@@ -418,6 +418,7 @@ def _cancelled(m: _Move) -> None:
 _HANDLERS: dict[str, Callable[[_Move], None]] = {
     Action.DISPATCH.value: _dispatched,
     Action.RULE.value: _dispatched,
+    Action.REASSIGN.value: _dispatched,  # 改派: the new department's round, from its own 签收
     Action.ACCEPT.value: _accepted,
     Action.HANDLE.value: _handled,
     Action.VERIFY.value: _verified,

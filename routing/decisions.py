@@ -1,6 +1,7 @@
-"""What waits for a supervisor's decision, as read models of the supervisors' pages: pending 延期 requests
+"""What waits for a supervisor's decision, as read models of the supervisors' inbox: pending 延期 requests
 (with the case, its department and its paused clock) and cases returned twice awaiting 审定 (with each
-return's department, reason code and text). Reads only; the decisions are `routing.department`'s use cases.
+return's department, reason code and text), merged into one list, the longest waiting first. Reads only;
+the decisions are `routing.department`'s use cases.
 
 Each list is bounded and indexed: pending requests by `ix_extension_request_state`, returned cases by
 `ix_case_status` (a returned case waits for the hotline, so there are few), their events by
@@ -11,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import Action, CaseStatus
@@ -22,10 +25,11 @@ from routing.calendar import working_calendar
 from routing.clocks import PAUSE_EXTENSION, extended_due, pause_reasons
 from routing.department_case import ReturnNote, return_notes
 from routing.department_queue import ClockState, clock_state, running_clocks
-from routing.models import ExtensionRequest
+from routing.models import ExtensionRequest, ExtensionState
 from routing.sla import WorkingCalendar
 
-_RETURN_STORY = [Action.DISPATCH.value, Action.RULE.value, Action.RETURN.value]  # who held it, who returned it
+# Who held it (派遣, 审定, 改派) and who returned it.
+_RETURN_STORY = [Action.DISPATCH.value, Action.RULE.value, Action.REASSIGN.value, Action.RETURN.value]
 RULINGS_SCAN = 500  # returned cases looked at per page (the hotline re-dispatches them within hours)
 
 
@@ -134,3 +138,62 @@ def extension_request(session: Session, request_id: int) -> ExtensionRequest | N
     if not 0 < request_id < 2**31:
         return None
     return session.get(ExtensionRequest, request_id)
+
+
+class InboxKind(StrEnum):
+    EXTENSION = "extension"  # 延期审批
+    RULING = "ruling"  # 退单审定
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One thing waiting for a supervisor, of either kind, with the moment it started waiting."""
+
+    kind: InboxKind
+    since: datetime
+    extension: ExtensionRow | None = None
+    ruling: RulingRow | None = None
+
+    @property
+    def case(self) -> Case:
+        row = self.extension or self.ruling
+        assert row is not None
+        return row.case
+
+
+def _ruling_since(row: RulingRow) -> datetime:
+    """A returned case waits for 审定 from its last 退单 (its updated_at when the events are not there)."""
+    return row.returns[-1].at if row.returns else row.case.updated_at
+
+
+def inbox(session: Session, now: datetime, limit: int = 100) -> list[InboxItem]:
+    """The supervisors' inbox: pending 延期 requests and cases awaiting 审定, one list, the longest waiting
+    first (each kind is read oldest first and bounded by `limit`; the merge keeps that order)."""
+    items = [
+        InboxItem(InboxKind.EXTENSION, r.request.requested_at, extension=r) for r in extension_rows(session, now, limit)
+    ]
+    items += [InboxItem(InboxKind.RULING, _ruling_since(r), ruling=r) for r in rulings_due(session, limit)]
+    return sorted(items, key=lambda i: (i.since, i.case.id or 0))[:limit]
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    extensions: int
+    rulings: int
+
+    @property
+    def total(self) -> int:
+        return self.extensions + self.rulings
+
+
+def inbox_counts(session: Session) -> InboxCounts:
+    """How many of each kind wait (for the nav): counts on ix_extension_request_state and ix_case_status."""
+    pending = session.exec(
+        select(func.count()).select_from(ExtensionRequest).where(ExtensionRequest.state == ExtensionState.PENDING.value)
+    ).one()
+    returned = session.exec(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.status == CaseStatus.RETURNED.value, col(Case.return_count) >= department.RULING_AFTER_RETURNS)
+    ).one()
+    return InboxCounts(int(pending), int(returned))

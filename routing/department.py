@@ -168,7 +168,10 @@ def _dispatched_at(session: Session, case: Case) -> datetime | None:
         return clock.started_at
     event = session.exec(
         select(CaseEvent)
-        .where(CaseEvent.case_id == case.id, col(CaseEvent.action).in_([Action.DISPATCH.value, Action.RULE.value]))
+        .where(
+            CaseEvent.case_id == case.id,
+            col(CaseEvent.action).in_([Action.DISPATCH.value, Action.RULE.value, Action.REASSIGN.value]),
+        )
         .order_by(col(CaseEvent.id).desc())
     ).first()
     return event.at if event is not None else None

@@ -103,8 +103,9 @@ def return_notes(events: list[CaseEvent]) -> list[ReturnNote]:
     it (the one the dispatch or ruling before it named; pure)."""
     notes = []
     holder: str | None = None
+    holds = (Action.DISPATCH.value, Action.RULE.value, Action.REASSIGN.value)
     for e in events:
-        if e.action in (Action.DISPATCH.value, Action.RULE.value) and e.data.get("department_code"):
+        if e.action in holds and e.data.get("department_code"):
             holder = str(e.data["department_code"])
         if e.action != Action.RETURN.value:
             continue

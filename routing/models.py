@@ -1,5 +1,5 @@
 """Routing's tables: 回访 attempts, the working calendar, SLA policies and clocks, the escalation ladder's
-steps, extension requests, and how departments are reached (contacts, webhooks, notices)."""
+steps, extension requests, how departments are reached (contacts, webhooks, notices), and hotspot episodes."""
 
 from __future__ import annotations
 
@@ -388,3 +388,36 @@ class ShadowHit(SQLModel, table=True):
     rule_key: str = Field(max_length=64)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     would: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+HOTSPOT_OPEN_SQL = "ended_at IS NULL"
+
+
+class HotspotEpisode(SQLModel, table=True):
+    """A run of sweeps in which one category in one grid tested as a hotspot (`routing.hotspots`). At most
+    one open episode per (grid, category) — the partial unique index — so the sweep that inserts it first
+    is the one that tells the supervisors; it ends when the pair has not tested hot for a whole window."""
+
+    __tablename__ = "hotspot_episode"
+    __table_args__ = (
+        Index(
+            "uq_hotspot_episode_open",
+            "grid_code",
+            "category_code",
+            unique=True,
+            postgresql_where=text(HOTSPOT_OPEN_SQL),
+            sqlite_where=text(HOTSPOT_OPEN_SQL),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    grid_code: str = Field(max_length=15)
+    category_code: str = Field(max_length=16)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = ts_column(nullable=True, index=True)
+    count: int = 0  # reports in the window when it last tested hot
+    expected: float = 0.0  # what the baseline expects in a window
+    p_value: float = 1.0
+    notified_at: datetime | None = ts_column(nullable=True)  # the supervisors' SMS went out (or nobody to tell)
+    sms_sent: int = 0

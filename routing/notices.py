@@ -40,7 +40,7 @@ from sqlmodel import Session, col, select
 from cases.db import is_sqlite, session_scope
 from cases.jobnames import JobName
 from cases.jobs import enqueue_after_commit, run_now
-from cases.lifecycle import LABELS_ZH, CaseStatus
+from cases.lifecycle import LABELS_ZH, Action, CaseStatus
 from cases.logcontext import bind_ids, job_ids
 from cases.models import Case, CaseEvent, utcnow
 from cases.reference import actor_id, reference_names
@@ -222,10 +222,12 @@ def dispatch_content(case: Case, now: datetime) -> NoticeContent:
 
 
 def on_transition(session: Session, case: Case, event: CaseEvent) -> None:
-    """Transition observer: a case dispatched (派遣, also again after 退单/重开, and 审定) tells its department,
-    in the same transaction (`hotline.wiring` registers it after the clocks' observer, so the 签收 deadline
-    it names is the new one)."""
-    if event.to_status != CaseStatus.DISPATCHED.value or event.from_status == CaseStatus.DISPATCHED.value:
+    """Transition observer: a case dispatched (派遣, also again after 退单/重开, 审定, and 改派 to another
+    department) tells its department, in the same transaction (`hotline.wiring` registers it after the clocks'
+    observer, so the 签收 deadline it names is the new one)."""
+    if event.to_status != CaseStatus.DISPATCHED.value:
+        return
+    if event.from_status == CaseStatus.DISPATCHED.value and event.action != Action.REASSIGN.value:
         return
     if not case.department_code:
         return

@@ -125,3 +125,34 @@ ESCALATION_SETTINGS = providers.Key("escalation settings", EscalationSettings)
 
 def escalation_settings() -> EscalationSettings:
     return providers.get(ESCALATION_SETTINGS)
+
+
+class HotspotSettings(HotlineSettings):
+    """The hotspot test (routing.hotspots) and its SMS to supervisors."""
+
+    hotspot_window_days: int = Field(
+        default=3, ge=1, le=14, description="Days of reports a hotspot is counted over (the last N × 24 hours)."
+    )
+    hotspot_baseline_days: int = Field(
+        default=56, ge=7, le=365, description="Days before the window whose daily rate the window is tested against."
+    )
+    hotspot_alpha: float = Field(
+        default=0.001,
+        gt=0,
+        lt=0.5,
+        description="A pair is a hotspot when P(X ≥ count) under its baseline (Poisson) is below this.",
+    )
+    hotspot_min_count: int = Field(default=5, ge=1, description="Fewer reports in the window are never a hotspot.")
+    hotspot_sms: bool = Field(
+        default=True, description="Text every active supervisor with a phone once per new hotspot episode."
+    )
+    hotspot_sweep_minutes: float = Field(
+        default=10.0, gt=0, description="The periodic hotspot test runs at most this often in one process."
+    )
+
+
+HOTSPOT_SETTINGS = providers.Key("hotspot settings", HotspotSettings)
+
+
+def hotspot_settings() -> HotspotSettings:
+    return providers.get(HOTSPOT_SETTINGS)

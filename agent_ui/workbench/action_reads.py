@@ -23,6 +23,7 @@ from intake.telephony.models import SmsOptOut
 from routing.clocks import planned_deadlines
 from routing.decision_records import case_inputs
 from routing.department import needs_ruling
+from routing.reassign import reassignable
 from routing.rules import RulesError, route
 from routing.ruleset import routing_table
 
@@ -186,6 +187,7 @@ class Panel:
     awaiting_ruling: bool  # returned twice: only a supervisor's 审定 sends it on (routing.department)
     mergeable: bool
     extendable: bool
+    reassignable: bool  # a department holds it and the reader is a supervisor: 改派 (routing.reassign)
     correctable: bool  # past confirmation, still open: 更正 without moving it (correct_case)
     plan: Plan | None
     plan_error: str | None
@@ -212,11 +214,12 @@ def action_panel(session: Session, case: Case, role: Role) -> Panel:
         awaiting_ruling=awaiting_ruling,
         mergeable=may(case, Action.MERGE),
         extendable=may(case, Action.EXTEND) and role in HOTLINE_ROLES,
+        reassignable=role == Role.SUPERVISOR and reassignable(case),
         correctable=correctable,
         plan=plan,
         plan_error=plan_error,
         top3=classifier_top3(session, case) if confirmable else [],
-        choices=edit_choices(session) if confirmable or redispatchable or correctable else None,
+        choices=edit_choices(session) if confirmable or redispatchable or correctable or reassignable(case) else None,
         lifecycle=lifecycle_choices(case.status, role),
         reach=sms_reach(session, case),
     )

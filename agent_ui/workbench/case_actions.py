@@ -18,18 +18,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
-from agent_ui.auth import AgentUser, Principal, reader
+from agent_ui.auth import AgentUser, Principal, SupervisorUser, reader
 from agent_ui.templating import is_htmx, render
 from agent_ui.workbench.action_reads import action_panel, plan_for, readable_case
 from agent_ui.workbench.action_specs import HOTLINE_ACTIONS, refusal_zh
 from cases.lifecycle import ACTION_LABELS_ZH, Action, IllegalTransition, reason_missing
 from cases.merge import merge_case
 from cases.models import Case
-from cases.reference import InvalidInput
+from cases.reference import InvalidInput, reference_names
 from cases.service import apply_action
 from cases.texts import SMS_REPLIES
 from intake.deps import DbSession
 from intake.telephony.replies import reply_by_sms
+from routing.reassign import reassign_case
 from routing.review import EXTENSION_DAYS, confirm_case, correct_case, dispatch_case, extend_case
 from routing.rules import RulesError
 
@@ -303,6 +304,26 @@ def extend(
         return f"处置期限已延长 {f.working_days} 个工作日"
 
     return _act(request, db, case, agent, form="extend", typed=typed, run=run)
+
+
+@router.post("/reassign")
+def reassign(
+    request: Request,
+    db: DbSession,
+    supervisor: SupervisorUser,
+    number: str,
+    department_code: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case(db, supervisor, number)
+    typed = {"department_code": department_code, "reason": reason}
+
+    def run() -> str:
+        f = DispatchForm(**typed)
+        reassign_case(db, case, f.department_code, f.reason, supervisor.actor)
+        return f"已改派至{reference_names().department(f.department_code) or f.department_code}"
+
+    return _act(request, db, case, supervisor, form="reassign", typed=typed, run=run)
 
 
 @router.post("/note")

@@ -313,7 +313,8 @@ def caller_dequeued(
         return None
     if row.resident_call_sid is not None:
         return row
-    known = session.exec(select(CallSession.from_phone).where(CallSession.call_sid == caller_call_sid)).first()
+    caller = session.exec(select(CallSession).where(CallSession.call_sid == caller_call_sid)).first()
+    known = caller.from_phone if caller is not None else None
     try:
         phone = normalize_phone(known or caller_from)
     except InvalidPhone:
@@ -324,6 +325,9 @@ def caller_dequeued(
     row.answered_at = row.answered_at or row.bridged_at
     _advance(row, AgentCallStatus.BRIDGED)
     session.add(row)
+    if caller is not None and caller.answered_at is None:
+        caller.answered_at = row.bridged_at  # an agent took them from the queue: the hotline's answer time
+        session.add(caller)
     log.info("agent call %s bridged caller %s", row.id, caller_call_sid)
     return row
 

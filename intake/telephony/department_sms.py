@@ -1,4 +1,5 @@
-"""An SMS to a department's contact (派遣, 预警, 催办, 督办), for routing's department notices.
+"""An SMS to a department's contact (派遣, 预警, 催办, 督办), for routing's department notices (and to a
+supervisor, for routing's hotspot alerts: the same path, purpose `hotspot`).
 
 Routing owns the notice (who, what, attempts, failed) and may not import telephony; it runs this function
 by name (JobName.SEND_DEPARTMENT_SMS, through `cases.jobs.run_now`, in its own job — never enqueued, so
@@ -49,7 +50,7 @@ def _masked(text: str, phone: str) -> str:
     return text.replace(phone, masked).replace(national, masked)
 
 
-def _message(dedupe_key: str, to: str, body: str, case_id: int | None) -> tuple[int, str | None]:
+def _message(dedupe_key: str, to: str, body: str, case_id: int | None, purpose: str) -> tuple[int, str | None]:
     """The message row of this notice (made once): its id, and Twilio's sid when it was sent already."""
     with session_scope() as s:
         om = s.exec(select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)).first()
@@ -57,7 +58,7 @@ def _message(dedupe_key: str, to: str, body: str, case_id: int | None) -> tuple[
             om = OutboundMessage(
                 dedupe_key=dedupe_key,
                 kind=OutboundKind.SMS,
-                purpose=PURPOSE,
+                purpose=purpose,
                 to_phone=to,
                 body=body,
                 case_id=case_id,
@@ -84,11 +85,12 @@ def _check_sendable(to: str) -> None:
             raise DepartmentSmsError("短信未发送：该号码已退订短信", permanent=True)
 
 
-def send_department_sms(dedupe_key: str, to: str, body: str, case_id: int | None = None) -> str:
+def send_department_sms(dedupe_key: str, to: str, body: str, case_id: int | None = None, purpose: str = PURPOSE) -> str:
     """Send `body` to `to` now; returns Twilio's message sid (the earlier one when this key was sent
-    already). Raises DepartmentSmsError when it was not sent."""
+    already). Raises DepartmentSmsError when it was not sent. `purpose`: what the message row records
+    (a department's notice; a supervisors' hotspot alert, `hotspot`)."""
     bind_ids(case_id=case_id)
-    om_id, sid = _message(dedupe_key, to, body, case_id)
+    om_id, sid = _message(dedupe_key, to, body, case_id, purpose)
     if sid:
         return sid
     _check_sendable(to)

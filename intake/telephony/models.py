@@ -18,6 +18,11 @@ class CallSession(SQLModel, table=True):
     variables (what was said, the classification read back, retries) between webhooks."""
 
     __tablename__ = "call_session"
+    # The hotline's figures (intake.telephony.hotline_stats): calls by hour, callers in the agents' queue.
+    __table_args__ = (
+        Index("ix_call_session_started_at", "started_at"),
+        Index("ix_call_session_queued_at", "queued_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     call_sid: str = Field(max_length=64, unique=True, index=True)
@@ -36,6 +41,14 @@ class CallSession(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     ended_at: datetime | None = ts_column(nullable=True)
+    # The agents' queue: when the flow put the caller in it (<Enqueue>), when an agent's leg took them
+    # (<Dial><Queue> dequeued them), and how Twilio says they left it (its QueueResult: bridged, hangup,
+    # leave — sent to voicemail after the longest wait —, redirected, queue-full, error, system-error) after
+    # QueueTime seconds.
+    queued_at: datetime | None = ts_column(nullable=True)
+    answered_at: datetime | None = ts_column(nullable=True)
+    queue_result: str | None = Field(default=None, max_length=24)
+    queue_seconds: int | None = None
 
 
 class CallStep(SQLModel, table=True):

@@ -30,7 +30,7 @@ from intake.telephony.twiml import TwimlRenderer
 from ivr_flows.engine import Engine, Turn
 from ivr_flows.loader import Flow, load_flows
 from ivr_flows.settings import flow_settings
-from ivr_flows.verbs import Hangup, Play, Record, Say, Verb
+from ivr_flows.verbs import Enqueue, Hangup, Play, Record, Say, Verb
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,7 @@ def _run_turn(request: Request, params: dict[str, str], flow: str, step: str | N
         else:
             cs = _load_session(s, params, flow)
         _remember_turn(cs, flow, ctx, turn_no)
+        _note_queue(cs, flows()[flow], step, kind, verbs, params)
         s.add(cs)
         s.add(
             CallStep(
@@ -243,6 +244,21 @@ def _remember_turn(cs: CallSession, flow: str, ctx: dict[str, Any], turn_no: int
         cs.report_id = ctx["vars"]["report_id"]
     if ctx.get("vars", {}).get("case_id") and flow == "main":
         cs.case_id = ctx["vars"]["case_id"]
+
+
+def _note_queue(
+    cs: CallSession, flow: Flow, step: str | None, kind: str, verbs: list[Verb], params: dict[str, str]
+) -> None:
+    """The agents' queue on the call (for the hotline's figures): this turn's answer puts the caller in it
+    (<Enqueue>), or this is the <Enqueue>'s action, which Twilio requests when the caller left the queue,
+    with how (QueueResult) and after how long (QueueTime)."""
+    if cs.queued_at is None and any(isinstance(v, Enqueue) for v in verbs):
+        cs.queued_at = utcnow()
+    entered = flow.steps.get(step) if step else None
+    if kind == "input" and entered is not None and entered.type == "enqueue" and cs.queue_result is None:
+        cs.queue_result = (params.get("QueueResult") or "unknown")[:24].lower()
+        waited = params.get("QueueTime", "")
+        cs.queue_seconds = int(waited) if waited.isdigit() and len(waited) < 7 else None
 
 
 def _confidence(raw: str | None) -> float | None:

@@ -2,7 +2,7 @@
 with a reason code (the agents' queue shows it, with the reason), request an extension that a supervisor
 approves (the deadline on the department's page moves), and mark the first one handled with a photo; the
 grid worker of its grid then verifies that case on a 375-px phone with a photo of their own.
-Screenshots: docs/screenshots/dept-*.png, supervisor-extensions.png and supervisor-rulings.png."""
+Screenshots: docs/screenshots/dept-*.png (the supervisors' inbox: test_supervisor_tools_browser.py)."""
 
 from __future__ import annotations
 
@@ -119,14 +119,11 @@ def test_department_signs_returns_extends_and_reports_handled(
         boss = context.browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
         sup = boss.new_page()
         sign_in(sup, base, "zhang", PASSWORD)
-        sup.goto(f"{base}/supervisor/rulings")
+        sup.goto(f"{base}/supervisor/rulings")  # the old page: now the inbox
         expect(sup.locator(f"tr[data-number='{twice}']")).to_contain_text("第2次：该处属市政管养范围")
-        shot(sup, "supervisor-rulings.png")
-        sup.goto(f"{base}/supervisor/extensions")
-        request = sup.locator(f"tr[data-number='{first}']")
+        request = sup.locator(f"tr[data-kind=extension][data-number='{first}']")
         expect(request).to_contain_text("需协调环卫车队夜间清运")
         request.locator("input[name=note]").fill("同意延期 2 个工作日")
-        shot(sup, "supervisor-extensions.png")
         request.locator("button[value=approve]").click()
         expect(sup.locator("#decided")).to_contain_text("已批准")
         approved = _deadline(sup.locator("#decided-deadline").inner_text())

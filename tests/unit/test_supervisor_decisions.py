@@ -52,11 +52,14 @@ def test_an_approved_extension_moves_the_deadline(client: TestClient, zhang: str
     number = signed_case()
     before = _case(number).handle_deadline
     request_id = _requested(number)
-    page = client.get("/supervisor/extensions")
+    old = client.get("/supervisor/extensions", follow_redirects=False)
+    assert old.status_code == 303 and old.headers["location"] == "/supervisor/inbox"
+    page = client.get("/supervisor/inbox")
     assert page.status_code == 200
     assert f'data-request="{request_id}"' in page.text and number in page.text
     assert "需协调电力部门断电" in page.text and "2 个工作日" in page.text and "已暂停" in page.text
-    assert 'href="/supervisor/extensions" aria-current="page"' in page.text
+    assert 'href="/supervisor/inbox" aria-current="page"' in page.text
+    assert 'id="count-extensions">1<' in page.text
     no_note = client.post(
         f"/supervisor/extensions/{request_id}",
         data={"csrf_token": zhang, "decision": "approve"},
@@ -68,7 +71,7 @@ def test_an_approved_extension_moves_the_deadline(client: TestClient, zhang: str
         data={"csrf_token": zhang, "decision": "approve", "note": "同意，抓紧协调"},
         follow_redirects=False,
     )
-    assert r.status_code == 303 and r.headers["location"] == f"/supervisor/extensions?r={request_id}"
+    assert r.status_code == 303 and r.headers["location"] == f"/supervisor/inbox?r={request_id}"
     after = _case(number)
     assert after.extension_count == 1 and after.handle_deadline > before
     done = client.get(r.headers["location"])
@@ -133,8 +136,9 @@ def test_a_case_returned_twice_waits_for_a_ruling_and_the_ruling_binds(client: T
     panel = client.get(f"/console/cases/{twice}/actions", headers=HX)
     assert "待班长审定" in panel.text and "/dispatch" not in panel.text
     assert f"/console/cases/{once}/dispatch" in client.get(f"/console/cases/{once}/actions", headers=HX).text
-    page = client.get("/supervisor/rulings")
-    assert page.status_code == 200
+    assert client.get("/supervisor/rulings", follow_redirects=False).headers["location"] == "/supervisor/inbox"
+    page = client.get("/supervisor/inbox")
+    assert page.status_code == 200 and 'id="count-rulings">1<' in page.text
     assert f'data-number="{twice}"' in page.text and f'data-number="{once}"' not in page.text
     assert "第1次：该处属市政管养范围" in page.text and "第2次：该处属市政管养范围" in page.text
     assert page.text.count("区环境卫生管理处") >= 2  # who returned it, each time
@@ -181,6 +185,7 @@ def test_only_supervisors_decide(client: TestClient) -> None:
     make_user("li", "agent")
     csrf = login(client, "li")
     assert client.get("/supervisor/extensions").status_code == 403
+    assert client.get("/supervisor/inbox").status_code == 403
     r = client.post(
         f"/supervisor/extensions/{request_id}", data={"csrf_token": csrf, "decision": "approve", "note": "x"}
     )
@@ -188,3 +193,59 @@ def test_only_supervisors_decide(client: TestClient) -> None:
     with session_scope() as s:
         req = s.get(ExtensionRequest, request_id)
         assert req is not None and req.state == "pending"
+
+
+def test_one_inbox_holds_both_kinds_oldest_first_with_counts(client: TestClient, zhang: str) -> None:
+    twice = returned_case(2)  # waiting since its second 退单
+    number = signed_case()
+    request_id = _requested(number)  # asked after that
+    page = client.get("/supervisor/inbox")
+    kinds = [part.split('"')[0] for part in page.text.split('data-kind="')[1:]]
+    assert kinds == ["ruling", "extension"]
+    assert page.text.index(f'data-number="{twice}"') < page.text.index(f'data-request="{request_id}"')
+    badge = client.get("/supervisor/inbox/counts")
+    assert badge.status_code == 200 and ">2<" in badge.text and "延期审批 1 件，退单审定 1 件" in badge.text
+    assert 'hx-get="/supervisor/inbox/counts"' in page.text  # the nav loads it on every page
+
+
+def test_reassign_from_the_inbox_and_from_the_case_page(client: TestClient, zhang: str) -> None:
+    number = signed_case()
+    _requested(number)
+    page = client.get("/supervisor/inbox")
+    assert f'action="/supervisor/inbox/reassign/{number}"' in page.text
+    no_reason = client.post(
+        f"/supervisor/inbox/reassign/{number}", data={"csrf_token": zhang, "department_code": "municipal"}
+    )
+    assert no_reason.status_code == 422 and "请填写改派的原因" in no_reason.text
+    r = client.post(
+        f"/supervisor/inbox/reassign/{number}",
+        data={"csrf_token": zhang, "department_code": "municipal", "reason": "井盖属市政"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    done = client.get(r.headers["location"])
+    assert f"工单 {number} 已改派至区市政工程管理处" in done.text
+    assert f'data-number="{number}"' not in done.text  # its 延期 request ended with the old department's clock
+    case = _case(number)
+    assert (case.status, case.department_code) == (CaseStatus.DISPATCHED.value, "municipal")
+
+    panel = client.get(f"/console/cases/{number}/actions", headers=HX)
+    assert f"/console/cases/{number}/reassign" in panel.text and "改派" in panel.text
+    moved = client.post(
+        f"/console/cases/{number}/reassign",
+        data={"csrf_token": zhang, "department_code": "sanitation", "reason": "核实后仍属环卫"},
+        headers=HX,
+    )
+    assert moved.status_code == 200 and "已改派至区环境卫生管理处" in moved.text
+    timeline = client.get(f"/console/cases/{number}")
+    assert "改派：由区市政工程管理处（municipal）改派至区环境卫生管理处（sanitation）" in timeline.text
+    assert "核实后仍属环卫" in timeline.text
+    # An agent sees no 改派 and may not post it.
+    make_user("li", "agent")
+    client.cookies.clear()
+    csrf = login(client, "li")
+    assert "/reassign" not in client.get(f"/console/cases/{number}/actions", headers=HX).text
+    refused = client.post(
+        f"/console/cases/{number}/reassign", data={"csrf_token": csrf, "department_code": "municipal", "reason": "x"}
+    )
+    assert refused.status_code == 403 and _case(number).department_code == "sanitation"

@@ -116,6 +116,10 @@ ADDED_PATHS = {
     "routing.reopen.redispatch_reopened": JobName.REDISPATCH_REOPENED,
     # issue 16: the dashboard's aggregates
     "routing.dashboard.refresh.refresh_job": JobName.REFRESH_DASHBOARD,
+    # issue 16: hotspots and the supervisors' SMS of them
+    "routing.hotspot_alerts.sweep_hotspots": JobName.HOTSPOTS,
+    "routing.hotspot_alerts.send_hotspot_sms": JobName.SEND_HOTSPOT_SMS,
+    "agent_ui.accounts.directory.supervisor_phones": JobName.SUPERVISOR_PHONES,
 }
 
 
