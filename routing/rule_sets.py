@@ -160,6 +160,12 @@ def newest_version(session: Session) -> int | None:
     return session.exec(q).one()
 
 
+def draft(session: Session) -> RuleSet | None:
+    """The shared draft of the next version (at most one: supervisors edit it together), if any."""
+    q = select(RuleSet).where(RuleSet.state == RuleSetState.DRAFT.value)
+    return session.exec(q.order_by(col(RuleSet.id).desc()).limit(1)).first()
+
+
 def versions(session: Session, limit: int = 200) -> list[RuleSet]:
     q = select(RuleSet).where(RuleSet.state == RuleSetState.PUBLISHED.value)
     return list(session.exec(q.order_by(col(RuleSet.version).desc()).limit(limit)).all())

@@ -13,6 +13,8 @@ from sqlmodel import Session
 
 from agent_ui.auth import Principal, SupervisorUser, reader
 from agent_ui.supervisor import charts, dashboard_tables
+from agent_ui.supervisor.hotline import hotline_context
+from agent_ui.supervisor.hotspots import hotspot_context
 from agent_ui.supervisor.export import ExportFormat, Table, export_format, export_response
 from agent_ui.templating import render
 from agent_ui.workbench.queue import CHANNELS_ZH
@@ -61,6 +63,8 @@ def overview(request: Request, db: DbSession, supervisor: SupervisorUser, days: 
         card_filters=FILTERS,
         clock_zh=CLOCK_ZH,
         list_limit=LIST_LIMIT,
+        **hotline_context(db),
+        **hotspot_context(db),
     )
 
 

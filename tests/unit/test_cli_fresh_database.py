@@ -43,6 +43,7 @@ ARGS: dict[str, list[str]] = {
     "classifier activate": ["20261130-0930"],
     "grids import": ["{tmp}/grids.geojson"],
     "notices retry": ["1"],
+    "report monthly": ["--month", "2026-11", "--out", "{tmp}/monthly.xlsx"],
     "sla deadline": ["--from", "2026-09-30T16:00", "--working-hours", "4"],
     "sla import": [str(REPO / "routing" / "data" / "sla_policies.yaml"), "--note", "试运行"],
     "worker": ["--burst"],
