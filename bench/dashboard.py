@@ -176,13 +176,33 @@ def measure(db: str, size: int, args: argparse.Namespace) -> dict[str, Any]:
     return series
 
 
+def report(size: int, series: dict[str, Any], args: argparse.Namespace) -> None:
+    b50 = console.pct(series["healthz (baseline)"].times, 50)
+    load = os.getloadavg()[0]
+    print(f"{size:,} cases; load average {load:.2f}; {args.requests} timed rounds after {args.warmup} warm-up")
+    print("| page | p50 ms | p95 ms | p50 / baseline p50 | bytes | non-200 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, s in series.items():
+        p50, p95 = console.pct(s.times, 50), console.pct(s.times, 95)
+        size_b = int(sum(s.sizes) / max(len(s.sizes), 1))
+        print(f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / b50:.1f}× | {size_b:,} | {s.bad or ''} |")
+    sys.stdout.flush()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100000,1000000", help="total cases at each measurement, ascending")
     ap.add_argument("--requests", type=int, default=40, help="timed rounds per size (every page once a round)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    ap.add_argument("--again", action="store_true", help="only time the pages again on a database kept by --keep")
     args = ap.parse_args()
+    if args.again:
+        os.environ.pop("HOTLINE_REDIS_URL", None)
+        with psycopg.connect(data.db_url(DB)) as conn:
+            have = int(conn.execute('SELECT count(*) FROM "case"').fetchone()[0])  # type: ignore[index]
+        report(have, measure(DB, have, args), args)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     data.create_database(DB)
     os.environ.pop("HOTLINE_REDIS_URL", None)
@@ -205,24 +225,13 @@ def main() -> None:
             t = time.perf_counter()
             inc_out = hotline(DB, "dashboard", "refresh")
             inc = time.perf_counter() - t
-            base = series["healthz (baseline)"]
-            b50 = console.pct(base.times, 50)
             print(
                 f"\n## {size:,} cases (data {made:.0f} s: "
                 + ", ".join(f"{k} {v:.1f} s" for k, v in extra.items())
                 + ")"
             )
             print(f"full refresh: {full:.1f} s ({out}); incremental after 200 touched cases: {inc:.1f} s ({inc_out})")
-            print(f"load average {os.getloadavg()[0]:.2f}; {args.requests} timed rounds after {args.warmup} warm-up")
-            print("| page | p50 ms | p95 ms | p50 / baseline p50 | bytes | non-200 |")
-            print("|---|---:|---:|---:|---:|---:|")
-            for name, s in series.items():
-                p50, p95 = console.pct(s.times, 50), console.pct(s.times, 95)
-                size_b = int(sum(s.sizes) / max(len(s.sizes), 1))
-                print(
-                    f"| {name} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {p50 / b50:.1f}× | {size_b:,} | {s.bad or ''} |"
-                )
-            sys.stdout.flush()
+            report(size, series, args)
     finally:
         if not args.keep:
             data.drop_database(DB)

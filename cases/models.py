@@ -91,6 +91,9 @@ class Report(SQLModel, table=True):
 # Open cases (not closed, rejected or merged), as a partial index's predicate: a query that means to use
 # the index says exactly this (`cases.models.OPEN_CASE_SQL`), with the values written out.
 OPEN_CASE_SQL = "status NOT IN (" + ", ".join(f"'{s.value}'" for s in sorted(TERMINAL)) + ")"
+# Open cases with a 督办 card or past a deadline (the supervisors' 督办 list and its counts).
+FLAGGED_CASE_PG = OPEN_CASE_SQL + " AND (supervision IS NOT NULL OR overdue IS true)"
+FLAGGED_CASE_SQLITE = OPEN_CASE_SQL + " AND (supervision IS NOT NULL OR overdue IS 1)"
 
 
 class Case(SQLModel, table=True):
@@ -114,6 +117,13 @@ class Case(SQLModel, table=True):
             "created_at",
             postgresql_where=text(OPEN_CASE_SQL),
             sqlite_where=text(OPEN_CASE_SQL),
+        ),
+        # The 督办 list (routing.supervision): a few hundred rows however many cases are open.
+        Index(
+            "ix_case_flagged",
+            "updated_at",
+            postgresql_where=text(FLAGGED_CASE_PG),
+            sqlite_where=text(FLAGGED_CASE_SQLITE),
         ),
         # The dashboard's intake of a day (routing.dashboard.facts): cases by creation time.
         Index("ix_case_created_at", "created_at"),

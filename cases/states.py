@@ -29,6 +29,10 @@ class ReportState(StrEnum):
     FAILED = "failed"  # out of attempts, until an operator retries (`hotline jobs retry`)
 
 
+# A report in one of these has no case yet (the partial index `ix_report_without_case` covers them).
+UNFINISHED_REPORT_STATES = (ReportState.PENDING.value, ReportState.PROCESSING.value, ReportState.FAILED.value)
+
+
 class EventKind(StrEnum):
     """`CaseEvent.action` for an event that moves no case (lifecycle actions are `Action`)."""
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, case, cast, func
+from sqlalchemy import Integer, case, cast, func, tuple_
+from sqlalchemy import select as wide_select  # sqlmodel's select types at most four columns
 from sqlmodel import Session, col, select
 
 from cases.lifecycle import CaseStatus
@@ -92,20 +93,38 @@ def hot_pairs(session: Session, now: datetime, test: HotspotTest) -> list[tuple[
     return sorted(found, key=lambda t: (t[2].p_value, -t[2].count, t[0], t[1]))
 
 
-def _cases(session: Session, grid: str, category: str, at: Spans) -> list[CaseLink]:
-    rows = session.exec(
-        select(Case.number, Case.title, Case.created_at, Case.status)
+def _cases(session: Session, pairs: list[tuple[str, str]], at: Spans) -> dict[tuple[str, str], list[CaseLink]]:
+    """The newest CASES_SHOWN cases in the window of each pair, in one read of the window (a few days of
+    cases) rather than one per hotspot."""
+    if not pairs:
+        return {}
+    newest = (
+        func.row_number()
+        .over(
+            partition_by=(col(Case.grid_code), col(Case.category_code)),
+            order_by=(col(Case.created_at).desc(), col(Case.id).desc()),
+        )
+        .label("newest")
+    )
+    window = (
+        wide_select(
+            *(col(c) for c in (Case.grid_code, Case.category_code, Case.number, Case.title, Case.created_at)),
+            col(Case.status),
+            newest,
+        )
         .where(
-            Case.grid_code == grid,
-            Case.category_code == category,
             col(Case.created_at) >= at.window_from,
             col(Case.created_at) < at.now,
-            Case.status != CaseStatus.REJECTED.value,
+            tuple_(col(Case.grid_code), col(Case.category_code)).in_(pairs),
+            col(Case.status) != CaseStatus.REJECTED.value,
         )
-        .order_by(col(Case.created_at).desc(), col(Case.id).desc())
-        .limit(CASES_SHOWN)
-    ).all()
-    return [CaseLink(n, t, c, s) for n, t, c, s in rows]
+        .subquery()
+    )
+    found: dict[tuple[str, str], list[CaseLink]] = {pair: [] for pair in pairs}
+    rows = session.execute(wide_select(window).where(window.c.newest <= CASES_SHOWN).order_by(window.c.newest)).all()
+    for grid, category, number, title, created_at, status, _ in rows:
+        found[(grid, category)].append(CaseLink(number, title, created_at, status))
+    return found
 
 
 def open_episodes(session: Session) -> dict[tuple[str, str], HotspotEpisode]:
@@ -120,6 +139,8 @@ def hotspots(session: Session, now: datetime, test: HotspotTest | None = None) -
     at = spans(now, test)
     names = reference_names()
     episodes = open_episodes(session)
+    hot = hot_pairs(session, now, test)
+    cases = _cases(session, [(grid, category) for grid, category, _ in hot], at)
     return [
         Hotspot(
             grid,
@@ -127,10 +148,10 @@ def hotspots(session: Session, now: datetime, test: HotspotTest | None = None) -
             category,
             names.category(category),
             verdict,
-            _cases(session, grid, category, at),
+            cases[(grid, category)],
             episodes.get((grid, category)),
         )
-        for grid, category, verdict in hot_pairs(session, now, test)
+        for grid, category, verdict in hot
     ]
 
 

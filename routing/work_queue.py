@@ -39,7 +39,7 @@ from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, CaseEvent, Category, Grid, Report
 from cases.reference import MATTER, reference_names
 from cases.settings import kernel_settings
-from cases.states import Channel, EventKind, ReportState
+from cases.states import UNFINISHED_REPORT_STATES, Channel, EventKind, ReportState
 from routing.clocks import planned_deadlines
 from routing.department import RETURN_REASONS, needs_ruling
 from routing.sla import remaining_fraction
@@ -317,7 +317,7 @@ def returned_query(f: QueueFilter, now: datetime) -> Any:
     return q
 
 
-OPEN_STATES = (ReportState.PENDING.value, ReportState.PROCESSING.value, ReportState.FAILED.value)
+OPEN_STATES = UNFINISHED_REPORT_STATES
 
 
 def failed_query(f: QueueFilter, now: datetime) -> Any:
