@@ -96,7 +96,7 @@ def test_bad_rules_are_refused_in_chinese(env: Path) -> None:
                     }
                 ),
                 "这条规则永远不会命中：同时要求等级属于几组没有共同值的代码",
-            ),  # fmt: skip
+            ),
             (raw(key="garbage-exposed"), "规则编号 garbage-exposed 已被另一条规则使用"),
             (raw(name=""), "规则名称须是"),
         ]
