@@ -84,7 +84,10 @@ def _value(name: str, v: Any, label: Label) -> str:
     if name == "state":
         return RULE_STATE_ZH[v]
     if name in ("grade", "default_grade"):
-        return GRADE_ZH.get(v, v)
+        return str(GRADE_ZH.get(v, v))
+    if name == "department":
+        named = label("department", str(v))
+        return f"{v} {named}" if named else str(v)
     if isinstance(v, bool):
         return _yes(v)
     if isinstance(v, tuple):

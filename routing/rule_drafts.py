@@ -43,6 +43,7 @@ from routing.rules import (
 
 Direction = Literal["up", "down"]
 COPY_SUFFIX_MAX = 8  # "-copy" and a number
+RESERVED_KEY = "new"
 
 
 @dataclass(frozen=True)
@@ -123,18 +124,29 @@ def _index(rules: Sequence[RoutingRule], key: str) -> int:
     raise RulesError(f"草稿中没有规则 {key}")
 
 
+def _fresh_key(taken: set[str]) -> str:
+    n = len(taken) + 1
+    while f"rule-{n}" in taken:
+        n += 1
+    return f"rule-{n}"
+
+
 def save_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[str, Any]) -> RoutingRule:
-    """Add a rule (key None: placed just above the catch-all) or replace rule `key` in place (its key may
-    change). The rule is parsed as a document's would be, must name only what exists and must be able
+    """Add a rule (key None: placed just above the catch-all; without a key of its own it gets rule-N) or
+    replace rule `key` in place (its key may change). The rule is parsed as a document's would be, must name only what exists and must be able
     to match; its key must be unique in the draft."""
+    rules = draft_rules(session, draft)
+    if key is None and not str(raw.get("key") or "").strip():
+        raw = {**raw, "key": _fresh_key({r.key for r in rules})}
     rule = parse_rule(raw, "本条规则")
+    if rule.key == RESERVED_KEY:
+        raise RulesError(f"规则编号不能是 {RESERVED_KEY}（新增规则的页面用它）")
     problems = reference_problems(rule, known_codes(session))
     if problems:
         raise RulesError(problems[0])
     why = never_matches(rule.when)
     if why:
         raise RulesError(f"这条规则永远不会命中：{why}")
-    rules = draft_rules(session, draft)
     at = _index(rules, key) if key is not None else None
     if any(r.key == rule.key for i, r in enumerate(rules) if i != at):
         raise RulesError(f"规则编号 {rule.key} 已被另一条规则使用")
