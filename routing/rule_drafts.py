@@ -133,8 +133,8 @@ def _fresh_key(taken: set[str]) -> str:
 
 def save_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[str, Any]) -> RoutingRule:
     """Add a rule (key None: placed just above the catch-all; without a key of its own it gets rule-N) or
-    replace rule `key` in place (its key may change). The rule is parsed as a document's would be, must name only what exists and must be able
-    to match; its key must be unique in the draft."""
+    replace rule `key` in place (its key may change). The rule is parsed as a document's would be, must
+    name only what exists and must be able to match; its key must be unique in the draft."""
     rules = draft_rules(session, draft)
     if key is None and not str(raw.get("key") or "").strip():
         raw = {**raw, "key": _fresh_key({r.key for r in rules})}
