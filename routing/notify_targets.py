@@ -35,3 +35,19 @@ def notify_phones(entries: Iterable[str]) -> list[tuple[int, str]]:
 def shown(entry: str) -> str:
     phone = phone_of(entry)
     return (mask_phone(phone) or entry) if phone else entry
+
+
+RULE_TARGET = "rule"
+
+
+def rule_target(version: int, key: str, index: int) -> str:
+    """How a notice names a phone number of a rule's notify list: by the published version (which never
+    changes), the rule and the entry's place, so the number itself is kept only in the rule."""
+    return f"{RULE_TARGET}:{version}:{key}:{index}"
+
+
+def parse_rule_target(target: str) -> tuple[int, str, int] | None:
+    parts = target.split(":")
+    if len(parts) != 4 or parts[0] != RULE_TARGET or not parts[1].isdigit() or not parts[3].isdigit():
+        return None
+    return int(parts[1]), parts[2], int(parts[3])
