@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from routing.conditions import Condition, Node
 from routing.rule_words import Label, describe_actions, describe_condition, no_label
 from routing.rules import GRADE_ZH, RULE_STATE_ZH, RoutingRule, RuleSetSpec
 
@@ -95,13 +96,22 @@ def _value(name: str, v: Any, label: Label) -> str:
     return str(v)
 
 
+def simplified(c: Condition) -> Condition:
+    """The same condition without groups of one (all[x] and any[x] are x), so such a rewrite is no change."""
+    if isinstance(c, Node):
+        if len(c.children) == 1:
+            return simplified(c.children[0])
+        return Node(c.mode, tuple(simplified(ch) for ch in c.children))
+    return c
+
+
 def _rule_fields(r: RoutingRule) -> dict[str, Any]:
     a = r.then
     return {
         "name": r.name,
         "state": r.state,
         "expires_on": r.expires_on.isoformat() if r.expires_on else None,
-        "when": r.when,
+        "when": simplified(r.when),
         "department": a.department,
         "grade": a.grade,
         "sla_policy": a.sla_policy,

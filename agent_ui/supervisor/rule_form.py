@@ -146,6 +146,8 @@ def condition_of(data: RuleFormData) -> dict[str, Any] | None:
         leaves.append({"field": row.field, "op": op, "value": value})
     if not leaves:
         return None
+    if len(leaves) == 1:
+        return leaves[0]  # one condition is itself, whichever the mode: as a rule file writes it
     return {data.mode: leaves}
 
 

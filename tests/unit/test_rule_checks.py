@@ -157,3 +157,9 @@ def test_diff_of_a_condition_says_both_in_words() -> None:
     assert change.text == (
         "修改规则『a』（a）：条件由“类别属于 06010 暴露垃圾”改为“类别属于 06010 暴露垃圾，且网格属于 421102001001001”"
     )
+
+
+def test_a_group_of_one_is_no_change() -> None:
+    a = rule("a", cat("06010"))
+    grouped = replace(a, when=rule("a", {"all": [cat("06010")]}).when)
+    assert grouped.when != a.when and diff(spec(a), spec(grouped)) == []
