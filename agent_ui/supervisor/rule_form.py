@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from routing.conditions import FIELDS, Condition, Leaf, condition_json
+from routing.conditions import FIELDS, OPS_ZH, Condition, Leaf, condition_json
 from routing.rules import RoutingRule
 
 MAX_ROWS = 20
 BLANK_ROWS = 2  # empty rows under the rule's own, for adding a condition without script
+MIN_ROWS = 4
 VALUE_MAX, JSON_MAX, LIST_MAX = 2000, 20000, 1000
 _CODES_SPLIT = re.compile(r"[,，、;；\s]+")
 _WORDS_SPLIT = re.compile(r"[,，、;；]+")
@@ -55,7 +56,8 @@ class RuleFormData:
     tags: str = ""
 
     def padded_rows(self) -> list[ConditionRow]:
-        return self.rows + [ConditionRow() for _ in range(BLANK_ROWS)]
+        blank = max(BLANK_ROWS, MIN_ROWS - len(self.rows))
+        return self.rows + [ConditionRow() for _ in range(blank)]
 
 
 def _value_text(leaf: Leaf) -> str:
@@ -143,6 +145,9 @@ def condition_of(data: RuleFormData) -> dict[str, Any] | None:
         value = _leaf_value(row, f"第 {i} 个条件")
         spec = FIELDS[row.field]
         op = row.op or (spec.ops[0] if len(spec.ops) == 1 else "")  # a field with one operator needs no choice
+        if op not in spec.ops:
+            allowed = "、".join(OPS_ZH[o] for o in spec.ops)
+            raise FormProblem(f"第 {i} 个条件：请选择运算（{spec.name_zh}可用：{allowed}）")
         leaves.append({"field": row.field, "op": op, "value": value})
     if not leaves:
         return None

@@ -86,7 +86,7 @@ def test_nested_groups_are_shown_as_json_and_read_back() -> None:
 def test_no_rows_is_a_catch_all_and_blank_rows_are_ignored() -> None:
     form = form_from_post(posted(cond_field=["", ""], cond_op=["", ""], cond_value=["", " "]))
     assert form.rows == [] and condition_of(form) is None
-    assert len(form.padded_rows()) == 2
+    assert len(form.padded_rows()) == 4  # a new rule's form has room for a few conditions
 
 
 @pytest.mark.parametrize(
@@ -99,6 +99,11 @@ def test_no_rows_is_a_catch_all_and_blank_rows_are_ignored() -> None:
         ({"cond_json": "[1, 2]"}, "高级条件须是"),
         ({"cond_json": '{"all": ['}, "高级条件不是有效的 JSON（第 1 行"),
         ({"cond_mode": "most"}, "请选择 全部满足 或 任一满足"),
+        (
+            {"cond_field": ["category"], "cond_op": [""], "cond_value": ["06010"]},
+            "请选择运算（类别可用：属于、以…开头）",
+        ),
+        ({"cond_field": ["grid"], "cond_op": ["lt"], "cond_value": ["1"]}, "第 1 个条件：请选择运算（网格可用：属于）"),
     ],
 )
 def test_unreadable_fields_are_said_in_chinese(over: dict[str, Any], message: str) -> None:
