@@ -12,9 +12,10 @@ from typing import Annotated, NoReturn
 import typer
 
 from cases.db import session_scope
+from routing.models import RuleSet
 from routing.rule_sets import import_rule_file, published, roll_back, rule_rows, spec_of, versions
 from routing.rule_words import describe_actions, describe_condition
-from routing.rules import RULE_STATE_ZH, RulesError, dump_rule_file
+from routing.rules import RULE_STATE_ZH, RulesError, RuleSetSpec, dump_rule_file
 
 app = typer.Typer(help="Routing rules: export, import, versions, show, roll back.", no_args_is_help=True)
 CLI_EDITOR = "admin:cli"
@@ -25,18 +26,24 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _version(version: int | None) -> tuple[RuleSet, RuleSetSpec]:
+    """A published version (default: the newest) and its rules, or exit 2 saying there is none."""
+    with session_scope() as s:
+        rule_set = published(s, version)
+        if rule_set is None:
+            _fail(f"no version v{version}" if version else "no published version yet")
+        s.expunge(rule_set)
+        return rule_set, spec_of(s, rule_set)
+
+
 @app.command("export")
 def export(
     file: Annotated[Path, typer.Argument(help="Where to write the YAML.")],
     version: Annotated[int | None, typer.Option(help="The version (default: the newest).", min=1)] = None,
 ) -> None:
     """Write a version's rules and settings as YAML (the format `hotline rules import` reads)."""
-    with session_scope() as s:
-        rule_set = published(s, version)
-        if rule_set is None:
-            _fail(f"no version v{version}" if version else "no published version yet")
-        spec = spec_of(s, rule_set)
-        header = f"# Routing rules v{rule_set.version}: {rule_set.note} ({rule_set.published_by})\n"
+    rule_set, spec = _version(version)
+    header = f"# Routing rules v{rule_set.version}: {rule_set.note} ({rule_set.published_by})\n"
     file.write_text(dump_rule_file(spec, header=" ".join(header.split()) + "\n"), encoding="utf-8")
     typer.echo(f"v{rule_set.version}: {len(spec.rules)} rules written to {file}")
 
@@ -80,11 +87,7 @@ def show(
     version: Annotated[int | None, typer.Argument(help="The version (default: the newest).", min=1)] = None,
 ) -> None:
     """A version's rules in order, in words: condition, actions, state."""
-    with session_scope() as s:
-        rule_set = published(s, version)
-        if rule_set is None:
-            _fail(f"no version v{version}" if version else "no published version yet")
-        spec = spec_of(s, rule_set)
+    rule_set, spec = _version(version)
     typer.echo(f"v{rule_set.version} · {rule_set.published_by} · {rule_set.note}")
     typer.echo(f"default grade {spec.default_grade}; held below decision confidence {spec.min_decision_confidence:g}")
     for i, r in enumerate(spec.rules, start=1):

@@ -7,6 +7,7 @@ diff are `rule_versions`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -20,8 +21,10 @@ from agent_ui.templating import render
 from cases.models import utcnow
 from intake.deps import DbSession
 from routing import rule_drafts
+from routing.models import RuleSet
 from routing.rule_checks import Problems
 from routing.rule_diff import CHANGE_ZH, diff
+from routing.rule_drafts import Direction
 from routing.rule_sets import draft, published, spec_of
 from routing.rule_words import describe_actions, describe_condition
 from routing.rules import RULE_STATE_ZH, RulesError, RuleSetSpec, RuleState
@@ -134,21 +137,47 @@ def _refused(request: Request, db: Session, exc: RulesError) -> HTMLResponse:
     return rules_page(request, db, error=str(exc), status=422)
 
 
-@router.post("/draft/rule/{rule_key}/state")
-def set_state(
-    request: Request,
-    db: DbSession,
-    supervisor: SupervisorUser,
-    rule_key: str,
-    state: Annotated[str, Form()] = "",
+def _on_draft(
+    request: Request, db: Session, change: Callable[[RuleSet], object], done: str, anchor: str = "draft"
 ) -> Response:
+    """One change to the shared draft: back to the list with its notice, or the list with the refusal."""
     try:
-        if state not in set(RuleState):
-            raise RulesError("状态只能是 生效、影子 或 停用")
-        rule_drafts.set_state(db, rule_drafts.require_draft(db), rule_key[:FIELD_LIMIT], RuleState(state))
+        change(rule_drafts.require_draft(db))
     except RulesError as exc:
         return _refused(request, db, exc)
-    return _back("state")
+    return _back(done, anchor)
+
+
+def _state(value: str) -> RuleState:
+    if value not in set(RuleState):
+        raise RulesError("状态只能是 生效、影子 或 停用")
+    return RuleState(value)
+
+
+def _move_to(direction: str, position: str) -> Direction | int:
+    if direction == "up":
+        return "up"
+    if direction == "down":
+        return "down"
+    position = position.strip()
+    if direction == "to" and position.isdigit() and len(position) <= 4:
+        return int(position)
+    raise RulesError("请选择上移、下移，或填写要移到的位置")
+
+
+def _threshold(value: str) -> float:
+    try:
+        return float(value.strip()[:20])
+    except ValueError:
+        raise RulesError("派遣置信度门槛须是 0 到 1 之间的数") from None
+
+
+@router.post("/draft/rule/{rule_key}/state")
+def set_state(
+    request: Request, db: DbSession, supervisor: SupervisorUser, rule_key: str, state: Annotated[str, Form()] = ""
+) -> Response:
+    key = rule_key[:FIELD_LIMIT]
+    return _on_draft(request, db, lambda d: rule_drafts.set_state(db, d, key, _state(state)), "state")
 
 
 @router.post("/draft/rule/{rule_key}/move")
@@ -160,36 +189,20 @@ def move(
     direction: Annotated[str, Form()] = "",
     position: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        to: Any
-        if direction in ("up", "down"):
-            to = direction
-        elif direction == "to" and position.strip().isdigit() and len(position.strip()) <= 4:
-            to = int(position.strip())
-        else:
-            raise RulesError("请选择上移、下移，或填写要移到的位置")
-        rule_drafts.move(db, rule_drafts.require_draft(db), rule_key[:FIELD_LIMIT], to)
-    except RulesError as exc:
-        return _refused(request, db, exc)
-    return _back("moved")
+    key = rule_key[:FIELD_LIMIT]
+    return _on_draft(request, db, lambda d: rule_drafts.move(db, d, key, _move_to(direction, position)), "moved")
 
 
 @router.post("/draft/rule/{rule_key}/duplicate")
 def duplicate(request: Request, db: DbSession, supervisor: SupervisorUser, rule_key: str) -> Response:
-    try:
-        rule_drafts.duplicate(db, rule_drafts.require_draft(db), rule_key[:FIELD_LIMIT])
-    except RulesError as exc:
-        return _refused(request, db, exc)
-    return _back("duplicated")
+    key = rule_key[:FIELD_LIMIT]
+    return _on_draft(request, db, lambda d: rule_drafts.duplicate(db, d, key), "duplicated")
 
 
 @router.post("/draft/rule/{rule_key}/delete")
 def delete(request: Request, db: DbSession, supervisor: SupervisorUser, rule_key: str) -> Response:
-    try:
-        rule_drafts.delete_rule(db, rule_drafts.require_draft(db), rule_key[:FIELD_LIMIT])
-    except RulesError as exc:
-        return _refused(request, db, exc)
-    return _back("deleted")
+    key = rule_key[:FIELD_LIMIT]
+    return _on_draft(request, db, lambda d: rule_drafts.delete_rule(db, d, key), "deleted")
 
 
 @router.post("/draft/settings")
@@ -200,24 +213,15 @@ def settings(
     default_grade: Annotated[str, Form()] = "",
     min_decision_confidence: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        try:
-            threshold = float(min_decision_confidence.strip()[:20])
-        except ValueError:
-            raise RulesError("派遣置信度门槛须是 0 到 1 之间的数") from None
-        rule_drafts.set_settings(db, rule_drafts.require_draft(db), default_grade[:16], threshold)
-    except RulesError as exc:
-        return _refused(request, db, exc)
-    return _back("settings")
+    def change(d: RuleSet) -> None:
+        rule_drafts.set_settings(db, d, default_grade[:16], _threshold(min_decision_confidence))
+
+    return _on_draft(request, db, change, "settings")
 
 
 @router.post("/draft/discard")
 def discard(request: Request, db: DbSession, supervisor: SupervisorUser) -> Response:
-    try:
-        rule_drafts.discard(db, rule_drafts.require_draft(db))
-    except RulesError as exc:
-        return _refused(request, db, exc)
-    return _back("discarded", "current")
+    return _on_draft(request, db, lambda d: rule_drafts.discard(db, d), "discarded", "current")
 
 
 @router.post("/draft/publish")
@@ -227,4 +231,3 @@ def publish(request: Request, db: DbSession, supervisor: SupervisorUser, note: A
     except RulesError as exc:
         return _refused(request, db, exc)
     return _back("published", "current")
-

@@ -4,13 +4,8 @@ naming the number by its place in the published rule, so no notice row and no lo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlmodel import col, select
 
-from cases import jobs
 from cases.db import session_scope
 from cases.models import CaseEvent, Report
 from hotline.wiring import wire_case_hooks
@@ -18,20 +13,13 @@ from routing import notices
 from routing.models import DepartmentNotice
 from routing.pipeline import process_report
 from tests import telephony_fixtures as tf
-from tests.escalation_fixtures import DUTY_PHONE, RecordingQueue, add_contacts
+from tests.escalation_fixtures import DUTY_PHONE, RecordingQueue, add_contacts, recording_queue
 from tests.rules_helpers import publish, shipped, with_actions
 from tests.twilio_standin import TwilioStandIn
 
 standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
+__all__ = ["recording_queue"]  # a fixture the tests below use
 COPY_PHONE = "+8613700137001"
-
-
-@pytest.fixture
-def queue(env: Path) -> Iterator[RecordingQueue]:
-    q = RecordingQueue()
-    jobs.set_queue(q)
-    yield q
-    jobs.set_queue(None)
 
 
 def _dispatched(version_notify: list[str]) -> tuple[int, int]:
@@ -58,7 +46,7 @@ def _rows() -> list[DepartmentNotice]:
         return list(s.exec(select(DepartmentNotice).order_by(col(DepartmentNotice.id))))
 
 
-def test_departments_and_numbers_named_by_the_rule_are_told(queue: RecordingQueue) -> None:
+def test_departments_and_numbers_named_by_the_rule_are_told(recording_queue: RecordingQueue) -> None:
     version, event_id = _dispatched(["municipal", "137 0013 7001"])
     rows = _rows()
     keys = [(n.key, n.department_code, n.channel, n.target) for n in rows]
@@ -74,7 +62,7 @@ def test_departments_and_numbers_named_by_the_rule_are_told(queue: RecordingQueu
     assert copy.payload["text"].startswith("【12319城市管理热线】抄送：工单") and "已派至" in copy.payload["text"]
 
 
-def test_the_number_gets_the_sms(queue: RecordingQueue, twilio_env: TwilioStandIn) -> None:
+def test_the_number_gets_the_sms(recording_queue: RecordingQueue, twilio_env: TwilioStandIn) -> None:
     _dispatched(["13700137001"])
     copy = next(n for n in _rows() if ":notify:phone:" in n.key)
     assert copy.id is not None
@@ -84,7 +72,7 @@ def test_the_number_gets_the_sms(queue: RecordingQueue, twilio_env: TwilioStandI
     assert _rows()[-1].target.startswith("rule:")  # still the rule's place, not the number
 
 
-def test_a_number_gone_from_the_rule_fails_the_notice(queue: RecordingQueue) -> None:
+def test_a_number_gone_from_the_rule_fails_the_notice(recording_queue: RecordingQueue) -> None:
     with session_scope() as s:
         row = DepartmentNotice(key="x:1", department_code="sanitation", channel="sms", target="rule:999:nope:0",
                                event="dispatch", payload={"text": "t"})  # fmt: skip
