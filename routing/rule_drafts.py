@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import delete
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from cases.models import utcnow
 from routing.models import RuleRow, RuleSet, RuleSetState
@@ -61,6 +61,11 @@ def open_draft(session: Session, editor: str) -> RuleSet:
     if found is not None:
         return found
     base = published(session)
+    if base is not None:
+        _lock(session, base)  # two supervisors opening at once: the second waits, then finds the first's draft
+        found = current_draft(session)
+        if found is not None:
+            return found
     now = utcnow()
     draft = RuleSet(
         version=None,
@@ -88,6 +93,18 @@ def require_draft(session: Session) -> RuleSet:
 
 def draft_rules(session: Session, draft: RuleSet) -> list[RoutingRule]:
     return list(spec_of(session, draft).rules)
+
+
+def _lock(session: Session, rule_set: RuleSet) -> None:
+    """Hold the row until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
+    session.exec(select(RuleSet.id).where(RuleSet.id == rule_set.id).with_for_update()).first()
+
+
+def _editing(session: Session, draft: RuleSet) -> list[RoutingRule]:
+    """The draft's rules, read after locking it: two edits at once apply one after the other, each to
+    what the other left, instead of both rewriting the rows from the same reading."""
+    _lock(session, draft)
+    return draft_rules(session, draft)
 
 
 def draft_problems(session: Session, spec: RuleSetSpec) -> Problems:
@@ -135,7 +152,7 @@ def save_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[st
     """Add a rule (key None: placed just above the catch-all; without a key of its own it gets rule-N) or
     replace rule `key` in place (its key may change). The rule is parsed as a document's would be, must
     name only what exists and must be able to match; its key must be unique in the draft."""
-    rules = draft_rules(session, draft)
+    rules = _editing(session, draft)
     if key is None and not str(raw.get("key") or "").strip():
         raw = {**raw, "key": _fresh_key({r.key for r in rules})}
     rule = parse_rule(raw, "本条规则")
@@ -160,7 +177,7 @@ def save_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[st
 
 
 def set_state(session: Session, draft: RuleSet, key: str, state: RuleState) -> None:
-    rules = draft_rules(session, draft)
+    rules = _editing(session, draft)
     i = _index(rules, key)
     rules[i] = replace(rules[i], state=state)
     _store(session, draft, rules)
@@ -168,7 +185,7 @@ def set_state(session: Session, draft: RuleSet, key: str, state: RuleState) -> N
 
 def move(session: Session, draft: RuleSet, key: str, to: Direction | int) -> int:
     """Move rule `key` one place up or down, or to a 1-based position; returns its new position."""
-    rules = draft_rules(session, draft)
+    rules = _editing(session, draft)
     i = _index(rules, key)
     if isinstance(to, int):
         if not 1 <= to <= len(rules):
@@ -195,7 +212,7 @@ def _copy_key(key: str, taken: set[str]) -> str:
 def duplicate(session: Session, draft: RuleSet, key: str) -> RoutingRule:
     """A copy right below the rule, disabled (an enabled copy would be hidden by its original), with a
     new key and 「副本」 in its name."""
-    rules = draft_rules(session, draft)
+    rules = _editing(session, draft)
     i = _index(rules, key)
     original = rules[i]
     copy = replace(
@@ -210,7 +227,7 @@ def duplicate(session: Session, draft: RuleSet, key: str) -> RoutingRule:
 
 
 def delete_rule(session: Session, draft: RuleSet, key: str) -> None:
-    rules = draft_rules(session, draft)
+    rules = _editing(session, draft)
     rules.pop(_index(rules, key))
     _store(session, draft, rules)
 
@@ -219,6 +236,7 @@ def set_settings(session: Session, draft: RuleSet, default_grade: str, min_decis
     grade, threshold = parse_settings(
         {"default_grade": default_grade, "min_decision_confidence": min_decision_confidence}, "设置"
     )
+    _lock(session, draft)
     draft.settings = {"default_grade": grade, "min_decision_confidence": threshold}
     draft.updated_at = utcnow()
     session.add(draft)
@@ -226,6 +244,7 @@ def set_settings(session: Session, draft: RuleSet, default_grade: str, min_decis
 
 
 def discard(session: Session, draft: RuleSet) -> None:
+    _lock(session, draft)
     session.execute(delete(RuleRow).where(col(RuleRow.rule_set_id) == draft.id))
     session.delete(draft)
     session.flush()
@@ -236,6 +255,7 @@ def publish_draft(session: Session, editor: str, note: str) -> RuleSet:
     with any problem is refused, and so is one started from a version that is no longer the newest
     (publishing it would silently undo that version)."""
     draft = require_draft(session)
+    _lock(session, draft)
     newest = newest_version(session)
     if draft.based_on != newest:
         raise RulesError(f"草稿基于 v{draft.based_on}，但此后已发布了 v{newest}：请放弃草稿，在最新版本上重新修改")
