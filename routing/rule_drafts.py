@@ -19,6 +19,7 @@ from cases.models import utcnow
 from routing.models import RuleRow, RuleSet, RuleSetState
 from routing.rule_checks import Problems, check_rules, never_matches
 from routing.rule_sets import (
+    KnownCodes,
     check_references,
     known_codes,
     newest_version,
@@ -43,7 +44,7 @@ from routing.rules import (
 
 Direction = Literal["up", "down"]
 COPY_SUFFIX_MAX = 8  # "-copy" and a number
-RESERVED_KEY = "new"
+RESERVED_KEYS = ("new", "check")  # the rule form's own paths
 
 
 @dataclass(frozen=True)
@@ -148,17 +149,14 @@ def _fresh_key(taken: set[str]) -> str:
     return f"rule-{n}"
 
 
-def save_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[str, Any]) -> RoutingRule:
-    """Add a rule (key None: placed just above the catch-all; without a key of its own it gets rule-N) or
-    replace rule `key` in place (its key may change). The rule is parsed as a document's would be, must
-    name only what exists and must be able to match; its key must be unique in the draft."""
-    rules = _editing(session, draft)
+def _placed(rules: list[RoutingRule], key: str | None, raw: Mapping[str, Any], known: KnownCodes) -> RoutingRule:
+    """The rule `raw` checked as `save_rule` checks it, put into `rules` where saving puts it."""
     if key is None and not str(raw.get("key") or "").strip():
         raw = {**raw, "key": _fresh_key({r.key for r in rules})}
     rule = parse_rule(raw, "本条规则")
-    if rule.key == RESERVED_KEY:
-        raise RulesError(f"规则编号不能是 {RESERVED_KEY}（新增规则的页面用它）")
-    problems = reference_problems(rule, known_codes(session))
+    if rule.key in RESERVED_KEYS:
+        raise RulesError(f"规则编号不能是 {rule.key}（编辑页面自己用它）")
+    problems = reference_problems(rule, known)
     if problems:
         raise RulesError(problems[0])
     why = never_matches(rule.when)
@@ -172,8 +170,25 @@ def save_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[st
     else:
         last_is_fallback = bool(rules) and rules[-1].catch_all and rule.catch_all is False
         rules.insert(len(rules) - 1 if last_is_fallback else len(rules), rule)
+    return rule
+
+
+def save_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[str, Any]) -> RoutingRule:
+    """Add a rule (key None: placed just above the catch-all; without a key of its own it gets rule-N) or
+    replace rule `key` in place (its key may change). The rule is parsed as a document's would be, must
+    name only what exists and must be able to match; its key must be unique in the draft."""
+    rules = _editing(session, draft)
+    rule = _placed(rules, key, raw, known_codes(session))
     _store(session, draft, rules)
     return rule
+
+
+def check_rule(session: Session, draft: RuleSet, key: str | None, raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """What saving the rule would say, without saving it: a refusal raises RulesError as `save_rule`
+    would; otherwise the problems it would have in the draft where it would go (e.g. hidden above)."""
+    rules = draft_rules(session, draft)
+    rule = _placed(rules, key, raw, known_codes(session))
+    return check_rules(rules).by_rule.get(rule.key, ())
 
 
 def set_state(session: Session, draft: RuleSet, key: str, state: RuleState) -> None:
@@ -280,6 +295,7 @@ def publish_draft(session: Session, editor: str, note: str) -> RuleSet:
 
 __all__ = [
     "DraftView",
+    "check_rule",
     "delete_rule",
     "discard",
     "draft_problems",

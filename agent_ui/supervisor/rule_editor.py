@@ -110,6 +110,29 @@ class RulePost(BaseModel):
 Posted = Annotated[RulePost, Form()]
 
 
+@router.post("/check", response_class=HTMLResponse)
+def check_rule(
+    request: Request,
+    db: DbSession,
+    supervisor: SupervisorUser,
+    posted: Posted,
+    editing: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """The form's inline check (htmx, on every change): what saving would say, nothing saved. Always 200,
+    so htmx shows the answer in place; saving checks again."""
+    key = editing[:64] or None
+    fields = posted.model_dump()
+    if key is not None:
+        fields["rule_key"] = fields["rule_key"].strip() or key
+    error: str | None = None
+    problems: tuple[str, ...] = ()
+    try:
+        problems = rule_drafts.check_rule(db, rule_drafts.require_draft(db), key, rule_json(form_from_post(fields)))
+    except (FormProblem, RulesError) as exc:
+        error = str(exc)
+    return render(request, "supervisor/_rule_check.html", error=error, problems=problems, checked=True)
+
+
 @router.post("/new")
 def create_rule(request: Request, db: DbSession, supervisor: SupervisorUser, posted: Posted) -> Response:
     return _save(request, db, None, posted.model_dump())

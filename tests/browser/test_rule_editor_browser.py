@@ -75,6 +75,8 @@ def test_every_control_of_the_rule_editor(live_server: LiveServer, monkeypatch: 
         shot(page, "supervisor-rule-form.png")
         page.select_option("#cond-field-3", "")
         page.fill("#cond-value-3", "")
+        page.select_option("#rule-grade", "urgent")
+        expect(page.locator("#rule-check-problem")).to_contain_text("挡住")  # would be hidden once saved
         page.click("#rule-save")
         expect(page.locator("#rules-notice")).to_contain_text("规则已保存")
         hidden = page.locator("#draft-rules-dongmen-garbage-problems")

@@ -252,3 +252,19 @@ def test_a_published_draft_routes_the_next_report(client: TestClient, supervisor
         assert case is not None and case.grid_code == GRID
         (record,) = decisions_of(s, case.id or 0)
         assert (case.department_code, record.rule_key, record.rule_position) == ("municipal", "dongmen-garbage", 1)
+
+
+def test_the_inline_check_says_what_saving_would(client: TestClient, supervisor: str) -> None:
+    post(client, supervisor, "/supervisor/rules/draft")
+    check = "/supervisor/rules/draft/rule/check"
+    hidden = post(client, supervisor, check, **new_rule())
+    assert hidden.status_code == 200 and 'id="rule-check-problem"' in hidden.text and "挡住" in hidden.text
+    refused = post(client, supervisor, check, **new_rule(department="nobody"))
+    assert refused.status_code == 200 and "承办单位 nobody 不存在或已停用" in refused.text
+    ok = post(client, supervisor, check, **new_rule(cond_value=["06010", "421102009009"]), editing="garbage-exposed")
+    assert 'id="rule-check-error"' in ok.text and "社区 421102009009 不存在" in ok.text
+    edit_first = post(client, supervisor, check, **new_rule(rule_key=""), editing="garbage-exposed")
+    assert 'id="rule-check-ok"' in edit_first.text  # in place of the first rule nothing hides it
+    assert "dongmen-garbage" not in draft_keys()  # nothing saved
+    reserved = post(client, supervisor, "/supervisor/rules/draft/rule/new", **new_rule(rule_key="check"))
+    assert reserved.status_code == 422 and "规则编号不能是 check" in reserved.text
