@@ -96,15 +96,24 @@ def draft_rules(session: Session, draft: RuleSet) -> list[RoutingRule]:
     return list(spec_of(session, draft).rules)
 
 
-def _lock(session: Session, rule_set: RuleSet) -> None:
-    """Hold the row until the transaction ends (PostgreSQL; SQLite has one writer anyway)."""
-    session.exec(select(RuleSet.id).where(RuleSet.id == rule_set.id).with_for_update()).first()
+def _lock(session: Session, rule_set: RuleSet) -> str | None:
+    """Hold the row until the transaction ends (PostgreSQL; SQLite has one writer anyway); its state then,
+    None when it is gone."""
+    q = select(RuleSet.state).where(RuleSet.id == rule_set.id).with_for_update()
+    return session.exec(q).first()
+
+
+def _lock_draft(session: Session, draft: RuleSet) -> None:
+    """Lock the draft, refusing if another supervisor published or discarded it meanwhile (a published
+    version never changes)."""
+    if _lock(session, draft) != RuleSetState.DRAFT.value:
+        raise RulesError("草稿已被其他主管发布或放弃，请刷新页面")
 
 
 def _editing(session: Session, draft: RuleSet) -> list[RoutingRule]:
     """The draft's rules, read after locking it: two edits at once apply one after the other, each to
     what the other left, instead of both rewriting the rows from the same reading."""
-    _lock(session, draft)
+    _lock_draft(session, draft)
     return draft_rules(session, draft)
 
 
@@ -251,7 +260,7 @@ def set_settings(session: Session, draft: RuleSet, default_grade: str, min_decis
     grade, threshold = parse_settings(
         {"default_grade": default_grade, "min_decision_confidence": min_decision_confidence}, "设置"
     )
-    _lock(session, draft)
+    _lock_draft(session, draft)
     draft.settings = {"default_grade": grade, "min_decision_confidence": threshold}
     draft.updated_at = utcnow()
     session.add(draft)
@@ -259,7 +268,7 @@ def set_settings(session: Session, draft: RuleSet, default_grade: str, min_decis
 
 
 def discard(session: Session, draft: RuleSet) -> None:
-    _lock(session, draft)
+    _lock_draft(session, draft)
     session.execute(delete(RuleRow).where(col(RuleRow.rule_set_id) == draft.id))
     session.delete(draft)
     session.flush()
@@ -270,7 +279,7 @@ def publish_draft(session: Session, editor: str, note: str) -> RuleSet:
     with any problem is refused, and so is one started from a version that is no longer the newest
     (publishing it would silently undo that version)."""
     draft = require_draft(session)
-    _lock(session, draft)
+    _lock_draft(session, draft)
     newest = newest_version(session)
     if draft.based_on != newest:
         raise RulesError(f"草稿基于 v{draft.based_on}，但此后已发布了 v{newest}：请放弃草稿，在最新版本上重新修改")

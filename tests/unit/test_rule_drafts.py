@@ -159,3 +159,20 @@ def test_a_draft_missing_its_catch_all_cannot_publish(env: Path) -> None:
         assert drafts.draft_view(s, d).problems.overall
         with pytest.raises(RulesError, match="缺少兜底规则"):
             drafts.publish_draft(s, EDITOR, "发布")
+
+
+def test_a_published_version_is_never_edited_as_a_draft(env: Path) -> None:
+    with session_scope() as s:
+        d = drafts.open_draft(s, EDITOR)
+        done = drafts.publish_draft(s, EDITOR, "发布")
+        assert done.id == d.id and done.state == "published"
+        before = spec_of(s, done)
+        for change in (
+            lambda: drafts.set_state(s, d, "garbage-exposed", RuleState.DISABLED),
+            lambda: drafts.save_rule(s, d, None, raw()),
+            lambda: drafts.set_settings(s, d, "urgent", 0.5),
+            lambda: drafts.discard(s, d),
+        ):
+            with pytest.raises(RulesError, match="草稿已被其他主管发布或放弃"):
+                change()
+        assert spec_of(s, done) == before
