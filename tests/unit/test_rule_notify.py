@@ -7,14 +7,13 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from cases.db import session_scope
-from cases.models import CaseEvent, Report
+from cases.models import CaseEvent
 from hotline.wiring import wire_case_hooks
 from routing import notices
 from routing.models import DepartmentNotice
-from routing.pipeline import process_report
 from tests import telephony_fixtures as tf
 from tests.escalation_fixtures import DUTY_PHONE, RecordingQueue, add_contacts, recording_queue
-from tests.rules_helpers import publish, shipped, with_actions
+from tests.rules_helpers import publish, route_report, shipped, with_actions
 from tests.twilio_standin import TwilioStandIn
 
 standin, twilio_env = tf.standin, tf.twilio_env  # fixtures
@@ -29,12 +28,7 @@ def _dispatched(version_notify: list[str]) -> tuple[int, int]:
     with session_scope() as s:
         add_contacts(s)  # sanitation: duty, head, webhook
         add_contacts(s, department="municipal", webhook_url="http://127.0.0.1:9/municipal")
-        report = Report(channel="web", external_id="notify-1", text="东门菜市场门口垃圾堆了两天", lat=30.403,
-                        lon=114.843, hints={"category_code": "06010"})  # fmt: skip
-        s.add(report)
-        s.commit()
-        rid = report.id
-    assert rid is not None and process_report(rid) is not None
+    route_report("notify-1")
     with session_scope() as s:
         event = s.exec(select(CaseEvent).where(CaseEvent.action == "dispatch")).one()
         assert event.data["notify"] == version_notify and event.id is not None

@@ -18,13 +18,12 @@ from sqlmodel import Session
 from agent_ui.supervisor import rule_hits
 from cases import providers
 from cases.db import session_scope
-from cases.models import Report
 from cases.service import get_case_by_number
 from routing.decision_records import decisions_of
-from routing.pipeline import process_report
 from routing.rule_sets import draft, published, spec_of
 from routing.ruleset import ROUTING_TABLE
 from tests.console_helpers import GRID, login, make_user
+from tests.rules_helpers import route_report
 
 COMMUNITY = GRID[:12]
 
@@ -239,16 +238,9 @@ def test_a_published_draft_routes_the_next_report(client: TestClient, supervisor
     post(client, supervisor, "/supervisor/rules/draft/rule/dongmen-garbage/move", direction="to", position="1")
     assert post(client, supervisor, "/supervisor/rules/draft/publish", note="东门改派市政").status_code == 303
     providers.reset(ROUTING_TABLE)  # as the digest refresh does within seconds
+    number = route_report("rules-page-1")
     with session_scope() as s:
-        report = Report(channel="web", external_id="rules-page-1", text="东门菜市场门口垃圾堆了两天", lat=30.403,
-                        lon=114.843, hints={"category_code": "06010"})  # fmt: skip
-        s.add(report)
-        s.commit()
-        rid = report.id
-    assert rid is not None
-    number = process_report(rid)
-    with session_scope() as s:
-        case = get_case_by_number(s, number or "")
+        case = get_case_by_number(s, number)
         assert case is not None and case.grid_code == GRID
         (record,) = decisions_of(s, case.id or 0)
         assert (case.department_code, record.rule_key, record.rule_position) == ("municipal", "dongmen-garbage", 1)
