@@ -16,7 +16,8 @@ from agent_ui.supervisor import dashboard as supervisor_dashboard
 from agent_ui.supervisor import decisions as supervisor_decisions
 from agent_ui.supervisor import hotline as supervisor_hotline
 from agent_ui.supervisor import hotspots as supervisor_hotspots
-from agent_ui.supervisor import supervision
+from agent_ui.supervisor import rule_editor, rule_versions, supervision
+from agent_ui.supervisor import rules as supervisor_rules
 from agent_ui.workbench import calls, case_actions, case_page, new_case
 from agent_ui.workbench import queue as workbench_queue
 
@@ -39,4 +40,7 @@ router.include_router(department_case.router)
 router.include_router(supervisor_decisions.router)
 router.include_router(supervisor_hotline.router)
 router.include_router(supervisor_hotspots.router)
+router.include_router(supervisor_rules.router)
+router.include_router(rule_editor.router)
+router.include_router(rule_versions.router)
 router.include_router(grid.router)

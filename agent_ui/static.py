@@ -26,6 +26,7 @@ FILES = {
     "dept.css": "text/css; charset=utf-8",
     "dept.js": "text/javascript; charset=utf-8",
     "supervisor.css": "text/css; charset=utf-8",
+    "rules.css": "text/css; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "grid.css": "text/css; charset=utf-8",
     "grid.js": "text/javascript; charset=utf-8",

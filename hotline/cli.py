@@ -24,6 +24,7 @@ from hotline import (
     cli_dashboard,
     cli_grids,
     cli_notices,
+    cli_rules,
     cli_sla,
     cli_users,
 )
@@ -78,6 +79,7 @@ app.add_typer(cli_notices.app, name="notices")
 app.add_typer(cli_calendar.app, name="calendar")
 app.add_typer(cli_dashboard.app, name="dashboard")
 app.add_typer(cli_dashboard.report_app, name="report")
+app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_sla.app, name="sla")
 console = Console()
 

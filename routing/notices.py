@@ -49,7 +49,17 @@ from cases.texts import SMS_SIGNATURE
 from cases.timetext import when_zh
 from routing.escalation import CLOCK_ZH, LadderError, Step, StepAction, Target
 from routing.ladder import current_ladder
-from routing.models import ContactRole, DepartmentContact, DepartmentNotice, DepartmentWebhook, NoticeState, SlaClock
+from routing.models import (
+    ContactRole,
+    DepartmentContact,
+    DepartmentNotice,
+    DepartmentWebhook,
+    NoticeState,
+    RuleRow,
+    RuleSet,
+    SlaClock,
+)
+from routing.notify_targets import notify_departments, notify_phones, parse_rule_target, phone_of, rule_target
 from routing.settings import escalation_settings
 
 log = logging.getLogger(__name__)
@@ -236,6 +246,65 @@ def on_transition(session: Session, case: Case, event: CaseEvent) -> None:
     now = utcnow()
     content = dispatch_content(case, now)
     write_notices(session, case, case.department_code, _dispatch_targets(), content, f"dispatch:{event.id}", now)
+    notify = (event.data or {}).get("notify")
+    if notify and isinstance(notify, list):
+        copy_notices(session, case, event, [str(n) for n in notify], now)
+
+
+def copy_content(case: Case, now: datetime) -> NoticeContent:
+    """What a rule's notify entries are told: the case went to a department (theirs to know, not to sign for)."""
+    names = reference_names()
+    what = names.category(case.category_code) or ""
+    about = "，".join(p for p in (what, _short(case.title, 40)) if p)
+    to = names.department(case.department_code) or case.department_code or ""
+    text = f"{SMS_SIGNATURE}抄送：工单{case.number}（{about}）已派至{to}办理，供知悉。"
+    return NoticeContent(NoticeEvent.DISPATCH, text, None)
+
+
+def copy_notices(session: Session, case: Case, event: CaseEvent, notify: list[str], now: datetime) -> None:
+    """A 派遣 by a rule that names others to notify: each department's duty contacts by SMS (no webhook: the
+    case is not theirs to take), and each phone number of the rule by SMS, the notice naming the number by
+    its place in the published rule (`notify_targets.rule_target`) so the number stays out of the notice."""
+    content = copy_content(case, now)
+    key = f"dispatch:{event.id}:notify"
+    for code in notify_departments(notify):
+        if code != case.department_code:
+            write_notices(session, case, code, (Target.DUTY,), content, f"{key}:{code}", now)
+    version, rule_key = (event.data or {}).get("rule_set_version"), (event.data or {}).get("rule")
+    phones = notify_phones(notify)
+    if not phones:
+        return
+    if not isinstance(version, int) or not isinstance(rule_key, str):
+        log.warning("case %s: a rule's notify numbers were not told (no published rule named)", case.id)
+        return
+    for index, _ in phones:
+        payload = _payload(case, case.department_code or "", content, now) | {"contact_role": "rule"}
+        row = DepartmentNotice(
+            key=f"{key}:phone:{index}",
+            department_code=case.department_code or "",
+            case_id=case.id,
+            channel=Channel.SMS.value,
+            target=rule_target(version, rule_key, index),
+            event=content.event.value,
+            payload=payload,
+        )
+        _add_notice(session, row)
+
+
+def _rule_phone(session: Session, target: str) -> str | None:
+    """The phone number a rule target names, read from that published version (which never changes)."""
+    parsed = parse_rule_target(target)
+    if parsed is None:
+        return None
+    version, key, index = parsed
+    q = (
+        select(RuleRow.actions)
+        .join(RuleSet, col(RuleSet.id) == col(RuleRow.rule_set_id))
+        .where(RuleSet.version == version, RuleRow.key == key)
+    )
+    actions = session.exec(q).first()
+    entries = (actions or {}).get("notify") or []
+    return phone_of(str(entries[index])) if index < len(entries) else None
 
 
 def _dispatch_targets() -> tuple[Target, ...]:
@@ -385,6 +454,12 @@ def _fail(notice: DepartmentNotice, why: str) -> None:
 
 def _target(session: Session, notice: DepartmentNotice) -> dict[str, str] | None:
     """Where this attempt goes (phone, or url and secret), or None with the notice failed."""
+    if notice.channel == Channel.SMS.value and parse_rule_target(notice.target) is not None:
+        phone = _rule_phone(session, notice.target)
+        if phone is None:
+            _fail(notice, "规则中的抄送号码已不存在")
+            return None
+        return {"phone": phone}
     if notice.channel == Channel.SMS.value:
         named = session.get(DepartmentContact, int(notice.target)) if notice.target.isdigit() else None
         contact = current_contact(session, named, notice.department_code)

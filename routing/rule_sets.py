@@ -18,6 +18,7 @@ from cases.reference import reference_codes
 from cases.states import Channel
 from routing.conditions import codes_named, leaves
 from routing.models import RuleRow, RuleSet, RuleSetState, SlaPolicy
+from routing.notify_targets import looks_like_phone, phone_of, shown
 from routing.rules import (
     DEFAULT_RULES,
     RoutingRule,
@@ -75,7 +76,12 @@ def reference_problems(rule: RoutingRule, known: KnownCodes) -> list[str]:
     a = rule.then
     if a.department and a.department not in known.departments:
         problems.append(f"承办单位 {a.department} 不存在或已停用")
-    problems += [f"抄送部门 {d} 不存在或已停用" for d in a.notify if d not in known.departments]
+    for entry in a.notify:
+        if looks_like_phone(entry):
+            if phone_of(entry) is None:
+                problems.append(f"抄送号码 {shown(entry)} 不是有效的电话号码")
+        elif entry not in known.departments:
+            problems.append(f"抄送部门 {entry} 不存在或已停用")
     if a.sla_policy and a.sla_policy not in known.sla_policies:
         problems.append(f"时限策略 {a.sla_policy} 不存在或已停用")
     problems += [
@@ -128,7 +134,7 @@ def spec_of(session: Session, rule_set: RuleSet) -> RuleSetSpec:
     return RuleSetSpec(rules=rules, default_grade=grade, min_decision_confidence=threshold, version=rule_set.version)
 
 
-def _write_rules(session: Session, rule_set: RuleSet, rules: Sequence[RoutingRule]) -> None:
+def write_rules(session: Session, rule_set: RuleSet, rules: Sequence[RoutingRule]) -> None:
     for position, rule in enumerate(rules, start=1):
         session.add(
             RuleRow(
@@ -174,7 +180,7 @@ def versions(session: Session, limit: int = 200) -> list[RuleSet]:
 # --- writing --------------------------------------------------------------------------------------------
 
 
-def _note(note: str) -> str:
+def publish_note(note: str) -> str:
     note = note.strip()
     if not note:
         raise RulesError("请填写发布说明")
@@ -196,7 +202,7 @@ def publish_spec(
         state=RuleSetState.PUBLISHED.value,
         based_on=based_on,
         settings=spec.settings_json(),
-        note=_note(note),
+        note=publish_note(note),
         created_by=editor,
         created_at=now,
         updated_at=now,
@@ -205,7 +211,7 @@ def publish_spec(
     )
     session.add(rule_set)
     session.flush()
-    _write_rules(session, rule_set, spec.rules)
+    write_rules(session, rule_set, spec.rules)
     session.flush()
     return rule_set
 

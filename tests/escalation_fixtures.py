@@ -9,13 +9,17 @@ without any lifecycle action that would start another."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import Session, col, select
 
+from cases import jobs
 from cases.jobnames import JobName
 from cases.lifecycle import Action, CaseStatus
 from cases.models import Case, CaseEvent
@@ -121,3 +125,12 @@ def case_row(s: Session, case_id: int) -> Case:
     case = s.get(Case, case_id, populate_existing=True)
     assert case is not None
     return case
+
+
+@pytest.fixture
+def recording_queue(env: Path) -> Iterator[RecordingQueue]:
+    """The test's queue only records what is enqueued (import the fixture by this name)."""
+    q = RecordingQueue()
+    jobs.set_queue(q)
+    yield q
+    jobs.set_queue(None)

@@ -39,9 +39,26 @@ def checking(spec: RuleSetSpec | None = None) -> RuleSetSpec:
     return with_actions(spec or shipped(), "garbage-exposed", require_check=True)
 
 
+def route_report(external_id: str, text: str = "东门菜市场门口垃圾堆了两天", category: str = "06010") -> str:
+    """A web report in 东门社区 whose resident chose the category, through the pipeline; its case number."""
+    from cases.models import Report
+    from routing.pipeline import process_report
+
+    with session_scope() as s:
+        report = Report(channel="web", external_id=external_id, text=text, lat=30.403, lon=114.843,
+                        hints={"category_code": category})  # fmt: skip
+        s.add(report)
+        s.commit()
+        rid = report.id
+    assert rid is not None
+    number = process_report(rid)
+    assert number is not None
+    return number
+
+
 def sure(category: str | None, **kw: Any) -> RoutingInputs:
     """Inputs for a category a person chose (certain: no candidates)."""
     return RoutingInputs(category_code=category, category_confidence=1.0, **kw)
 
 
-__all__ = ["RuleActions", "checking", "publish", "shipped", "sure", "with_actions"]
+__all__ = ["RuleActions", "checking", "publish", "route_report", "shipped", "sure", "with_actions"]

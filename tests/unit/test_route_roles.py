@@ -172,6 +172,8 @@ def _samples(world: World) -> dict[str, str]:
         "request_id": str(world.extension_id),
         "table": "departments",  # a dashboard list (/supervisor/export/{table}.{fmt})
         "fmt": "xlsx",
+        "rule_key": "garbage-exposed",  # a rule of the shipped set (/supervisor/rules/draft/rule/{rule_key})
+        "version": "1",  # a published rule-set version (/supervisor/rules/versions/{version}/rollback)
     }
 
 
