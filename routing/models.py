@@ -295,12 +295,25 @@ class RuleSetState(StrEnum):
     PUBLISHED = "published"  # has a version; the newest published one routes
 
 
+RULE_SET_DRAFT_SQL = "state = 'draft'"
+
+
 class RuleSet(SQLModel, table=True):
     """One version of the routing rules, or a draft of the next. Published versions never change: a
     roll-back publishes a copy of an old one as a new version (FixMyStreet's contacts history). `settings`:
     the default grade and the department gate's minimum confidence (`routing.rules.RuleSetSpec`)."""
 
     __tablename__ = "rule_set"
+    __table_args__ = (
+        # One shared draft: a second one could only be made by a race, and would be edited by nobody.
+        Index(
+            "uq_rule_set_one_draft",
+            "state",
+            unique=True,
+            postgresql_where=text(RULE_SET_DRAFT_SQL),
+            sqlite_where=text(RULE_SET_DRAFT_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     version: int | None = Field(default=None, unique=True)  # None while a draft

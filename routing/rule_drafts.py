@@ -21,6 +21,7 @@ from routing.rule_checks import Problems, check_rules, never_matches
 from routing.rule_sets import (
     KnownCodes,
     check_references,
+    hold_newest_version,
     known_codes,
     newest_version,
     publish_note,
@@ -280,6 +281,7 @@ def publish_draft(session: Session, editor: str, note: str) -> RuleSet:
     (publishing it would silently undo that version)."""
     draft = require_draft(session)
     _lock_draft(session, draft)
+    hold_newest_version(session)
     newest = newest_version(session)
     if draft.based_on != newest:
         raise RulesError(f"草稿基于 v{draft.based_on}，但此后已发布了 v{newest}：请放弃草稿，在最新版本上重新修改")

@@ -189,6 +189,14 @@ def publish_note(note: str) -> str:
     return note
 
 
+def hold_newest_version(session: Session) -> None:
+    """Two publishes at once (the page and `hotline rules import`) would both take the next number: the
+    second waits on the newest version's row until the first commits, then counts again (PostgreSQL; SQLite
+    has one writer anyway)."""
+    q = select(RuleSet.id).where(RuleSet.state == RuleSetState.PUBLISHED.value)
+    session.exec(q.order_by(col(RuleSet.version).desc()).limit(1).with_for_update()).first()
+
+
 def publish_spec(
     session: Session, spec: RuleSetSpec, *, editor: str, note: str, based_on: int | None = None
 ) -> RuleSet:
@@ -196,6 +204,7 @@ def publish_spec(
     caller commits; running processes pick it up by digest within HOTLINE_ROUTING_REFRESH_SECONDS."""
     check_catch_all(spec.rules)
     check_references(spec, known_codes(session))
+    hold_newest_version(session)
     now = utcnow()
     rule_set = RuleSet(
         version=(newest_version(session) or 0) + 1,
