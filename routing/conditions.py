@@ -249,22 +249,35 @@ def _in_window(t: time, start: str, end: str) -> bool:
     return a <= t < b if a < b else (t >= a or t < b)  # 22:00–06:00 wraps past midnight
 
 
+def _community(x: RoutingInputs) -> str | None:
+    return x.community_code or (x.grid_code[:12] if x.grid_code else None)
+
+
+def _street(x: RoutingInputs) -> str | None:
+    return x.street_code or (x.grid_code[:9] if x.grid_code else None)
+
+
+# What each field reads of the inputs (a table of getters: the matcher calls this for every leaf it tries).
+_READ: dict[str, Any] = {
+    "category": lambda x: x.category_code,
+    "grid": lambda x: x.grid_code,
+    "community": _community,
+    "street": _street,
+    "channel": lambda x: x.channel,
+    "text": lambda x: x.text,
+    "time_of_day": lambda x: x.local_time,
+    "day_kind": lambda x: x.day_kind,
+    "category_confidence": lambda x: x.category_confidence,
+    "repeat_reporter": lambda x: x.repeat_reports,
+    "event_type": lambda x: x.event_type,
+    "grade": lambda x: x.grade,
+}
+
+
 def _seen(leaf: Leaf, x: RoutingInputs, decision_confidence: float | None) -> Any:
-    return {
-        "category": x.category_code,
-        "grid": x.grid_code,
-        "community": x.community_code or (x.grid_code[:12] if x.grid_code else None),
-        "street": x.street_code or (x.grid_code[:9] if x.grid_code else None),
-        "channel": x.channel,
-        "text": x.text,
-        "time_of_day": x.local_time,
-        "day_kind": x.day_kind,
-        "category_confidence": x.category_confidence,
-        "decision_confidence": decision_confidence,
-        "repeat_reporter": x.repeat_reports,
-        "event_type": x.event_type,
-        "grade": x.grade,
-    }[leaf.field]
+    if leaf.field == "decision_confidence":
+        return decision_confidence
+    return _READ[leaf.field](x)
 
 
 def leaf_holds(leaf: Leaf, x: RoutingInputs, decision_confidence: float | None = None) -> tuple[bool, str]:
@@ -317,6 +330,35 @@ def evaluate(c: Condition, x: RoutingInputs, decision_confidence: float | None =
             return True, why
         misses += why
     return False, ["以下均不满足：" + "；".join(misses)]
+
+
+def _leaf_true(leaf: Leaf, x: RoutingInputs, decision_confidence: float | None) -> bool:
+    seen = _seen(leaf, x, decision_confidence)
+    if seen is None:
+        return False
+    if leaf.op == "in":
+        return seen in leaf.value
+    if leaf.op == "prefix":
+        return any(str(seen).startswith(p) for p in leaf.value)
+    if leaf.op == "contains_any":
+        return any(w in seen for w in leaf.value)
+    if leaf.op == "between":
+        return _in_window(seen, *leaf.value)
+    if leaf.op == "lt":
+        return bool(seen < leaf.value)
+    if leaf.op == "gte":
+        return bool(seen >= leaf.value)
+    raise ConditionError(f"未知的运算 {leaf.op!r}")
+
+
+def holds(c: Condition, x: RoutingInputs, decision_confidence: float | None = None) -> bool:
+    """`evaluate(c, x)[0]` without wording the reasons: the matcher's inner loops (the decision's confidence
+    tries every candidate category; a back-test replays every case) only need the answer."""
+    if isinstance(c, Leaf):
+        return _leaf_true(c, x, decision_confidence)
+    if c.mode == "all":
+        return all(holds(ch, x, decision_confidence) for ch in c.children)
+    return any(holds(ch, x, decision_confidence) for ch in c.children)
 
 
 def uses_field(c: Condition, name: str) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from routing.conditions import (
     RoutingInputs,
     condition_json,
     evaluate,
+    holds,
     parse_condition,
     uses_field,
 )
@@ -86,6 +88,11 @@ class RoutingRule:
     @property
     def catch_all(self) -> bool:
         return isinstance(self.when, Node) and self.when.mode == "all" and not self.when.children
+
+    @cached_property
+    def tests_decision_confidence(self) -> bool:
+        # Asked for every rule on every candidate category of every routing: worked out once per rule.
+        return uses_field(self.when, "decision_confidence")
 
     def live_on(self, day: date | None) -> bool:
         return self.expires_on is None or day is None or day <= self.expires_on
@@ -341,9 +348,9 @@ def _first(spec: RuleSetSpec, x: RoutingInputs, ignore_confidence: bool) -> tupl
     for i, rule in enumerate(spec.rules, start=1):
         if rule.state is not RuleState.ACTIVE or not rule.live_on(x.day):
             continue
-        if ignore_confidence and uses_field(rule.when, "decision_confidence"):
+        if ignore_confidence and rule.tests_decision_confidence:
             continue  # what it tests is being computed
-        if evaluate(rule.when, x)[0]:
+        if holds(rule.when, x):
             return i, rule
     return None
 
@@ -362,7 +369,8 @@ def decision_confidence(spec: RuleSetSpec, x: RoutingInputs) -> tuple[str | None
         candidates[x.category_code] = x.category_confidence
     total = 0.0
     for code, p in candidates.items():
-        hit = _first(spec, replace(x, category_code=code, category_confidence=p), ignore_confidence=True)
+        same = code == x.category_code and p == x.category_confidence  # the inputs themselves: tried above
+        hit = first if same else _first(spec, replace(x, category_code=code, category_confidence=p), True)
         if hit is not None and hit[1].then.department == department:
             total += p
     return department, min(total, 1.0)
@@ -378,23 +386,30 @@ def _skip_reason(rule: RoutingRule, x: RoutingInputs, confidence: float) -> str 
     return None if ok else "；".join(why)
 
 
-def route(spec: RuleSetSpec, x: RoutingInputs) -> RoutingDecision:
+def _applies(rule: RoutingRule, x: RoutingInputs, confidence: float) -> bool:
+    return rule.state is not RuleState.DISABLED and rule.live_on(x.day) and holds(rule.when, x, confidence)
+
+
+def route(spec: RuleSetSpec, x: RoutingInputs, *, explain: bool = True) -> RoutingDecision:
     """First active matching rule wins (the catch-all at the latest). The grade given (an agent's, a
     channel's) stands, else the rule's, else the set's default. A department whose confidence is below the
-    set's minimum is held for an agent."""
+    set's minimum is held for an agent. `explain=False` (a back-test's replay): the same decision without
+    the reasons, the rules skipped and the shadow hits, which only a decision record needs."""
     _, confidence = decision_confidence(spec, x)
     skipped: list[Skipped] = []
     shadow: list[tuple[str, dict[str, Any]]] = []
     for i, rule in enumerate(spec.rules, start=1):
-        reason = _skip_reason(rule, x, confidence)
+        reason = _skip_reason(rule, x, confidence) if explain else None
+        applies = reason is None if explain else _applies(rule, x, confidence)
         if rule.state is RuleState.SHADOW:
-            if reason is None:
+            if applies and explain:
                 shadow.append((rule.key, rule.then.to_json() | {"position": i}))
             continue
-        if reason is not None:
-            skipped.append(Skipped(i, rule.key, rule.name, reason))
+        if not applies:
+            if reason is not None:
+                skipped.append(Skipped(i, rule.key, rule.name, reason))
             continue
-        _, why = evaluate(rule.when, x, confidence)
+        why = evaluate(rule.when, x, confidence)[1] if explain else []
         a = rule.then
         department = a.department
         gated = department is not None and not a.hold and confidence < spec.min_decision_confidence
