@@ -1,0 +1,67 @@
+"""Cases with decision records for the back-test's loading half, on SQLite and on PostgreSQL: the latest
+ROUTE / CONFIRM decision of each case in the window counts, older ones and 改派 do not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from cases.models import Case, utcnow
+from cases.service import open_case
+from routing.backtest import backtest
+from routing.conditions import RoutingInputs
+from routing.decision_records import record_decision
+from routing.models import DecisionKind
+from routing.rules import RoutingDecision, route
+from tests.console_helpers import GRID
+from tests.rules_helpers import shipped, with_actions
+
+
+def _decide(
+    s: Session, case: Case, x: RoutingInputs, *, days_ago: float, kind: DecisionKind = DecisionKind.ROUTE
+) -> None:
+    d = route(shipped(), x)
+    record_decision(s, case, d, x, held=not d.auto_dispatch, kind=kind, at=utcnow() - timedelta(days=days_ago))
+
+
+def make_cases(s: Session) -> dict[str, str]:
+    """Returns case numbers by role in the scenario."""
+    numbers = {}
+    for name, code, days_ago in [("garbage", "06010", 1), ("garbage-old", "06010", 40), ("building", "06001", 2)]:
+        case = open_case(s, actor="system:pipeline", title=f"{name} 的工单", category_code=code, grid_code=GRID)
+        _decide(s, case, RoutingInputs(category_code=code, category_confidence=1.0, grid_code=GRID), days_ago=days_ago)
+        numbers[name] = case.number
+    # Held by the gate at first, then an agent confirmed 06010: the confirmation is what counts.
+    case = open_case(s, actor="system:pipeline", title="确认过的工单", category_code="06010", grid_code=GRID)
+    unsure = RoutingInputs(category_code="06010", category_confidence=0.4, candidates=(("06010", 0.4), ("01023", 0.35)),
+                           grid_code=GRID)  # fmt: skip
+    _decide(s, case, unsure, days_ago=3)
+    sure = RoutingInputs(category_code="06010", category_confidence=1.0, grid_code=GRID)
+    _decide(s, case, sure, days_ago=2.5, kind=DecisionKind.CONFIRM)
+    numbers["confirmed"] = case.number
+    # Sent to a department by hand after its routing: a 改派 is not the rules' decision.
+    case = open_case(s, actor="system:pipeline", title="改派过的工单", category_code="06001", grid_code=GRID)
+    _decide(s, case, RoutingInputs(category_code="06001", category_confidence=1.0, grid_code=GRID), days_ago=2)
+    by_hand = RoutingDecision(department_code="municipal", grade="normal", rule_id=None, auto_dispatch=True)
+    record_decision(s, case, by_hand, sure, held=False, kind=DecisionKind.REASSIGN, at=utcnow() - timedelta(days=1))
+    numbers["reassigned"] = case.number
+    s.flush()
+    return numbers
+
+
+def check_backtest(s: Session, numbers: dict[str, str]) -> None:
+    draft = with_actions(shipped(), "garbage-exposed", department="enforcement")
+    result = backtest(s, draft, 30, utcnow())
+    assert result.cases == 4  # garbage, building, confirmed, reassigned (its last ROUTE)
+    assert result.changed == result.department_changed == 2
+    assert sorted(c.number for c in result.changes) == sorted([numbers["garbage"], numbers["confirmed"]])
+    change = next(c for c in result.changes if c.number == numbers["confirmed"])
+    assert (change.old_department, change.new_department, change.old_hold, change.new_hold) == (
+        "sanitation", "enforcement", False, False)  # fmt: skip
+    assert change.title == "确认过的工单"
+    counts = {r.key: (r.matched, r.changed) for r in result.per_rule}
+    assert counts["garbage-exposed"] == (2, 2) and counts["illegal-building"] == (2, 0)
+    unchanged = backtest(s, shipped(), 30, utcnow())
+    assert unchanged.cases == 4 and unchanged.changed == 0
+    assert backtest(s, draft, 90, utcnow()).changed == 3  # the 40-day-old case too
