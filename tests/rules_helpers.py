@@ -44,4 +44,23 @@ def sure(category: str | None, **kw: Any) -> RoutingInputs:
     return RoutingInputs(category_code=category, category_confidence=1.0, **kw)
 
 
-__all__ = ["RuleActions", "checking", "publish", "shipped", "sure", "with_actions"]
+__all__ = ["RuleActions", "checking", "publish", "save_draft", "shipped", "sure", "with_actions"]
+
+
+def save_draft(spec: RuleSetSpec, editor: str = "supervisor:test") -> int:
+    """`spec` as the shared draft of the next version (what the editor at /supervisor/rules keeps)."""
+    from routing.models import RuleRow, RuleSet, RuleSetState
+    from routing.rule_sets import newest_version
+
+    with session_scope() as s:
+        draft = RuleSet(state=RuleSetState.DRAFT.value, based_on=newest_version(s), settings=spec.settings_json(),
+                        created_by=editor)  # fmt: skip
+        s.add(draft)
+        s.flush()
+        for position, rule in enumerate(spec.rules, start=1):
+            doc = rule.to_json()
+            s.add(RuleRow(rule_set_id=draft.id or 0, position=position, key=rule.key, name=rule.name,
+                          state=rule.state.value, expires_on=rule.expires_on, conditions=doc["when"],
+                          actions=doc["then"]))  # fmt: skip
+        assert draft.id is not None
+        return draft.id
