@@ -11,7 +11,7 @@ the case page's explanation ("类别 06010 不在 01*")."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from enum import StrEnum
@@ -332,33 +332,66 @@ def evaluate(c: Condition, x: RoutingInputs, decision_confidence: float | None =
     return False, ["以下均不满足：" + "；".join(misses)]
 
 
-def _leaf_true(leaf: Leaf, x: RoutingInputs, decision_confidence: float | None) -> bool:
-    seen = _seen(leaf, x, decision_confidence)
-    if seen is None:
-        return False
+# --- compiled: the matcher's inner loop ---------------------------------------------------------------
+
+# A compiled condition answers for the inputs with the category and its confidence given apart: the
+# decision's confidence tries each candidate category in their place without copying the inputs.
+Matcher = Callable[[RoutingInputs, str | None, float, float | None], bool]
+
+Getter = Callable[[RoutingInputs, str | None, float, float | None], Any]
+
+
+def _of_inputs(read: Callable[[RoutingInputs], Any]) -> Getter:
+    return lambda x, cat, p, dc: read(x)
+
+
+_GET: dict[str, Getter] = {
+    name: _of_inputs(read) for name, read in _READ.items() if name not in ("category", "category_confidence")
+} | {
+    "category": lambda x, cat, p, dc: cat,
+    "category_confidence": lambda x, cat, p, dc: p,
+    "decision_confidence": lambda x, cat, p, dc: dc,
+}
+
+
+def _compile_leaf(leaf: Leaf) -> Matcher:
+    get = _GET[leaf.field]
     if leaf.op == "in":
-        return seen in leaf.value
+        values = frozenset(leaf.value)
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and v in values
     if leaf.op == "prefix":
-        return any(str(seen).startswith(p) for p in leaf.value)
+        prefixes = tuple(leaf.value)
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and str(v).startswith(prefixes)
     if leaf.op == "contains_any":
-        return any(w in seen for w in leaf.value)
+        words = tuple(leaf.value)
+        return lambda x, cat, p, dc: bool(v := get(x, cat, p, dc)) and any(w in v for w in words)
     if leaf.op == "between":
-        return _in_window(seen, *leaf.value)
+        start, end = leaf.value
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and _in_window(v, start, end)
     if leaf.op == "lt":
-        return bool(seen < leaf.value)
+        limit = leaf.value
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and v < limit
     if leaf.op == "gte":
-        return bool(seen >= leaf.value)
-    raise ConditionError(f"未知的运算 {leaf.op!r}")
+        limit = leaf.value
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and v >= limit
+    raise ConditionError(f"未知的运算 {leaf.op!r}")  # parse_condition lets none through
+
+
+def compile_condition(c: Condition) -> Matcher:
+    """`evaluate(c, x)[0]` as one function, without wording the reasons: what the matcher calls for every
+    rule on every candidate category of every routing, and a back-test on every case."""
+    if isinstance(c, Leaf):
+        return _compile_leaf(c)
+    parts = tuple(compile_condition(ch) for ch in c.children)
+    if len(parts) == 1:
+        return parts[0]
+    if c.mode == "all":
+        return lambda x, cat, p, dc: all(f(x, cat, p, dc) for f in parts)
+    return lambda x, cat, p, dc: any(f(x, cat, p, dc) for f in parts)
 
 
 def holds(c: Condition, x: RoutingInputs, decision_confidence: float | None = None) -> bool:
-    """`evaluate(c, x)[0]` without wording the reasons: the matcher's inner loops (the decision's confidence
-    tries every candidate category; a back-test replays every case) only need the answer."""
-    if isinstance(c, Leaf):
-        return _leaf_true(c, x, decision_confidence)
-    if c.mode == "all":
-        return all(holds(ch, x, decision_confidence) for ch in c.children)
-    return any(holds(ch, x, decision_confidence) for ch in c.children)
+    return compile_condition(c)(x, x.category_code, x.category_confidence, decision_confidence)
 
 
 def uses_field(c: Condition, name: str) -> bool:

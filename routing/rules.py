@@ -12,7 +12,7 @@ Time limits are not routing's: a rule may name an SLA policy; the clocks are `ro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
@@ -25,11 +25,12 @@ from routing.conditions import (
     ALWAYS,
     Condition,
     ConditionError,
+    Matcher,
     Node,
     RoutingInputs,
+    compile_condition,
     condition_json,
     evaluate,
-    holds,
     parse_condition,
     uses_field,
 )
@@ -90,6 +91,11 @@ class RoutingRule:
         return isinstance(self.when, Node) and self.when.mode == "all" and not self.when.children
 
     @cached_property
+    def matches(self) -> Matcher:
+        # Compiled once per rule (rules are immutable): every routing calls it for many rules and candidates.
+        return compile_condition(self.when)
+
+    @cached_property
     def tests_decision_confidence(self) -> bool:
         # Asked for every rule on every candidate category of every routing: worked out once per rule.
         return uses_field(self.when, "decision_confidence")
@@ -118,6 +124,16 @@ class RuleSetSpec:
 
     def settings_json(self) -> dict[str, Any]:
         return {"default_grade": self.default_grade, "min_decision_confidence": self.min_decision_confidence}
+
+    @cached_property
+    def deciding(self) -> tuple[tuple[int, RoutingRule, Matcher, date | None], ...]:
+        """The active rules a department can come from, with position, compiled condition and expiry; rules
+        testing `decision_confidence` left out (the decision's confidence is what they would need)."""
+        return tuple(
+            (i, r, r.matches, r.expires_on)
+            for i, r in enumerate(self.rules, start=1)
+            if r.state is RuleState.ACTIVE and not r.tests_decision_confidence
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"settings": self.settings_json(), "rules": [r.to_json() for r in self.rules]}
@@ -344,13 +360,14 @@ def dump_rule_file(spec: RuleSetSpec, header: str = "") -> str:
 # --- matching -------------------------------------------------------------------------------------------
 
 
-def _first(spec: RuleSetSpec, x: RoutingInputs, ignore_confidence: bool) -> tuple[int, RoutingRule] | None:
-    for i, rule in enumerate(spec.rules, start=1):
-        if rule.state is not RuleState.ACTIVE or not rule.live_on(x.day):
-            continue
-        if ignore_confidence and rule.tests_decision_confidence:
-            continue  # what it tests is being computed
-        if holds(rule.when, x):
+def _first(spec: RuleSetSpec, x: RoutingInputs, category: str | None, p: float) -> tuple[int, RoutingRule] | None:
+    """The first active live rule holding for `x` with `category` at probability `p` in its place, rules
+    that test `decision_confidence` passed over (that is what is being computed)."""
+    day = x.day
+    for i, rule, matches, expires in spec.deciding:
+        if expires is not None and day is not None and day > expires:
+            continue  # RoutingRule.live_on, inlined: this loop runs for every candidate of every routing
+        if matches(x, category, p, None):
             return i, rule
     return None
 
@@ -360,7 +377,7 @@ def decision_confidence(spec: RuleSetSpec, x: RoutingInputs) -> tuple[str | None
     probabilities of the candidate categories that this rule set sends to the same department. Rules that
     test `decision_confidence` are passed over here (that is what is being computed).
     Without candidates (a channel or an agent chose the category) it is the category's own confidence."""
-    first = _first(spec, x, ignore_confidence=True)
+    first = _first(spec, x, x.category_code, x.category_confidence)
     department = first[1].then.department if first else None
     if not x.candidates:
         return department, x.category_confidence
@@ -370,7 +387,7 @@ def decision_confidence(spec: RuleSetSpec, x: RoutingInputs) -> tuple[str | None
     total = 0.0
     for code, p in candidates.items():
         same = code == x.category_code and p == x.category_confidence  # the inputs themselves: tried above
-        hit = first if same else _first(spec, replace(x, category_code=code, category_confidence=p), True)
+        hit = first if same else _first(spec, x, code, p)
         if hit is not None and hit[1].then.department == department:
             total += p
     return department, min(total, 1.0)
@@ -387,7 +404,8 @@ def _skip_reason(rule: RoutingRule, x: RoutingInputs, confidence: float) -> str 
 
 
 def _applies(rule: RoutingRule, x: RoutingInputs, confidence: float) -> bool:
-    return rule.state is not RuleState.DISABLED and rule.live_on(x.day) and holds(rule.when, x, confidence)
+    live = rule.state is not RuleState.DISABLED and rule.live_on(x.day)
+    return live and rule.matches(x, x.category_code, x.category_confidence, confidence)
 
 
 def route(spec: RuleSetSpec, x: RoutingInputs, *, explain: bool = True) -> RoutingDecision:

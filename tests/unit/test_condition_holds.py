@@ -57,3 +57,21 @@ def test_a_replay_without_reasons_decides_the_same() -> None:
                 full.confidence,
             )
             assert quick.skipped == () and quick.reasons == []
+
+
+def test_each_candidate_is_tried_with_its_own_probability() -> None:
+    from routing.rules import RoutingRule, RuleActions, RuleSetSpec
+
+    sure_enough = RoutingRule(
+        key="sure-sanitation",
+        name="把握够的环卫",
+        when=parse_condition({"all": [{"field": "category", "op": "prefix", "value": ["06"]},
+                                      {"field": "category_confidence", "op": "gte", "value": 0.3}]}),
+        then=RuleActions(department="sanitation"),
+    )  # fmt: skip
+    spec = RuleSetSpec(rules=(sure_enough, RoutingRule(key="default", name="兜底", then=RuleActions(hold=True))))
+    x = RoutingInputs(category_code="06010", category_confidence=0.4,
+                      candidates=(("06010", 0.4), ("06011", 0.25), ("06012", 0.35)))  # fmt: skip
+    d = route(spec, x)
+    assert d.department_code == "sanitation" and d.confidence == 0.75  # 06011 at 0.25 falls to the catch-all
+    assert route(spec, x, explain=False).confidence == 0.75
