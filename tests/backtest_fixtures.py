@@ -3,17 +3,18 @@ ROUTE / CONFIRM decision of each case in the window counts, older ones and 改�
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import time, timedelta
 
 from sqlmodel import Session
 
 from cases.models import Case, utcnow
 from cases.service import open_case
 from routing.backtest import backtest
-from routing.conditions import RoutingInputs
+from routing.conditions import RoutingInputs, parse_condition
 from routing.decision_records import record_decision
 from routing.models import DecisionKind
-from routing.rules import RoutingDecision, route
+from routing.rules import RoutingDecision, RoutingRule, RuleActions, route
 from tests.console_helpers import GRID
 from tests.rules_helpers import shipped, with_actions
 
@@ -30,7 +31,11 @@ def make_cases(s: Session) -> dict[str, str]:
     numbers = {}
     for name, code, days_ago in [("garbage", "06010", 1), ("garbage-old", "06010", 40), ("building", "06001", 2)]:
         case = open_case(s, actor="system:pipeline", title=f"{name} 的工单", category_code=code, grid_code=GRID)
-        _decide(s, case, RoutingInputs(category_code=code, category_confidence=1.0, grid_code=GRID), days_ago=days_ago)
+        seen = RoutingInputs(category_code=code, category_confidence=1.0, grid_code=GRID,
+                             text=f"{name}：东门菜市场门口",
+                             local_time=time(23, 10) if name == "garbage" else time(9, 0),
+                             repeat_reports=4 if name == "garbage" else 0)  # fmt: skip
+        _decide(s, case, seen, days_ago=days_ago)
         numbers[name] = case.number
     # Held by the gate at first, then an agent confirmed 06010: the confirmation is what counts.
     case = open_case(s, actor="system:pipeline", title="确认过的工单", category_code="06010", grid_code=GRID)
@@ -65,3 +70,16 @@ def check_backtest(s: Session, numbers: dict[str, str]) -> None:
     unchanged = backtest(s, shipped(), 30, utcnow())
     assert unchanged.cases == 4 and unchanged.changed == 0
     assert backtest(s, draft, 90, utcnow()).changed == 3  # the 40-day-old case too
+    # A draft reading the text, the time of day and the repeat count (read out of the JSON in SQL).
+    night = RoutingRule(
+        key="night-repeat",
+        name="夜间重复反映菜市场",
+        when=parse_condition({"all": [{"field": "text", "op": "contains_any", "value": ["菜市场"]},
+                                      {"field": "time_of_day", "op": "between", "value": ["22:00", "06:00"]},
+                                      {"field": "repeat_reporter", "op": "gte", "value": 3},
+                                      {"field": "community", "op": "in", "value": [GRID[:12]]}]}),
+        then=RuleActions(department="enforcement", grade="urgent"),
+    )  # fmt: skip
+    result = backtest(s, replace(shipped(), rules=(night, *shipped().rules)), 30, utcnow())
+    assert [c.number for c in result.changes] == [numbers["garbage"]]
+    assert (result.department_changed, result.grade_changed) == (1, 1)
