@@ -8,7 +8,7 @@
 
 One run builds its own database (`hotline_bench_backtest`, dropped at the end unless --keep): N cases with
 the console benchmark's generator (bench/console_data.py), then one decision record per case made by
-set-based SQL — made in the last 30 days, the shipped rules' rule and department for its category, and
+set-based SQL — made in the last 30 days, the shipped rules' rule, department and grade for its category, and
 the inputs a routing keeps (the model's three candidates with their probabilities for most, none for the
 tenth an agent confirmed, the grid, community, street, channel, the report's text, the local time and
 day). Drafts timed: the shipped rules unchanged, 暴露垃圾 sent to 执法 (the issue's example), and a
@@ -54,7 +54,7 @@ INSERT INTO routing_decision (case_id, at, kind, actor, rule_set_version, rule_k
 SELECT d.id, d.at, CASE WHEN d.sure THEN 'confirm' ELSE 'route' END,
        CASE WHEN d.sure THEN 'agent:bench' ELSE 'system' END, 1,
        (%(keys)s::text[])[d.ci], (%(names)s::text[])[d.ci], (%(positions)s::int[])[d.ci],
-       d.department_code, 'normal', false, CASE WHEN d.sure THEN 1.0 ELSE d.p1 END,
+       d.department_code, (%(grades)s::text[])[d.ci], false, CASE WHEN d.sure THEN 1.0 ELSE d.p1 END,
        json_build_object(
            'category_code', d.category_code, 'category_confidence', CASE WHEN d.sure THEN 1.0 ELSE d.p1 END,
            'candidates', CASE WHEN d.sure THEN '[]'::json ELSE json_build_array(
@@ -68,7 +68,7 @@ SELECT d.id, d.at, CASE WHEN d.sure THEN 'confirm' ELSE 'route' END,
            'day_kind', CASE WHEN extract(isodow FROM d.at AT TIME ZONE %(tz)s) IN (6, 7) THEN 'weekend'
                             ELSE 'workday' END,
            'repeat_reports', d.repeats, 'event_type', NULL, 'grade', NULL),
-       json_build_object('department', d.department_code, 'grade', 'normal', 'hold', false,
+       json_build_object('department', d.department_code, 'grade', (%(grades)s::text[])[d.ci], 'hold', false,
                          'require_check', false, 'sla_policy', NULL, 'notify', '[]'::json, 'tags', '[]'::json,
                          'low_confidence', false, 'held', false, 'hold_reasons', '[]'::json),
        '[]'::json, json_build_array('类别 ' || d.category_code || ' 属于 …')
@@ -88,7 +88,7 @@ WHERE d.ci IS NOT NULL
 
 def add_decisions(db: str, start: int, spec: RuleSetSpec) -> float:
     """One decision record per case made since `start`, set-based; returns seconds."""
-    cats, keys, names, positions = [], [], [], []
+    cats, keys, names, positions, grades = [], [], [], [], []
     with psycopg.connect(data.db_url(db)) as conn:
         for (code,) in conn.execute('SELECT DISTINCT category_code FROM "case" WHERE category_code IS NOT NULL'):
             d = route(spec, RoutingInputs(category_code=code, category_confidence=1.0))
@@ -98,7 +98,8 @@ def add_decisions(db: str, start: int, spec: RuleSetSpec) -> float:
             keys.append(d.rule_id)
             names.append(d.rule_name or "")
             positions.append(d.rule_position or 0)
-        params = {"cats": cats, "keys": keys, "names": names, "positions": positions, "ncat": len(cats),
+            grades.append(d.grade)
+        params = {"cats": cats, "keys": keys, "names": names, "positions": positions, "grades": grades, "ncat": len(cats),
                   "start": start, "days": DAYS, "sure": CONFIRMED_SHARE, "tz": data.TIMEZONE}  # fmt: skip
         t = time.perf_counter()
         conn.execute(_DECISIONS, params)

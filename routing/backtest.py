@@ -15,7 +15,7 @@ pipeline's other reasons to wait (no grid, a possible duplicate, 核查): those 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -193,39 +193,26 @@ def replay(spec: RuleSetSpec, rows: Iterable[Decided], cap: int = CHANGED_CAP) -
 # --- loading ----------------------------------------------------------------------------------------------
 
 REPLAYED_KINDS = (DecisionKind.ROUTE.value, DecisionKind.CONFIRM.value)
-ALL_KEYS = tuple(dict.fromkeys([*ALWAYS_READ, *(k for ks in FIELD_KEYS.values() for k in ks), "day"]))
 
 
-# How each input is read out of the JSON in SQL (the rest are strings); only the keys a draft reads are.
-_AS = {"category_confidence": "as_float", "repeat_reports": "as_integer", "candidates": None}
-
-
-def _extract(key: str) -> Any:
-    element = col(DecisionRecord.inputs)[key]
-    how = _AS.get(key, "as_string")
-    return getattr(element, how)() if how else element
-
-
-def decided_since(session: Session, since: datetime, keys: Sequence[str] = ALL_KEYS) -> Iterator[Decided]:
+def decided_since(session: Session, since: datetime) -> Iterator[Decided]:
     """The latest ROUTE / CONFIRM decision of every case with one at or after `since`, streamed in case
-    order (ix_routing_decision_at bounds the scan; later records of a case come first and win). Of the
-    inputs only `keys` are read, in SQL: parsing whole documents (the text above all) was most of the
-    cost of a back-test."""
+    order (ix_routing_decision_at bounds the scan; later records of a case come first and win). The
+    inputs come whole: pulling single keys out of the JSON in SQL cost more than parsing the documents."""
     r = DecisionRecord
     hold = col(r.outcome)["hold"].as_boolean()
     q = (
         wide_select(col(r.case_id), col(r.department_code), col(r.grade), col(r.held), hold, col(r.rule_key),
-                    *[_extract(k) for k in keys])
+                    col(r.inputs))
         .where(col(r.at) >= since, col(r.kind).in_(REPLAYED_KINDS))
         .order_by(col(r.case_id), col(r.at).desc(), col(r.id).desc())
         .execution_options(yield_per=STREAM_BATCH)
     )  # fmt: skip
     last = None
-    for case_id, department, grade, held, rules_hold, rule_key, *values in session.execute(q):
+    for case_id, department, grade, held, rules_hold, rule_key, inputs in session.execute(q):
         if case_id == last:
             continue
         last = case_id
-        inputs = dict(zip(keys, values, strict=True))
         yield Decided(case_id, department, grade, held if rules_hold is None else bool(rules_hold), rule_key, inputs)
 
 
@@ -249,6 +236,6 @@ def backtest(session: Session, spec: RuleSetSpec, days: int, now: datetime, cap:
         raise ValueError(f"days must be 1–{MAX_DAYS}, not {days}")
     started = time.perf_counter()
     since = now - timedelta(days=days)
-    result = replay(spec, decided_since(session, since, read_keys(spec)), cap)
+    result = replay(spec, decided_since(session, since), cap)
     changes = _named(session, result.changes)
     return replace(result, changes=changes, days=days, since=since, seconds=time.perf_counter() - started)

@@ -390,6 +390,27 @@ def compile_condition(c: Condition) -> Matcher:
     return lambda x, cat, p, dc: any(f(x, cat, p, dc) for f in parts)
 
 
+def category_gate(c: Condition) -> Callable[[str | None], bool] | None:
+    """A test of the category alone that the condition cannot hold without (None: it does not restrict
+    the category): lets the matcher pass over the rules written for other categories unevaluated."""
+    if isinstance(c, Leaf):
+        if c.field != "category":
+            return None
+        if c.op == "in":
+            values = frozenset(c.value)
+            return lambda cat: cat is not None and cat in values
+        prefixes = tuple(c.value)
+        return lambda cat: cat is not None and cat.startswith(prefixes)
+    gates = [category_gate(ch) for ch in c.children]
+    if c.mode == "all":
+        known = [g for g in gates if g is not None]
+        return (lambda cat: all(g(cat) for g in known)) if known else None
+    checks = [g for g in gates if g is not None]
+    if not gates or len(checks) < len(gates):
+        return None  # one branch of the `any` leaves the category free
+    return lambda cat: any(g(cat) for g in checks)
+
+
 def holds(c: Condition, x: RoutingInputs, decision_confidence: float | None = None) -> bool:
     return compile_condition(c)(x, x.category_code, x.category_confidence, decision_confidence)
 

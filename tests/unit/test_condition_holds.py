@@ -3,6 +3,7 @@ all/any, for inputs that hit and miss each; and `route(explain=False)` decides a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 from itertools import product
 
@@ -75,3 +76,40 @@ def test_each_candidate_is_tried_with_its_own_probability() -> None:
     d = route(spec, x)
     assert d.department_code == "sanitation" and d.confidence == 0.75  # 06011 at 0.25 falls to the catch-all
     assert route(spec, x, explain=False).confidence == 0.75
+
+
+def test_the_category_gate_never_passes_over_a_rule_that_holds() -> None:
+    from routing.conditions import category_gate
+
+    for raw, x in product([*CONDITIONS, {"any": CONDITIONS[:2]}, {"all": CONDITIONS[1:3]}], INPUTS):
+        c = parse_condition(raw)
+        gate = category_gate(c)
+        if gate is not None and not gate(x.category_code):
+            assert not holds(c, x, 0.9), raw
+
+
+def test_the_quick_replay_agrees_with_the_explaining_matcher_on_mixed_rules() -> None:
+    import random
+    from datetime import date
+
+    from routing.rules import RoutingRule, RuleActions, RuleSetSpec, RuleState
+
+    rng = random.Random(16)
+    codes = ["06010", "06011", "06001", "01023", "09006", "99000", None]
+    rules = []
+    for n, raw in enumerate(CONDITIONS * 2):
+        state = [RuleState.ACTIVE, RuleState.ACTIVE, RuleState.SHADOW, RuleState.DISABLED][n % 4]
+        rules.append(RoutingRule(key=f"r{n}", name=f"规则{n}", when=parse_condition(raw), state=state,
+                                 expires_on=date(2026, 1, 1) if n % 5 == 0 else None,
+                                 then=RuleActions(department=["sanitation", "municipal", None][n % 3],
+                                                  hold=n % 3 == 2, grade="urgent" if n % 2 else None)))  # fmt: skip
+    rules.append(RoutingRule(key="default", name="兜底", then=RuleActions(hold=True)))
+    spec = RuleSetSpec(rules=tuple(rules))
+    for _ in range(400):
+        code = rng.choice(codes)
+        cands = tuple((c, round(rng.random() / 2, 3)) for c in rng.sample(codes[:-1], 3)) if rng.random() < 0.6 else ()
+        x = replace(rng.choice(INPUTS), category_code=code, category_confidence=rng.random(), candidates=cands,
+                    day=date(2026, rng.choice([1, 6]), 1))  # fmt: skip
+        full, quick = route(spec, x), route(spec, x, explain=False)
+        assert (quick.department_code, quick.grade, quick.auto_dispatch, quick.rule_id, quick.confidence) == (
+            full.department_code, full.grade, full.auto_dispatch, full.rule_id, full.confidence), x  # fmt: skip
