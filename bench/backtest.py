@@ -99,8 +99,9 @@ def add_decisions(db: str, start: int, spec: RuleSetSpec) -> float:
             names.append(d.rule_name or "")
             positions.append(d.rule_position or 0)
             grades.append(d.grade)
-        params = {"cats": cats, "keys": keys, "names": names, "positions": positions, "grades": grades, "ncat": len(cats),
-                  "start": start, "days": DAYS, "sure": CONFIRMED_SHARE, "tz": data.TIMEZONE}  # fmt: skip
+        params = {"cats": cats, "keys": keys, "names": names, "positions": positions, "grades": grades,
+                  "ncat": len(cats), "start": start, "days": DAYS, "sure": CONFIRMED_SHARE,
+                  "tz": data.TIMEZONE}  # fmt: skip
         t = time.perf_counter()
         conn.execute(_DECISIONS, params)
         took = time.perf_counter() - t
