@@ -18,6 +18,14 @@ from routing.rules import RoutingDecision, RoutingRule, RuleActions, route
 from tests.console_helpers import GRID
 from tests.rules_helpers import shipped, with_actions
 
+TITLES = {
+    "garbage": "东门菜市场门口垃圾堆积",
+    "garbage-old": "东门路垃圾桶满溢",
+    "building": "考棚街私搭乱建",
+    "confirmed": "东门巷口垃圾没人清",
+    "reassigned": "黄州古城旁违章搭建",
+}
+
 
 def _decide(
     s: Session, case: Case, x: RoutingInputs, *, days_ago: float, kind: DecisionKind = DecisionKind.ROUTE
@@ -30,7 +38,7 @@ def make_cases(s: Session) -> dict[str, str]:
     """Returns case numbers by role in the scenario."""
     numbers = {}
     for name, code, days_ago in [("garbage", "06010", 1), ("garbage-old", "06010", 40), ("building", "06001", 2)]:
-        case = open_case(s, actor="system:pipeline", title=f"{name} 的工单", category_code=code, grid_code=GRID)
+        case = open_case(s, actor="system:pipeline", title=TITLES[name], category_code=code, grid_code=GRID)
         seen = RoutingInputs(category_code=code, category_confidence=1.0, grid_code=GRID,
                              text=f"{name}：东门菜市场门口",
                              local_time=time(23, 10) if name == "garbage" else time(9, 0),
@@ -38,7 +46,7 @@ def make_cases(s: Session) -> dict[str, str]:
         _decide(s, case, seen, days_ago=days_ago)
         numbers[name] = case.number
     # Held by the gate at first, then an agent confirmed 06010: the confirmation is what counts.
-    case = open_case(s, actor="system:pipeline", title="确认过的工单", category_code="06010", grid_code=GRID)
+    case = open_case(s, actor="system:pipeline", title=TITLES["confirmed"], category_code="06010", grid_code=GRID)
     unsure = RoutingInputs(category_code="06010", category_confidence=0.4, candidates=(("06010", 0.4), ("01023", 0.35)),
                            grid_code=GRID)  # fmt: skip
     _decide(s, case, unsure, days_ago=3)
@@ -46,7 +54,7 @@ def make_cases(s: Session) -> dict[str, str]:
     _decide(s, case, sure, days_ago=2.5, kind=DecisionKind.CONFIRM)
     numbers["confirmed"] = case.number
     # Sent to a department by hand after its routing: a 改派 is not the rules' decision.
-    case = open_case(s, actor="system:pipeline", title="改派过的工单", category_code="06001", grid_code=GRID)
+    case = open_case(s, actor="system:pipeline", title=TITLES["reassigned"], category_code="06001", grid_code=GRID)
     _decide(s, case, RoutingInputs(category_code="06001", category_confidence=1.0, grid_code=GRID), days_ago=2)
     by_hand = RoutingDecision(department_code="municipal", grade="normal", rule_id=None, auto_dispatch=True)
     record_decision(s, case, by_hand, sure, held=False, kind=DecisionKind.REASSIGN, at=utcnow() - timedelta(days=1))
@@ -64,7 +72,7 @@ def check_backtest(s: Session, numbers: dict[str, str]) -> None:
     change = next(c for c in result.changes if c.number == numbers["confirmed"])
     assert (change.old_department, change.new_department, change.old_hold, change.new_hold) == (
         "sanitation", "enforcement", False, False)  # fmt: skip
-    assert change.title == "确认过的工单"
+    assert change.title == TITLES["confirmed"]
     counts = {r.key: (r.matched, r.changed) for r in result.per_rule}
     assert counts["garbage-exposed"] == (2, 2) and counts["illegal-building"] == (2, 0)
     unchanged = backtest(s, shipped(), 30, utcnow())
