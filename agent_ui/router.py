@@ -11,6 +11,7 @@ from agent_ui.callbacks import views as callbacks
 from agent_ui.department import case as department_case
 from agent_ui.department import queue as department_queue
 from agent_ui.grid import views as grid
+from agent_ui.supervisor import backtest as supervisor_backtest
 from agent_ui.supervisor import calendar as supervisor_calendar
 from agent_ui.supervisor import dashboard as supervisor_dashboard
 from agent_ui.supervisor import decisions as supervisor_decisions
@@ -27,6 +28,7 @@ router.include_router(login.router)
 router.include_router(admin_users.router)
 router.include_router(admin_departments.router)
 router.include_router(supervision.router)
+router.include_router(supervisor_backtest.router)  # before /supervisor/rules/{…} of the editor
 router.include_router(supervisor_dashboard.router)
 router.include_router(new_case.router)
 router.include_router(calls.router)

@@ -11,7 +11,7 @@ the case page's explanation ("类别 06010 不在 01*")."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from enum import StrEnum
@@ -249,22 +249,35 @@ def _in_window(t: time, start: str, end: str) -> bool:
     return a <= t < b if a < b else (t >= a or t < b)  # 22:00–06:00 wraps past midnight
 
 
+def _community(x: RoutingInputs) -> str | None:
+    return x.community_code or (x.grid_code[:12] if x.grid_code else None)
+
+
+def _street(x: RoutingInputs) -> str | None:
+    return x.street_code or (x.grid_code[:9] if x.grid_code else None)
+
+
+# What each field reads of the inputs (a table of getters: the matcher calls this for every leaf it tries).
+_READ: dict[str, Any] = {
+    "category": lambda x: x.category_code,
+    "grid": lambda x: x.grid_code,
+    "community": _community,
+    "street": _street,
+    "channel": lambda x: x.channel,
+    "text": lambda x: x.text,
+    "time_of_day": lambda x: x.local_time,
+    "day_kind": lambda x: x.day_kind,
+    "category_confidence": lambda x: x.category_confidence,
+    "repeat_reporter": lambda x: x.repeat_reports,
+    "event_type": lambda x: x.event_type,
+    "grade": lambda x: x.grade,
+}
+
+
 def _seen(leaf: Leaf, x: RoutingInputs, decision_confidence: float | None) -> Any:
-    return {
-        "category": x.category_code,
-        "grid": x.grid_code,
-        "community": x.community_code or (x.grid_code[:12] if x.grid_code else None),
-        "street": x.street_code or (x.grid_code[:9] if x.grid_code else None),
-        "channel": x.channel,
-        "text": x.text,
-        "time_of_day": x.local_time,
-        "day_kind": x.day_kind,
-        "category_confidence": x.category_confidence,
-        "decision_confidence": decision_confidence,
-        "repeat_reporter": x.repeat_reports,
-        "event_type": x.event_type,
-        "grade": x.grade,
-    }[leaf.field]
+    if leaf.field == "decision_confidence":
+        return decision_confidence
+    return _READ[leaf.field](x)
 
 
 def leaf_holds(leaf: Leaf, x: RoutingInputs, decision_confidence: float | None = None) -> tuple[bool, str]:
@@ -317,6 +330,89 @@ def evaluate(c: Condition, x: RoutingInputs, decision_confidence: float | None =
             return True, why
         misses += why
     return False, ["以下均不满足：" + "；".join(misses)]
+
+
+# --- compiled: the matcher's inner loop ---------------------------------------------------------------
+
+# A compiled condition answers for the inputs with the category and its confidence given apart: the
+# decision's confidence tries each candidate category in their place without copying the inputs.
+Matcher = Callable[[RoutingInputs, str | None, float, float | None], bool]
+
+Getter = Callable[[RoutingInputs, str | None, float, float | None], Any]
+
+
+def _of_inputs(read: Callable[[RoutingInputs], Any]) -> Getter:
+    return lambda x, cat, p, dc: read(x)
+
+
+_GET: dict[str, Getter] = {
+    name: _of_inputs(read) for name, read in _READ.items() if name not in ("category", "category_confidence")
+} | {
+    "category": lambda x, cat, p, dc: cat,
+    "category_confidence": lambda x, cat, p, dc: p,
+    "decision_confidence": lambda x, cat, p, dc: dc,
+}
+
+
+def _compile_leaf(leaf: Leaf) -> Matcher:
+    get = _GET[leaf.field]
+    if leaf.op == "in":
+        values = frozenset(leaf.value)
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and v in values
+    if leaf.op == "prefix":
+        prefixes = tuple(leaf.value)
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and str(v).startswith(prefixes)
+    if leaf.op == "contains_any":
+        words = tuple(leaf.value)
+        return lambda x, cat, p, dc: bool(v := get(x, cat, p, dc)) and any(w in v for w in words)
+    if leaf.op == "between":
+        start, end = leaf.value
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and _in_window(v, start, end)
+    if leaf.op == "lt":
+        limit = leaf.value
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and v < limit
+    if leaf.op == "gte":
+        limit = leaf.value
+        return lambda x, cat, p, dc: (v := get(x, cat, p, dc)) is not None and v >= limit
+    raise ConditionError(f"未知的运算 {leaf.op!r}")  # parse_condition lets none through
+
+
+def compile_condition(c: Condition) -> Matcher:
+    """`evaluate(c, x)[0]` as one function, without wording the reasons: what the matcher calls for every
+    rule on every candidate category of every routing, and a back-test on every case."""
+    if isinstance(c, Leaf):
+        return _compile_leaf(c)
+    parts = tuple(compile_condition(ch) for ch in c.children)
+    if len(parts) == 1:
+        return parts[0]
+    if c.mode == "all":
+        return lambda x, cat, p, dc: all(f(x, cat, p, dc) for f in parts)
+    return lambda x, cat, p, dc: any(f(x, cat, p, dc) for f in parts)
+
+
+def category_gate(c: Condition) -> Callable[[str | None], bool] | None:
+    """A test of the category alone that the condition cannot hold without (None: it does not restrict
+    the category): lets the matcher pass over the rules written for other categories unevaluated."""
+    if isinstance(c, Leaf):
+        if c.field != "category":
+            return None
+        if c.op == "in":
+            values = frozenset(c.value)
+            return lambda cat: cat is not None and cat in values
+        prefixes = tuple(c.value)
+        return lambda cat: cat is not None and cat.startswith(prefixes)
+    gates = [category_gate(ch) for ch in c.children]
+    if c.mode == "all":
+        known = [g for g in gates if g is not None]
+        return (lambda cat: all(g(cat) for g in known)) if known else None
+    checks = [g for g in gates if g is not None]
+    if not gates or len(checks) < len(gates):
+        return None  # one branch of the `any` leaves the category free
+    return lambda cat: any(g(cat) for g in checks)
+
+
+def holds(c: Condition, x: RoutingInputs, decision_confidence: float | None = None) -> bool:
+    return compile_condition(c)(x, x.category_code, x.category_confidence, decision_confidence)
 
 
 def uses_field(c: Condition, name: str) -> bool:

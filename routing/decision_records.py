@@ -83,9 +83,8 @@ def routing_inputs(
     )
 
 
-def record_decision(
-    session: Session,
-    case: Case,
+def decision_record(
+    case_id: int,
     decision: RoutingDecision,
     inputs: RoutingInputs,
     *,
@@ -95,15 +94,13 @@ def record_decision(
     actor: str = "system",
     at: datetime | None = None,
 ) -> DecisionRecord:
-    """The decision record of a routing, and a shadow hit per shadow rule that matched. `held`: the case
-    waits for an agent (for the rule's hold, the gate's, or the pipeline's other reasons)."""
-    at = at or utcnow()
+    """The row a routing leaves (not added to any session)."""
     outcome: dict[str, Any] = decision.outcome_json() | {"held": held, "hold_reasons": list(hold_reasons)}
     if decision.shadow:
         outcome["shadow"] = [{"key": k} | would for k, would in decision.shadow]
-    record = DecisionRecord(
-        case_id=case.id or 0,
-        at=at,
+    return DecisionRecord(
+        case_id=case_id,
+        at=at or utcnow(),
         kind=kind.value,
         actor=actor,
         rule_set_version=decision.version,
@@ -119,6 +116,25 @@ def record_decision(
         skipped=[{"position": s.position, "key": s.key, "name": s.name, "reason": s.reason} for s in decision.skipped],
         reasons=list(decision.reasons),
     )
+
+
+def record_decision(
+    session: Session,
+    case: Case,
+    decision: RoutingDecision,
+    inputs: RoutingInputs,
+    *,
+    held: bool,
+    hold_reasons: Sequence[str] = (),
+    kind: DecisionKind = DecisionKind.ROUTE,
+    actor: str = "system",
+    at: datetime | None = None,
+) -> DecisionRecord:
+    """The decision record of a routing, and a shadow hit per shadow rule that matched. `held`: the case
+    waits for an agent (for the rule's hold, the gate's, or the pipeline's other reasons)."""
+    record = decision_record(
+        case.id or 0, decision, inputs, held=held, hold_reasons=hold_reasons, kind=kind, actor=actor, at=at
+    )
     session.add(record)
     session.flush()
     for key, would in decision.shadow:
@@ -128,7 +144,7 @@ def record_decision(
                 case_id=case.id or 0,
                 rule_set_version=decision.version,
                 rule_key=key,
-                at=at,
+                at=record.at,
                 would=would,
             )
         )

@@ -11,10 +11,11 @@ Time limits are not routing's: a rule may name an SLA policy; the clocks are `ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,11 @@ from routing.conditions import (
     ALWAYS,
     Condition,
     ConditionError,
+    Matcher,
     Node,
     RoutingInputs,
+    category_gate,
+    compile_condition,
     condition_json,
     evaluate,
     parse_condition,
@@ -37,6 +41,7 @@ GRADES = ("normal", "urgent", "critical")  # 一般 / 紧急 / 特急
 GRADE_ZH = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
 DEFAULT_MIN_CONFIDENCE = 0.6
 KEY_MAX, NAME_MAX, TAG_MAX = 64, 60, 24
+CATEGORY_CACHE = 4096  # categories whose candidate rules a rule set keeps (the taxonomy has ~250)
 
 
 class RulesError(ValueError):
@@ -87,6 +92,20 @@ class RoutingRule:
     def catch_all(self) -> bool:
         return isinstance(self.when, Node) and self.when.mode == "all" and not self.when.children
 
+    @cached_property
+    def matches(self) -> Matcher:
+        # Compiled once per rule (rules are immutable): every routing calls it for many rules and candidates.
+        return compile_condition(self.when)
+
+    @cached_property
+    def category_gate(self) -> Callable[[str | None], bool] | None:
+        return category_gate(self.when)
+
+    @cached_property
+    def tests_decision_confidence(self) -> bool:
+        # Asked for every rule on every candidate category of every routing: worked out once per rule.
+        return uses_field(self.when, "decision_confidence")
+
     def live_on(self, day: date | None) -> bool:
         return self.expires_on is None or day is None or day <= self.expires_on
 
@@ -97,6 +116,10 @@ class RoutingRule:
         doc["when"] = condition_json(self.when)
         doc["then"] = self.then.to_json()
         return doc
+
+
+# A rule as the matcher's loops take it: position (1-based), the rule, its compiled condition, its expiry.
+Entry = tuple[int, RoutingRule, Matcher, date | None]
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,28 @@ class RuleSetSpec:
 
     def settings_json(self) -> dict[str, Any]:
         return {"default_grade": self.default_grade, "min_decision_confidence": self.min_decision_confidence}
+
+    @cached_property
+    def _for_category(self) -> dict[tuple[bool, str | None], tuple[Entry, ...]]:
+        return {}
+
+    def active_for(self, category: str | None, *, deciding: bool = False) -> tuple[Entry, ...]:
+        """The active rules that can hold for a report of `category` (a rule whose condition requires other
+        categories cannot), in order, each with its position, compiled condition and expiry; kept per
+        category. `deciding`: without the rules testing `decision_confidence` (what it is computed from)."""
+        key = (deciding, category)
+        found = self._for_category.get(key)
+        if found is None:
+            found = tuple(
+                (i, r, r.matches, r.expires_on)
+                for i, r in enumerate(self.rules, start=1)
+                if r.state is RuleState.ACTIVE
+                and not (deciding and r.tests_decision_confidence)
+                and (r.category_gate is None or r.category_gate(category))
+            )
+            if len(self._for_category) < CATEGORY_CACHE:
+                self._for_category[key] = found
+        return found
 
     def to_json(self) -> dict[str, Any]:
         return {"settings": self.settings_json(), "rules": [r.to_json() for r in self.rules]}
@@ -337,13 +382,14 @@ def dump_rule_file(spec: RuleSetSpec, header: str = "") -> str:
 # --- matching -------------------------------------------------------------------------------------------
 
 
-def _first(spec: RuleSetSpec, x: RoutingInputs, ignore_confidence: bool) -> tuple[int, RoutingRule] | None:
-    for i, rule in enumerate(spec.rules, start=1):
-        if rule.state is not RuleState.ACTIVE or not rule.live_on(x.day):
-            continue
-        if ignore_confidence and uses_field(rule.when, "decision_confidence"):
-            continue  # what it tests is being computed
-        if evaluate(rule.when, x)[0]:
+def _first(spec: RuleSetSpec, x: RoutingInputs, category: str | None, p: float) -> tuple[int, RoutingRule] | None:
+    """The first active live rule holding for `x` with `category` at probability `p` in its place, rules
+    that test `decision_confidence` passed over (that is what is being computed)."""
+    day = x.day
+    for i, rule, matches, expires in spec.active_for(category, deciding=True):
+        if expires is not None and day is not None and day > expires:
+            continue  # RoutingRule.live_on, inlined: this loop runs for every candidate of every routing
+        if matches(x, category, p, None):
             return i, rule
     return None
 
@@ -353,7 +399,7 @@ def decision_confidence(spec: RuleSetSpec, x: RoutingInputs) -> tuple[str | None
     probabilities of the candidate categories that this rule set sends to the same department. Rules that
     test `decision_confidence` are passed over here (that is what is being computed).
     Without candidates (a channel or an agent chose the category) it is the category's own confidence."""
-    first = _first(spec, x, ignore_confidence=True)
+    first = _first(spec, x, x.category_code, x.category_confidence)
     department = first[1].then.department if first else None
     if not x.candidates:
         return department, x.category_confidence
@@ -362,7 +408,8 @@ def decision_confidence(spec: RuleSetSpec, x: RoutingInputs) -> tuple[str | None
         candidates[x.category_code] = x.category_confidence
     total = 0.0
     for code, p in candidates.items():
-        hit = _first(spec, replace(x, category_code=code, category_confidence=p), ignore_confidence=True)
+        same = code == x.category_code and p == x.category_confidence  # the inputs themselves: tried above
+        hit = first if same else _first(spec, x, code, p)
         if hit is not None and hit[1].then.department == department:
             total += p
     return department, min(total, 1.0)
@@ -378,11 +425,63 @@ def _skip_reason(rule: RoutingRule, x: RoutingInputs, confidence: float) -> str 
     return None if ok else "；".join(why)
 
 
-def route(spec: RuleSetSpec, x: RoutingInputs) -> RoutingDecision:
+def _decided(
+    spec: RuleSetSpec,
+    x: RoutingInputs,
+    confidence: float,
+    found: tuple[int, RoutingRule, list[str]] | None,
+    skipped: Sequence[Skipped] = (),
+    shadow: Sequence[tuple[str, dict[str, Any]]] = (),
+) -> RoutingDecision:
+    if found is None:
+        # parse_rule_set refuses a set without an active catch-all last; a set built by hand may lack one.
+        return RoutingDecision(
+            department_code=None,
+            grade=x.grade or spec.default_grade,
+            rule_id=None,
+            auto_dispatch=False,
+            reasons=["没有规则命中"],
+            version=spec.version,
+            confidence=round(confidence, 4),
+            skipped=tuple(skipped),
+            shadow=tuple(shadow),
+        )
+    i, rule, why = found
+    a = rule.then
+    department = a.department
+    gated = department is not None and not a.hold and confidence < spec.min_decision_confidence
+    return RoutingDecision(
+        department_code=department,
+        grade=x.grade or a.grade or spec.default_grade,
+        rule_id=rule.key,
+        auto_dispatch=not a.hold and not gated and department is not None,
+        reasons=why,
+        require_check=a.require_check,
+        rule_name=rule.name,
+        rule_position=i,
+        version=spec.version,
+        sla_policy=a.sla_policy,
+        notify=a.notify,
+        tags=a.tags,
+        confidence=round(confidence, 4),
+        low_confidence=gated,
+        skipped=tuple(skipped),
+        shadow=tuple(shadow),
+    )
+
+
+def route(spec: RuleSetSpec, x: RoutingInputs, *, explain: bool = True) -> RoutingDecision:
     """First active matching rule wins (the catch-all at the latest). The grade given (an agent's, a
     channel's) stands, else the rule's, else the set's default. A department whose confidence is below the
-    set's minimum is held for an agent."""
+    set's minimum is held for an agent. `explain=False` (a back-test's replay): the same decision without
+    the reasons, the rules skipped and the shadow hits, which only a decision record needs."""
     _, confidence = decision_confidence(spec, x)
+    if not explain:
+        day, code, p = x.day, x.category_code, x.category_confidence
+        for i, rule, matches, expires in spec.active_for(code):
+            if (expires is None or day is None or day <= expires) and matches(x, code, p, confidence):
+                return _decided(spec, x, confidence, (i, rule, []))
+        return _decided(spec, x, confidence, None)
     skipped: list[Skipped] = []
     shadow: list[tuple[str, dict[str, Any]]] = []
     for i, rule in enumerate(spec.rules, start=1):
@@ -394,40 +493,8 @@ def route(spec: RuleSetSpec, x: RoutingInputs) -> RoutingDecision:
         if reason is not None:
             skipped.append(Skipped(i, rule.key, rule.name, reason))
             continue
-        _, why = evaluate(rule.when, x, confidence)
-        a = rule.then
-        department = a.department
-        gated = department is not None and not a.hold and confidence < spec.min_decision_confidence
-        return RoutingDecision(
-            department_code=department,
-            grade=x.grade or a.grade or spec.default_grade,
-            rule_id=rule.key,
-            auto_dispatch=not a.hold and not gated and department is not None,
-            reasons=why,
-            require_check=a.require_check,
-            rule_name=rule.name,
-            rule_position=i,
-            version=spec.version,
-            sla_policy=a.sla_policy,
-            notify=a.notify,
-            tags=a.tags,
-            confidence=round(confidence, 4),
-            low_confidence=gated,
-            skipped=tuple(skipped),
-            shadow=tuple(shadow),
-        )
-    # parse_rule_set refuses a set without an active catch-all last; a set built by hand may lack one.
-    return RoutingDecision(
-        department_code=None,
-        grade=x.grade or spec.default_grade,
-        rule_id=None,
-        auto_dispatch=False,
-        reasons=["没有规则命中"],
-        version=spec.version,
-        confidence=round(confidence, 4),
-        skipped=tuple(skipped),
-        shadow=tuple(shadow),
-    )
+        return _decided(spec, x, confidence, (i, rule, evaluate(rule.when, x, confidence)[1]), skipped, shadow)
+    return _decided(spec, x, confidence, None, skipped, shadow)
 
 
 def needs_decision_confidence(spec: RuleSetSpec) -> bool:

@@ -61,4 +61,22 @@ def sure(category: str | None, **kw: Any) -> RoutingInputs:
     return RoutingInputs(category_code=category, category_confidence=1.0, **kw)
 
 
-__all__ = ["RuleActions", "checking", "publish", "route_report", "shipped", "sure", "with_actions"]
+__all__ = ["RuleActions", "checking", "publish", "route_report", "save_draft", "shipped", "sure", "with_actions"]
+
+
+def save_draft(spec: RuleSetSpec, editor: str = "supervisor:test") -> int:
+    """`spec` as the shared draft of the next version: the editor's draft, its rules replaced whole."""
+    from sqlalchemy import delete
+    from sqlmodel import col
+
+    from routing import rule_drafts
+    from routing.models import RuleRow
+    from routing.rule_sets import write_rules
+
+    with session_scope() as s:
+        draft = rule_drafts.open_draft(s, editor)
+        s.execute(delete(RuleRow).where(col(RuleRow.rule_set_id) == draft.id))
+        write_rules(s, draft, spec.rules)
+        rule_drafts.set_settings(s, draft, spec.default_grade, spec.min_decision_confidence)
+        assert draft.id is not None
+        return draft.id

@@ -18,6 +18,8 @@ from cases.phone import mask_phone
 from cases.queries import local
 from cases.reference import reference_names
 from routing.department_case import DepartmentCase, department_case
+from routing.explain import Explanation
+from routing.explanations import case_explanation
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class DepartmentPage:
     reports: list[ResidentReport]
     timeline: list[presenters.EventLine]
     people: dict[str, str]
+    decision: Explanation | None = None  # why the case came to this department (its latest decision record)
 
     def who(self, actor: str) -> str:
         return presenters.actor_label(actor, self.people)
@@ -53,4 +56,5 @@ def department_page(session: Session, reader: Reader, number: str, now: datetime
     for r in found.reports:
         label, icon = presenters.channel_of(r.channel, bool(r.hints.get("voicemail")))
         reports.append(ResidentReport(r, label, icon, mask_phone(r.phone), report_media(session, r)))
-    return DepartmentPage(found, reports, lines, people)
+    decision = case_explanation(session, found.case.id, lambda actor: presenters.actor_label(actor, people))
+    return DepartmentPage(found, reports, lines, people, decision)

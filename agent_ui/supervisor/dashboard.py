@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from agent_ui.auth import Principal, SupervisorUser, reader
 from agent_ui.supervisor import charts, dashboard_tables
+from agent_ui.supervisor.export import ExportFormat, Table, export_format, export_response
 from agent_ui.supervisor.hotline import hotline_context
 from agent_ui.supervisor.hotspots import hotspot_context
-from agent_ui.supervisor.export import ExportFormat, Table, export_format, export_response
 from agent_ui.templating import render
 from agent_ui.workbench.queue import CHANNELS_ZH
 from cases.models import utcnow

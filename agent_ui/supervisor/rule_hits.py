@@ -1,37 +1,23 @@
-"""Each rule's hits per day and its shadow would-have-matched count, for the editor's list, with the
-sparkline drawn here as SVG (no script, presentation attributes only: the pages' CSP has no inline styles).
-
-The figures are `routing.rule_stats.rule_stats(session, keys, days, now)`'s, a module of its own branch:
-until it is in this tree the editor shows no hits column (looked up when asked, so a tree without it
-still serves the editor)."""
+"""Each rule's hits per day and its shadow would-have-matched count, for the editor's list (the figures
+are `routing.rule_stats`'s), with the sparkline drawn here as SVG (no script, presentation attributes only:
+the pages' CSP has no inline styles)."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
+from routing.rule_stats import RuleStats, rule_stats
+
 DAYS = 7
-StatsSource = Callable[[Session, Sequence[str], int, datetime], dict[str, Any]]
 
 
-def stats_source() -> StatsSource | None:
-    try:
-        module = importlib.import_module("routing.rule_stats")
-    except ModuleNotFoundError:
-        return None
-    found: StatsSource = module.rule_stats
-    return found
-
-
-def rule_hits(session: Session, keys: Sequence[str], now: datetime) -> dict[str, Any] | None:
-    """key → RuleStats (hits_by_day oldest first, total, shadow) over the last DAYS days; None: no figures."""
-    source = stats_source()
-    return source(session, list(keys), DAYS, now) if source is not None else None
+def rule_hits(session: Session, keys: Sequence[str], now: datetime) -> dict[str, RuleStats]:
+    """key → RuleStats (hits_by_day oldest first, total, shadow) over the last DAYS days."""
+    return rule_stats(session, list(keys), DAYS, now)
 
 
 def sparkline(counts: Sequence[int], width: int = 84, height: int = 20) -> Markup:

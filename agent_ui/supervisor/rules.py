@@ -26,6 +26,7 @@ from routing.rule_checks import Problems
 from routing.rule_diff import CHANGE_ZH, diff
 from routing.rule_drafts import Direction
 from routing.rule_sets import draft, published, spec_of
+from routing.rule_stats import RuleStats
 from routing.rule_words import describe_actions, describe_condition
 from routing.rules import RULE_STATE_ZH, RulesError, RuleSetSpec, RuleState
 
@@ -47,12 +48,12 @@ NOTICES = {
 FIELD_LIMIT = 64
 
 
-def rule_rows(spec: RuleSetSpec, problems: Problems | None, hits: dict[str, Any] | None) -> list[dict[str, Any]]:
+def rule_rows(spec: RuleSetSpec, problems: Problems | None, hits: dict[str, RuleStats]) -> list[dict[str, Any]]:
     """What the list shows of each rule, in order."""
     today = utcnow().date()
     rows = []
     for i, rule in enumerate(spec.rules, start=1):
-        stats = hits.get(rule.key) if hits is not None else None
+        stats = hits.get(rule.key)
         rows.append(
             {
                 "position": i,
@@ -92,7 +93,6 @@ def _context(db: Session, version: int | None) -> dict[str, Any]:
         "draft_rows": rule_rows(view.spec, view.problems, hits) if view is not None else [],
         "changes": changes,
         "change_zh": CHANGE_ZH,
-        "has_hits": hits is not None,
         "states": [(s.value, RULE_STATE_ZH[s]) for s in RuleState],
         "grades": grade_choices(),
     }

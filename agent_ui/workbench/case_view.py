@@ -20,6 +20,8 @@ from cases.phone import mask_phone
 from cases.queries import local
 from cases.reference import reference_names
 from routing.case_context import CaseContext, case_context
+from routing.explain import Explanation
+from routing.explanations import case_explanation
 
 # Which deadline still runs: the dispatch deadline until someone dispatches, the handling one until the
 # department reports the work done.
@@ -48,6 +50,7 @@ class CasePage:
     handle_due: str
     open: bool
     mergeable: bool = False  # 合并 is a move this case can make now (上报 / 已立案)
+    decision: Explanation | None = None  # why it is where it is (its latest decision record)
 
 
 def case_page(session: Session, reader: Reader, number: str, now: datetime | None = None) -> CasePage | None:
@@ -75,6 +78,7 @@ def case_page(session: Session, reader: Reader, number: str, now: datetime | Non
         handle_due=presenters.deadline_class(case.handle_deadline, now, done or status in HANDLED),
         open=not done,
         mergeable=Action.MERGE in allowed_actions(case.status),
+        decision=case_explanation(session, case.id, lambda actor: presenters.actor_label(actor, people)),
     )
 
 
@@ -123,6 +127,22 @@ def as_json(page: CasePage) -> dict[str, Any]:
         ],
         "top_categories": [{"code": g.code, "name": g.name, "confidence": g.confidence} for g in ctx.top.guesses],
         "duplicate_proposal": _proposal_json(ctx),
+        "decision": _decision_json(page.decision),
+    }
+
+
+def _decision_json(e: Explanation | None) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    return {
+        "sentence": e.sentence,
+        "kind": e.kind,
+        "held": e.held,
+        "at": e.at.isoformat(),
+        "inputs": {r.label: r.value for r in e.inputs},
+        "outcome": {r.label: r.value for r in e.outcome},
+        "skipped": [{"position": s.position, "name": s.name, "reason": s.reason} for s in e.skipped],
+        "shadow": [{"key": s.key, "position": s.position, "would": s.would} for s in e.shadow],
     }
 
 
