@@ -76,6 +76,16 @@ def prod_env(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
 
     with get_engine().begin() as conn:
         conn.execute(text('TRUNCATE report, case_event, "case", case_counter RESTART IDENTITY CASCADE'))
+        # A version another test published would route this one's reports: back to the shipped v1.
+        conn.execute(text("TRUNCATE rule_set, routing_rule RESTART IDENTITY CASCADE"))
+    from cases import providers
+    from cases.db import session_scope
+    from routing.rule_sets import seed_rule_set
+    from routing.ruleset import ROUTING_TABLE
+
+    with session_scope() as s:
+        seed_rule_set(s)
+    providers.reset(ROUTING_TABLE)
     redis_lib.Redis.from_url(REDIS_URL).delete("hotline:sweeper:lock")
     yield {**os.environ, **env}
     reset_caches()

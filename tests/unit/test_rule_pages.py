@@ -69,7 +69,7 @@ def test_the_page_shows_the_version_and_its_rules_in_words(client: TestClient, s
     row = html[html.index('id="current-rules-garbage-exposed"') :]
     assert "类别属于 06010 暴露垃圾" in row[:2000] and "派给 sanitation" in row[:2000]
     assert 'id="rules-open-draft"' in html and 'href="/supervisor/rules/backtest"' in html
-    assert 'id="rules-no-hits"' in html  # no rule_stats module in this tree
+    assert "近 7 天命中" in html and "影子命中" in html
 
 
 def test_open_a_draft_add_a_rule_fix_its_problem_and_publish(client: TestClient, supervisor: str) -> None:
