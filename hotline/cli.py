@@ -103,8 +103,9 @@ def serve(
     """Run the web server (API, webhooks, console)."""
     import uvicorn
 
-    from hotline.bootstrap import configure_logging, prepare_database
+    from hotline.bootstrap import configure_logging, prepare_database, serving_process
 
+    serving_process(kernel_settings())
     settings = server_settings()
     configure_logging(settings)
     prepare_database()  # once here, not in each of N worker processes
@@ -124,6 +125,9 @@ def serve(
         # A worker process answers uvicorn's health check only once it has imported this CLI (seconds: the
         # model libraries); at uvicorn's default of 5 s a busy machine restarted workers in a loop.
         timeout_worker_healthcheck=60,
+        # SIGTERM: stop accepting, let requests in flight finish (a report is committed before it is
+        # answered), then close what is still open after the grace period.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
@@ -137,9 +141,10 @@ def worker(
     Its work loop is supervised: a Redis restart or outage ends the loop, which starts again with
     back-off; the sweeper keeps running meanwhile. Scale out by starting more processes; a killed
     worker's report is picked up again by the sweeper."""
-    from hotline.bootstrap import configure_logging
+    from hotline.bootstrap import configure_logging, serving_process
     from hotline.worker import run_worker
 
+    serving_process(kernel_settings())
     configure_logging()
     settings = kernel_settings()
     if not settings.redis_url:
