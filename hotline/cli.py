@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -162,6 +163,36 @@ def _warm_up() -> None:
 
     get_classifier()
     freeze_startup_objects()
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the backup.")]) -> None:
+    """Back the whole database up into FILE (PostgreSQL: pg_dump's custom format; SQLite: a copy)."""
+    from hotline.backup import BackupError, backup
+
+    try:
+        backup(kernel_settings().database_url, file)
+    except BackupError as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"[green]backed up to {file} ({file.stat().st_size} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file made by `hotline db backup`.")],
+    clean: Annotated[bool, typer.Option(help="Replace tables the database already has.")] = False,
+) -> None:
+    """Restore FILE into the configured database (an empty one unless --clean), then run `hotline db
+    upgrade` if the backup is from an older release."""
+    from hotline.backup import BackupError, restore
+
+    try:
+        restore(kernel_settings().database_url, file, clean=clean)
+    except BackupError as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"[green]restored {file} into {kernel_settings().database_url.split('@')[-1]}", soft_wrap=True)
 
 
 @db_app.command("upgrade")
