@@ -76,7 +76,6 @@ def prod_env(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
 
     with get_engine().begin() as conn:
         conn.execute(text('TRUNCATE report, case_event, "case", case_counter RESTART IDENTITY CASCADE'))
-    redis_lib.Redis.from_url(REDIS_URL).delete("hotline:sweeper:lock")
     yield {**os.environ, **env}
     reset_caches()
 
