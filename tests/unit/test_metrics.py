@@ -152,3 +152,18 @@ def test_rq_jobs_are_timed_by_job_name(scrape: TestClient) -> None:
     SimpleWorker([q], connection=redis, job_class=TimedJob).work(burst=True)
     assert sample(scrape, "hotline_job_duration_seconds_count", job="sweep") == runs + 2
     assert sample(scrape, "hotline_job_failures_total", job="sweep") == failures + 1
+
+
+def test_the_grafana_dashboard_reads_only_metrics_we_export(scrape: TestClient) -> None:
+    import json
+    import re
+
+    from cases.metrics import metrics
+
+    metrics()  # every family declared, with or without samples yet
+    r = scrape.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    exported = set(re.findall(r"^# TYPE (\S+) ", r.text, flags=re.M))
+    dashboard = json.loads((Path(__file__).parents[2] / "docs/ops/grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {re.sub(r"_(bucket|count|sum)$", "", m) for e in exprs for m in re.findall(r"hotline_[a-z_]+", e)}
+    assert used and used <= exported, used - exported
