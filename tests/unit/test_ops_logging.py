@@ -62,8 +62,10 @@ def test_twilio_client_lines_are_not_logged_at_info() -> None:
 def test_serving_processes_default_to_json_and_share_a_metrics_dir(
     env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("HOTLINE_LOG_FORMAT", raising=False)
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    for name in ("HOTLINE_LOG_FORMAT", "PROMETHEUS_MULTIPROC_DIR"):
+        # set, then removed: monkeypatch then removes what serving_process sets, for the next tests
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path / "var"))
     from cases.settings import KernelSettings
 
