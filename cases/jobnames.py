@@ -36,3 +36,4 @@ class JobName(StrEnum):
     ESCALATE = "escalate"  # the escalation ladder: steps due on running SLA clocks (routing.escalation)
     REFRESH_DASHBOARD = "refresh_dashboard"  # the dashboard's per-day aggregates: the days that changed
     HOTSPOTS = "hotspots"  # the hotspot test on every (grid, category); a new episode tells the supervisors
+    RETENTION = "retention"  # raw payloads and photos of cases closed long ago (intake.retention)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from cases import hooks
 from cases.jobs import enqueue_after_commit
 from cases.lifecycle import Action, CaseStatus, next_status
+from cases.logcontext import bind_ids
 from cases.models import Case, CaseCounter, CaseEvent, utcnow
 from cases.reference import InvalidInput, actor_id, check_category, check_department, check_grid
 from cases.sanitize import has_unsafe
@@ -104,6 +105,7 @@ def apply_action(
     The deadlines are not the mover's business: the transition observers (`cases.hooks.on_transition`;
     the SLA clocks of `routing.clocks`) start, pause and stop the clocks of the move in the same
     transaction and set the case's deadline columns from them."""
+    bind_ids(case_id=case.id)  # this request's or job's later log lines are about this case
     before = case.status
     after = next_status(before, action)
     actor = actor_id(actor)

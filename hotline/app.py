@@ -23,6 +23,7 @@ from cases import jobs
 from cases.db import get_engine
 from cases.sanitize import has_unsafe
 from cases.settings import KernelSettings, kernel_settings
+from hotline import metrics
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
 from hotline.queues import InProcessQueue, RQQueue, live_workers, redis_connection
 from hotline.request_id import RequestIdMiddleware, with_request_id
@@ -174,6 +175,7 @@ def create_app(queue: jobs.JobQueue | None = None) -> FastAPI:
     add_database_unavailable_handler(app)
     people_errors.add_handlers(app)
     app.add_middleware(PeopleHeadersMiddleware)
+    app.add_middleware(metrics.IntakeRefusalMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(intake_api.router)
     app.include_router(camera_api.router)
@@ -181,6 +183,7 @@ def create_app(queue: jobs.JobQueue | None = None) -> FastAPI:
     app.include_router(open311_api.router)
     app.include_router(telephony_router)
     app.include_router(people.router)
+    app.include_router(metrics.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -12,9 +13,11 @@ import structlog
 from sqlmodel import select
 from structlog.typing import EventDict, Processor
 
+from cases import providers
 from cases.db import session_scope
 from cases.models import Category
 from cases.seed import seed_reference_data
+from cases.settings import KernelSettings
 from hotline.migrate import upgrade
 from hotline.settings import ServerSettings, server_settings
 from routing.calendar_admin import seed_calendar
@@ -190,6 +193,8 @@ def configure_logging(settings: ServerSettings | None = None) -> None:
     )
     # One line per outbound request drowns the useful log lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Twilio's REST client logs every request's method, URL and headers at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     root = logging.getLogger()
     ours = [h for h in root.handlers if isinstance(h, _ProcessHandler)]
     if root.handlers and not ours:
@@ -199,6 +204,18 @@ def configure_logging(settings: ServerSettings | None = None) -> None:
     if not ours:
         root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+
+
+def serving_process(settings: KernelSettings) -> None:
+    """For `hotline serve` and `hotline worker`, before they log or count anything: JSON log lines unless
+    HOTLINE_LOG_FORMAT says otherwise (what a log collector reads; the demo stays readable), and the
+    directory the processes of this machine share their metrics in (hotline.metrics)."""
+    from hotline.metrics import use_multiprocess_dir
+    from hotline.settings import SETTINGS
+
+    os.environ.setdefault("HOTLINE_LOG_FORMAT", "json")  # inherited by uvicorn's worker processes
+    providers.reset(SETTINGS)
+    use_multiprocess_dir(settings)
 
 
 def freeze_startup_objects() -> None:

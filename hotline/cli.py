@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -103,8 +104,9 @@ def serve(
     """Run the web server (API, webhooks, console)."""
     import uvicorn
 
-    from hotline.bootstrap import configure_logging, prepare_database
+    from hotline.bootstrap import configure_logging, prepare_database, serving_process
 
+    serving_process(kernel_settings())
     settings = server_settings()
     configure_logging(settings)
     prepare_database()  # once here, not in each of N worker processes
@@ -124,6 +126,9 @@ def serve(
         # A worker process answers uvicorn's health check only once it has imported this CLI (seconds: the
         # model libraries); at uvicorn's default of 5 s a busy machine restarted workers in a loop.
         timeout_worker_healthcheck=60,
+        # SIGTERM: stop accepting, let requests in flight finish (a report is committed before it is
+        # answered), then close what is still open after the grace period.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
@@ -137,9 +142,10 @@ def worker(
     Its work loop is supervised: a Redis restart or outage ends the loop, which starts again with
     back-off; the sweeper keeps running meanwhile. Scale out by starting more processes; a killed
     worker's report is picked up again by the sweeper."""
-    from hotline.bootstrap import configure_logging
+    from hotline.bootstrap import configure_logging, serving_process
     from hotline.worker import run_worker
 
+    serving_process(kernel_settings())
     configure_logging()
     settings = kernel_settings()
     if not settings.redis_url:
@@ -157,6 +163,36 @@ def _warm_up() -> None:
 
     get_classifier()
     freeze_startup_objects()
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the backup.")]) -> None:
+    """Back the whole database up into FILE (PostgreSQL: pg_dump's custom format; SQLite: a copy)."""
+    from hotline.backup import BackupError, backup
+
+    try:
+        backup(kernel_settings().database_url, file)
+    except BackupError as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"[green]backed up to {file} ({file.stat().st_size} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file made by `hotline db backup`.")],
+    clean: Annotated[bool, typer.Option(help="Replace tables the database already has.")] = False,
+) -> None:
+    """Restore FILE into the configured database (an empty one unless --clean), then run `hotline db
+    upgrade` if the backup is from an older release."""
+    from hotline.backup import BackupError, restore
+
+    try:
+        restore(kernel_settings().database_url, file, clean=clean)
+    except BackupError as exc:
+        console.print(f"[red]{exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"[green]restored {file} into {kernel_settings().database_url.split('@')[-1]}", soft_wrap=True)
 
 
 @db_app.command("upgrade")

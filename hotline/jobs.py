@@ -38,6 +38,7 @@ JOBS: dict[JobName, str] = {
     JobName.HOTSPOTS: "routing.hotspot_alerts.sweep_hotspots",
     JobName.SEND_HOTSPOT_SMS: "routing.hotspot_alerts.send_hotspot_sms",
     JobName.SUPERVISOR_PHONES: "agent_ui.accounts.directory.supervisor_phones",
+    JobName.RETENTION: "intake.retention.apply_retention",
 }
 
 

@@ -24,8 +24,10 @@ from rq import Queue, Retry
 
 from cases import jobs
 from cases.jobnames import JobName
+from cases.metrics import observe_job
 from cases.settings import KernelSettings, kernel_settings
 from hotline.jobs import JOBS
+from hotline.metrics import TimedJob
 from hotline.settings import server_settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class _Task:
     job: JobName
     args: tuple[Any, ...]
     attempt: int = 1
+    enqueued: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -92,9 +95,12 @@ class InProcessQueue:
             task = self._q.get()
             if task is None:
                 return
+            started = time.monotonic()
             try:
                 jobs.run_now(task.job, *task.args)
+                observe_job(task.job.value, time.monotonic() - started, failed=False)
             except Exception as exc:
+                observe_job(task.job.value, time.monotonic() - started, failed=True)
                 if task.attempt < self.settings.job_max_attempts:
                     log.warning("job %s%r failed (attempt %s), retrying: %s", task.job, task.args, task.attempt, exc)
                     self._retry_later(task)
@@ -103,6 +109,15 @@ class InProcessQueue:
                     self.failed.append((task.job, task.args, repr(exc)))
             finally:
                 self._q.task_done()
+
+    def depth(self) -> int:
+        return self._q.qsize()
+
+    def oldest_age(self) -> float:
+        """Seconds the next job has waited (0 when none waits): a job waiting for its retry is not queued."""
+        with self._q.mutex:
+            first = next((t for t in self._q.queue if t is not None), None)
+        return max(time.monotonic() - first.enqueued, 0.0) if first is not None else 0.0
 
     def join(self, timeout: float = 30.0) -> None:
         """Wait until the queue is empty (tests, `hotline demo`)."""
@@ -185,7 +200,9 @@ class WorkerSupervisor:
                     # SimpleWorker runs jobs in this process: no fork per job, the model stays loaded.
                     # (Its constructor already talks to Redis.) Maintenance every minute, not RQ's ten:
                     # it restarts a scheduler process that a Redis outage killed (retries wait on it).
-                    w = SimpleWorker([self.q.queue], connection=self.q.connection, maintenance_interval=60)
+                    w = SimpleWorker(
+                        [self.q.queue], connection=self.q.connection, maintenance_interval=60, job_class=TimedJob
+                    )
                     self.working.set()
                     w.work(burst=self.burst, with_scheduler=True, logging_level=server_settings().log_level.upper())
                     if self.burst or w._shutdown_requested_date is not None:

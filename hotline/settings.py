@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 import agent_ui.settings as console
 import cases.settings as kernel
@@ -37,7 +37,17 @@ class ServerSettings(HotlineSettings):
     log_format: Literal["console", "json"] = Field(
         default="console",
         description="'console' (one readable line per record) or 'json' (one JSON object per line, with the "
-        "request, report and case ids it is about).",
+        "request, report and case ids it is about). `hotline serve` and `hotline worker` default to 'json' "
+        "when it is not set; the demo and other commands to 'console'.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that lets a scraper read /metrics from another machine (loopback callers "
+        "that did not come through a proxy need none).",
+    )
+    shutdown_grace_seconds: int = Field(
+        default=30,
+        description="On SIGTERM, how long `hotline serve` lets requests in flight finish before closing them.",
     )
 
 

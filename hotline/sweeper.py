@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from redis import Redis
 
@@ -17,13 +18,36 @@ log = logging.getLogger(__name__)
 LOCK_KEY = "hotline:sweeper:lock"
 
 
+def sweep_slot(settings: KernelSettings, now: float | None = None) -> int:
+    """The interval of wall-clock time `now` falls in: the fleet sweeps once per slot."""
+    return int((time.time() if now is None else now) // max(settings.sweep_interval_seconds, 1))
+
+
+def take_slot(settings: KernelSettings, redis: Redis) -> int | None:
+    """This slot's sweep for this process, or None when another process of the fleet has it. A key per
+    slot (not one lock that expires after an interval): processes whose loops are out of step cannot both
+    sweep in one interval, however their timers drift."""
+    slot = sweep_slot(settings)
+    key = f"{LOCK_KEY}:{settings.queue_name}:{slot}"
+    taken = redis.set(key, _owner(), nx=True, ex=2 * max(settings.sweep_interval_seconds, 1))
+    return slot if taken else None
+
+
+def _owner() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}.{os.getpid()}"
+
+
 def sweep_once(settings: KernelSettings, redis: Redis | None = None) -> int:
     """Run every periodic task once; returns how many items they took up (reports re-enqueued, deferred
     notices sent)."""
     if redis is not None:
-        # Only one sweeper per interval across the fleet; the lock expires by itself.
-        if not redis.set(LOCK_KEY, "1", nx=True, ex=max(settings.sweep_interval_seconds - 1, 1)):
+        slot = take_slot(settings, redis)
+        if slot is None:
             return 0
+        log.debug("sweeping slot %s", slot)  # the fleet-wide test of one sweep per interval reads it
     total = 0
     for task in PERIODIC:
         try:

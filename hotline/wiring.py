@@ -38,6 +38,7 @@ PERIODIC: list[JobName] = [
     JobName.ESCALATE,
     JobName.REFRESH_DASHBOARD,
     JobName.HOTSPOTS,
+    JobName.RETENTION,
 ]
 
 

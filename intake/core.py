@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from cases.jobnames import JobName
 from cases.jobs import enqueue_after_commit
+from cases.metrics import counted_intake
 from cases.models import Report, utcnow
 from cases.phone import normalize_phone
 from intake.schemas import ReportIn
@@ -25,6 +26,7 @@ def find_report(session: Session, channel: str, external_id: str) -> Report | No
     return session.exec(select(Report).where(Report.channel == channel, Report.external_id == external_id)).first()
 
 
+@counted_intake
 def accept(session: Session, report_in: ReportIn) -> Accepted:
     """Store a report in the caller's transaction and enqueue its processing for after its commit (the
     caller commits; until then no pipeline runs on it).

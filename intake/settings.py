@@ -21,6 +21,21 @@ class IntakeSettings(HotlineSettings):
     open311_jurisdiction_id: str = Field(
         default="12319.local", description="Open311 jurisdiction_id this server answers for."
     )
+    retention_raw_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days after a case is closed that its reports' raw channel payloads (webhook forms, "
+        "camera JSON) are cleared; text, phone and place stay. Unset: kept.",
+    )
+    retention_attachment_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Days after a case is closed that its reports' photos and snapshots are deleted (files "
+        "and rows). Unset: kept.",
+    )
+    retention_batch_size: int = Field(
+        default=500, ge=1, description="Reports one retention run clears at most (the sweeper runs it again)."
+    )
 
 
 class StorageSettings(HotlineSettings):

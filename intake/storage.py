@@ -43,6 +43,8 @@ class AttachmentRejected(ValueError):
 class Backend(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
     def get(self, key: str) -> bytes | None: ...
+    def delete(self, key: str) -> None:
+        """Remove the object; one already gone is not an error (a retention run repeated)."""
 
 
 @dataclass
@@ -66,6 +68,9 @@ class LocalBackend:
     def get(self, key: str) -> bytes | None:
         path = self._path(key)
         return path.read_bytes() if path.exists() else None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
 
 class S3Backend:
@@ -93,6 +98,9 @@ class S3Backend:
             return None
         data: bytes = obj["Body"].read()
         return data
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)  # S3 answers 204 for a missing key too
 
 
 # One S3 client per process (boto3 clients are thread-safe and slow to make).

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from cases.db import is_sqlite, session_scope
 from cases.lifecycle import TERMINAL, TRANSITIONS, Action, CaseStatus
+from cases.metrics import count_sla_breach
 from cases.models import Case, CaseEvent, utcnow
 from cases.queries import local
 from cases.service import apply_action, record_event
@@ -139,6 +140,8 @@ def _act(session: Session, case: Case, clock: SlaClock, step: Step, now: datetim
     reason = _reason(clock, step, now, cal)
     if step.action == StepAction.WARN:
         return record_event(session, case, EventKind.SLA_WARNING, ACTOR, reason=reason, data=data)
+    if not case.overdue:  # the first overdue step of this case: its clock went over
+        count_sla_breach(case.department_code)
     if step.action == StepAction.URGE:
         return apply_action(session, case, Action.URGE, ACTOR, reason=reason, data=data, overdue=True)
     card = step.action.value

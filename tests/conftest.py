@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 
 from cases import jobs, providers
@@ -41,8 +42,10 @@ def reset_caches() -> None:
     names, flows, limiter …): they are all in one registry, and the next use builds each from the
     environment as the test set it. Not in it, on purpose: the tokenizer (classifiers/tokenizer.py), built
     from files shipped with the code and so the same in every test (rebuilding it per test costs seconds),
-    and SQLite's writer lock per database file (cases/db.py)."""
+    and SQLite's writer lock per database file (cases/db.py). The log context goes too: a use case called
+    straight from a test (not in a request or job) binds its case or report to the test's own thread."""
     providers.reset()
+    structlog.contextvars.clear_contextvars()
 
 
 @pytest.fixture(scope="session")

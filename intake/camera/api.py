@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from cases.metrics import count_signature_failure
 from cases.sanitize import has_unsafe
 from intake.camera.alerts import CameraAlertIn, Replayed, decode_snapshot, handle_alert
 from intake.camera.models import Camera
@@ -89,6 +90,8 @@ async def post_camera_alert(request: Request, session: DbSession) -> Any:
     try:
         camera_id, signature = await run_in_threadpool(_check_signature, session, request, body)
     except SignatureError as exc:
+        if exc.status == 401:  # a deactivated camera (403) signed correctly
+            count_signature_failure("camera")
         return problem(exc.status, exc.title, exc.detail)
     try:
         alert, snapshot = await _parse(request, body)

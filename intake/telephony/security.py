@@ -7,6 +7,7 @@ import logging
 from fastapi import HTTPException, Request
 from twilio.request_validator import RequestValidator
 
+from cases.metrics import count_signature_failure
 from cases.sanitize import clean_text
 from intake.settings import intake_settings
 from intake.telephony.settings import telephony_settings
@@ -37,5 +38,6 @@ async def twilio_form(request: Request) -> dict[str, str]:
         raise HTTPException(403, "webhook signing is not configured")
     if not signature or not RequestValidator(token).validate(public_url(request), params, signature):
         log.warning("Twilio webhook %s refused: bad or missing X-Twilio-Signature", request.url.path)
+        count_signature_failure("twilio")
         raise HTTPException(403, "invalid Twilio signature")
     return {clean_text(k): clean_text(v) for k, v in params.items()}

@@ -86,7 +86,6 @@ def prod_env(pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     with session_scope() as s:
         seed_rule_set(s)
     providers.reset(ROUTING_TABLE)
-    redis_lib.Redis.from_url(REDIS_URL).delete("hotline:sweeper:lock")
     yield {**os.environ, **env}
     reset_caches()
 

@@ -106,6 +106,7 @@ EARLIER_RELEASE_PATHS = {
 }
 # Jobs added since (issue 14): their paths are kept from now on.
 ADDED_PATHS = {
+    "intake.retention.apply_retention": JobName.RETENTION,  # issue 17
     "intake.telephony.agent_calls.ring_agent": JobName.RING_AGENT,
     "intake.telephony.outbound.queue_survey_link": JobName.SEND_SURVEY_LINK,
     "agent_ui.callbacks.jobs.record_callback_call": JobName.RECORD_CALLBACK_CALL,
