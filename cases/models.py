@@ -91,6 +91,7 @@ class Report(SQLModel, table=True):
 # Open cases (not closed, rejected or merged), as a partial index's predicate: a query that means to use
 # the index says exactly this (`cases.models.OPEN_CASE_SQL`), with the values written out.
 OPEN_CASE_SQL = "status NOT IN (" + ", ".join(f"'{s.value}'" for s in sorted(TERMINAL)) + ")"
+CLOSED_CASE_SQL = "status = 'closed'"
 # Open cases with a 督办 card or past a deadline (the supervisors' 督办 list and its counts).
 FLAGGED_CASE_PG = OPEN_CASE_SQL + " AND (supervision IS NOT NULL OR overdue IS true)"
 FLAGGED_CASE_SQLITE = OPEN_CASE_SQL + " AND (supervision IS NOT NULL OR overdue IS 1)"
@@ -124,6 +125,13 @@ class Case(SQLModel, table=True):
             "updated_at",
             postgresql_where=text(FLAGGED_CASE_PG),
             sqlite_where=text(FLAGGED_CASE_SQLITE),
+        ),
+        # Retention (intake.retention): cases closed before a cut-off, however many are open.
+        Index(
+            "ix_case_closed_at",
+            "closed_at",
+            postgresql_where=text(CLOSED_CASE_SQL),
+            sqlite_where=text(CLOSED_CASE_SQL),
         ),
         # The dashboard's intake of a day (routing.dashboard.facts): cases by creation time.
         Index("ix_case_created_at", "created_at"),
