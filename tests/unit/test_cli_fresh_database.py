@@ -24,6 +24,8 @@ NO_DATABASE = {
     "call simulate": "drives a running server over HTTP",
     "classifier train": "CSV in, model files out",
     "classifier eval": "a model file and a CSV",
+    "db backup": "copies the database file as it is, migrated or not (tests/unit/test_backup.py)",
+    "db restore": "replaces the database with a backup, migrated or not (tests/unit/test_backup.py)",
 }
 # Commands that migrate before anything else, then serve until stopped (serve's start is tested elsewhere).
 SERVE = {"serve", "demo"}
