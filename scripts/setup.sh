@@ -28,7 +28,8 @@ fi
 
 if [ ! -x "$VENV/bin/uv" ]; then
   step "installing uv (the installer) into $VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary :all: uv \
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --only-binary :all: uv 2>/dev/null \
     || step "uv is not available here: installing with pip instead (slower)"
 fi
 
@@ -41,8 +42,11 @@ if [ -x "$VENV/bin/uv" ]; then
     export UV_INDEX="$PIP_EXTRA_INDEX_URL"
   fi
   step "installing the hotline ($what) with uv: wheels only"
+  # --compile-bytecode: pip writes .pyc files as it installs and uv by default does not; without them
+  # the demo's first start compiled scikit-learn, scipy and numba's modules itself and was slower by
+  # more than the install saves (docs/benchmarks.md).
   # shellcheck disable=SC2086  # $spec is two words on purpose
-  "$VENV/bin/uv" pip install --python "$VENV/bin/python" --only-binary :all: --no-binary jieba $spec
+  "$VENV/bin/uv" pip install --python "$VENV/bin/python" --compile-bytecode --only-binary :all: --no-binary jieba $spec
 else
   step "installing the hotline ($what) with pip: wheels only"
   # shellcheck disable=SC2086
