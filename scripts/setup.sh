@@ -42,11 +42,10 @@ if [ -x "$VENV/bin/uv" ]; then
     export UV_INDEX="$PIP_EXTRA_INDEX_URL"
   fi
   step "installing the hotline ($what) with uv: wheels only"
-  # --compile-bytecode: pip writes .pyc files as it installs and uv by default does not; without them
-  # the demo's first start compiled scikit-learn, scipy and numba's modules itself and was slower by
-  # more than the install saves (docs/benchmarks.md).
+  # No --compile-bytecode (pip's habit): it took the install from 16 s to 38 s and the demo's first start
+  # was no faster within the noise of this machine (docs/benchmarks.md, "First hour").
   # shellcheck disable=SC2086  # $spec is two words on purpose
-  "$VENV/bin/uv" pip install --python "$VENV/bin/python" --compile-bytecode --only-binary :all: --no-binary jieba $spec
+  "$VENV/bin/uv" pip install --python "$VENV/bin/python" --only-binary :all: --no-binary jieba $spec
 else
   step "installing the hotline ($what) with pip: wheels only"
   # shellcheck disable=SC2086
