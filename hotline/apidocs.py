@@ -44,7 +44,7 @@ def swagger_page(title: str, openapi_url: str) -> HTMLResponse:
     return _page(
         f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} · API</title><link rel="stylesheet" href="{SWAGGER_CSS}"></head>
+<title>{escape(title)}</title><link rel="stylesheet" href="{SWAGGER_CSS}"></head>
 <body><div id="swagger-ui" data-openapi-url="{escape(openapi_url)}"></div>
 <script src="{SWAGGER_JS}"></script><script src="{SWAGGER_INIT}"></script></body></html>
 """,

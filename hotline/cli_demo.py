@@ -254,10 +254,10 @@ def _post_samples(base: str, key: str) -> list[DemoRow]:
     return rows
 
 
-def _say(label: str, text: str) -> None:
-    # soft_wrap: a URL longer than the terminal is wrapped by the terminal, not broken by Rich with a
-    # newline in the middle (which would not survive copy and paste).
-    console.print(f"{label:<11} {text}", soft_wrap=True, highlight=False)
+def _say(label: str, text: str, *, has_link: bool = True) -> None:
+    # A line with a URL or path longer than the terminal is wrapped by the terminal (soft_wrap), not broken
+    # by Rich with a newline in the middle, which would not survive copy and paste; prose wraps at words.
+    console.print(f"{label:<11} {text}", soft_wrap=has_link, highlight=False)
 
 
 def _start_server(host: str, port: int) -> tuple[Any, threading.Thread]:
@@ -310,7 +310,7 @@ def demo(
     _say("A case:", f"curl -H 'Authorization: Bearer {key}' {base}/api/v1/cases/<number>")
     _say("Health:", f"{base}/healthz  {base}/readyz")
     _say("Dashboard:", f"{base}/supervisor/   (a supervisor's 概览: today's figures are live)")
-    _say("A call:", "hotline call simulate   (an IVR call in this terminal, signed like Twilio's)")
+    _say("A call:", "hotline call simulate   (an IVR call in this terminal, signed like Twilio's)", has_link=False)
     password = _demo_accounts()
     users = ", ".join(u for u, *_ in DEMO_ACCOUNTS)
     _say("Console:", f"{base}/login   users {users}; password for this run: {password}")
