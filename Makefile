@@ -3,22 +3,32 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+# `make run PORT=8001` (or HOTLINE_PORT=8001 in the environment, which `hotline demo` reads itself).
+PORT ?=
+export PYTHON
 
-.PHONY: run test setup system-deps services lint typecheck unit integration bench clean
+.PHONY: run test setup setup-run system-deps services lint typecheck unit integration bench clean
 
-run: setup ## set up and run the demo on the embedded default (SQLite + in-process jobs)
-	$(BIN)/hotline demo
+run: setup-run ## set up (runtime packages only) and run the demo on the embedded default (SQLite + in-process jobs)
+	$(BIN)/hotline demo $(if $(PORT),--port $(PORT))
 
 test: setup system-deps services lint typecheck ## set up everything and run the whole suite
 	bash scripts/pytest.sh
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+setup-run: $(RUN_STAMP)
+
+# scripts/setup.sh: uv from PyPI, wheels only, progress as it goes (docs/benchmarks.md, "First hour").
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh dev
+	touch $(STAMP) $(RUN_STAMP)
+
+# What the demo needs and no more: the test tools (playwright, schemathesis, mypy …) wait for `make test`.
+$(RUN_STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh run
+	touch $(RUN_STAMP)
 
 system-deps: ## Debian packages the tests use (Chromium for browser tests, the services if absent)
 	bash scripts/system-deps.sh

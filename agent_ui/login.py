@@ -81,12 +81,6 @@ def _login_page(
     return page
 
 
-@router.get("/", response_class=HTMLResponse)
-def home(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Response:
-    """The site's front door for people: their workbench, or the sign-in form."""
-    return RedirectResponse(HOME[principal.role] if principal else "/login", status_code=303)
-
-
 @router.get("/login", response_class=HTMLResponse)
 def login_form(
     request: Request, principal: Annotated[Principal | None, Depends(optional_principal)], next: str | None = None

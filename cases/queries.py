@@ -138,10 +138,11 @@ class Step:
     detail: str | None = None
 
 
-def local(dt: datetime | None) -> str:
+def local(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as the city reads it, in HOTLINE_TIMEZONE; "" for none."""
     if dt is None:
         return ""
-    return dt.astimezone(ZoneInfo(kernel_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+    return dt.astimezone(ZoneInfo(kernel_settings().timezone)).strftime(fmt)
 
 
 def status_label(case: Case) -> str:

@@ -24,6 +24,7 @@ from cases.db import get_engine
 from cases.sanitize import has_unsafe
 from cases.settings import KernelSettings, kernel_settings
 from hotline import metrics
+from hotline.apidocs import add_docs
 from hotline.bootstrap import configure_logging, freeze_startup_objects, prepare_database
 from hotline.queues import InProcessQueue, RQQueue, live_workers, redis_connection
 from hotline.request_id import RequestIdMiddleware, with_request_id
@@ -166,6 +167,8 @@ def create_app(queue: jobs.JobQueue | None = None) -> FastAPI:
         dependencies=[Depends(refuse_unsafe_url)],
         # Any route: a control character in the path or query (refuse_unsafe_url), the database away.
         responses=problem_responses(422, 503),
+        docs_url=None,  # hotline.apidocs: the same pages from vendored assets, no CDN
+        redoc_url=None,
     )
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(intake_api.ApiProblem, intake_api.problem_response)
@@ -182,6 +185,7 @@ def create_app(queue: jobs.JobQueue | None = None) -> FastAPI:
     app.include_router(web_form.router)
     app.include_router(open311_api.router)
     app.include_router(telephony_router)
+    add_docs(app)  # before the people's pages: `/` is the front door for everybody
     app.include_router(people.router)
     app.include_router(metrics.router)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -23,6 +21,7 @@ from hotline import (
     cli_cases,
     cli_classifier,
     cli_dashboard,
+    cli_demo,
     cli_grids,
     cli_notices,
     cli_rules,
@@ -263,161 +262,7 @@ def jobs_retry(
     console.print(f"queued {ok} of {len(ids)} report(s) again")
 
 
-DEMO_REPORTS: list[dict[str, Any]] = [
-    {
-        "channel": "api",
-        "external_id": "demo-1",
-        "text": "东门菜市场门口垃圾堆了好几天没人清理，臭得很",
-        "phone": "13800138001",
-    },
-    {
-        "channel": "api",
-        "external_id": "demo-2",
-        "text": "青砖湖路上一个污水井盖不见了，晚上很危险",
-        "location": {"lat": 30.403, "lon": 114.855},
-    },
-    {
-        "channel": "api",
-        "external_id": "demo-3",
-        "text": "胜利街菜场外面有人占道经营摆摊卖菜，车都过不去",
-        "phone": "13800138003",
-    },
-    {
-        "channel": "api",
-        "external_id": "demo-4",
-        "text": "考棚街工地半夜还在施工扰民，吵得睡不着",
-        "phone": "13800138004",
-    },
-    {"channel": "api", "external_id": "demo-5", "text": "安国寺旁边的路灯不亮好几天了"},
-]
-
-
-DEMO_KEY_NAME = "hotline demo"
-
-
-def _demo_key() -> str:
-    """A fresh intake+read key for this demo run; the previous run's key is revoked (only hashes are
-    stored, so an old key cannot be shown again)."""
-    from cases.db import session_scope
-    from intake.apikeys import create_key, list_keys, revoke_key
-
-    with session_scope() as s:
-        for old in list_keys(s):
-            if old.name == DEMO_KEY_NAME and old.revoked_at is None:
-                revoke_key(s, str(old.id))
-        _, key = create_key(s, DEMO_KEY_NAME, ["intake", "read"])
-    return key
-
-
-DEMO_ACCOUNTS = (  # username, role, display name, department
-    ("demo.agent", "agent", "演示坐席", None),
-    ("demo.supervisor", "supervisor", "演示班长", None),
-    ("demo.sanitation", "department", "环卫处演示账号", "sanitation"),
-    ("demo.grid", "grid_worker", "东门社区网格员演示账号", None),
-    ("demo.admin", "admin", "演示管理员", None),
-)
-DEMO_COMMUNITY = "东门社区"  # demo.grid works the sample district's 东门社区 grids
-
-
-def _demo_accounts() -> str:
-    """The demo's console accounts, with one fresh password for this run (printed; only hashes stored)."""
-    import secrets
-
-    from sqlmodel import select
-
-    from agent_ui.accounts.service import create_user, get_user, reset_password
-    from cases.db import session_scope
-    from cases.models import Grid
-
-    password = secrets.token_urlsafe(9)
-    with session_scope() as s:
-        grids = sorted(s.exec(select(Grid.code).where(Grid.community == DEMO_COMMUNITY)))
-        for username, role, name, department in DEMO_ACCOUNTS:
-            user = get_user(s, username)
-            if user is None:
-                create_user(
-                    s,
-                    username=username,
-                    role=role,
-                    password=password,
-                    display_name=name,
-                    department_code=department,
-                    grids=grids if role == "grid_worker" else (),
-                )
-            else:
-                reset_password(s, user, password)
-    return password
-
-
-@app.command()
-def demo(
-    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    exit_after: Annotated[bool, typer.Option("--exit", help="Stop after the sample reports (tests).")] = False,
-) -> None:
-    """Migrate, seed the sample district, post sample reports, show the cases, keep serving."""
-    import httpx
-    import uvicorn
-
-    from hotline.app import create_app
-
-    settings = kernel_settings()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            console.print("[red]the server did not start (is the port taken?)")
-            raise typer.Exit(1)
-        time.sleep(0.05)
-    base = f"http://{host}:{port}"
-    console.print(f"[bold]12319 demo[/] serving on {base} (database: {settings.database_url})")
-    key = _demo_key()
-    table = Table("report", "text", "case", "status", "category", "grid", "department")
-    with httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as client:
-        report_ids = [
-            client.post("/api/v1/reports", json=r).raise_for_status().json()["report_id"] for r in DEMO_REPORTS
-        ]
-        for rid, sample in zip(report_ids, DEMO_REPORTS, strict=True):
-            case = None
-            for _ in range(300):
-                rep = client.get(f"/api/v1/reports/{rid}").json()
-                if rep["case_number"]:
-                    case = client.get(f"/api/v1/cases/{rep['case_number']}").json()
-                    break
-                time.sleep(0.1)
-            if case is None:
-                table.add_row(str(rid), sample["text"][:24], "-", "pending", "", "", "")
-                continue
-            table.add_row(
-                str(rid),
-                sample["text"][:24],
-                case["number"],
-                case["status_label"],
-                f"{case['category']['code']} {case['category']['name'] or ''}",
-                case["grid"]["name"] or "-",
-                case["department"]["name"] or "-",
-            )
-    console.print(table)
-    console.print(f"API docs:   {base}/docs")
-    console.print(f"H5 form:    {base}/h5/   (residents' mobile form; track a case at {base}/h5/track)")
-    console.print(f"Open311:    {base}/open311/v2/services.json")
-    console.print(f"A case:     curl -H 'Authorization: Bearer {key}' {base}/api/v1/cases/<number>")
-    console.print(f"Health:     {base}/healthz  {base}/readyz")
-    console.print(f"Dashboard:  {base}/supervisor/   (a supervisor's 概览: today's figures are live)")
-    password = _demo_accounts()
-    users = ", ".join(u for u, *_ in DEMO_ACCOUNTS)
-    console.print(f"Console:    {base}/login   users {users}; password for this run: {password}")
-    if exit_after:
-        server.should_exit = True
-        thread.join(10)
-        return
-    console.print("Press Ctrl-C to stop.")
-    try:
-        thread.join()
-    except KeyboardInterrupt:
-        server.should_exit = True
+app.command("demo")(cli_demo.demo)
 
 
 if __name__ == "__main__":

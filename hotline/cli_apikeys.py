@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cases.db import session_scope
+from cases.queries import local
 from intake.apikeys import DEFAULT_SCOPES, SCOPES, UnknownScope, create_key, list_keys, revoke_key
 
 app = typer.Typer(help="API keys for the internal API and Open311.", no_args_is_help=True)
@@ -47,9 +48,9 @@ def list_() -> None:
                 k.name,
                 k.prefix + "…",
                 ",".join(k.scopes),
-                k.created_at.isoformat(timespec="seconds"),
-                k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
-                k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+                local(k.created_at),
+                local(k.last_used_at),
+                local(k.revoked_at),
             )
     console.print(table)
 

@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from intake.settings import intake_settings
 from intake.telephony.settings import telephony_settings
+from intake.urls import public_base_url_is_set
 
 app = typer.Typer(help="Walk IVR calls without a phone.", no_args_is_help=True)
 
@@ -228,21 +229,36 @@ def _ask(kind: str, attrs: dict[str, str]) -> str | None:
 
 @app.command("simulate")
 def simulate(
-    to: str = typer.Option(None, "--to", help="Server to call (default: HOTLINE_PUBLIC_BASE_URL)."),
+    to: str = typer.Option(
+        None, "--to", help="Server to call (default: the running demo's URL, else HOTLINE_PUBLIC_BASE_URL)."
+    ),
     from_: str = typer.Option("+8613800138000", "--from", help="Caller's number."),
-    public_url: str = typer.Option(None, "--public-url", help="Base URL Twilio signs (default: the setting)."),
+    public_url: str = typer.Option(
+        None, "--public-url", help="Base URL Twilio signs (default: HOTLINE_PUBLIC_BASE_URL if set, else --to)."
+    ),
     start: str = typer.Option("/twilio/voice", "--start", help="First webhook path."),
 ) -> None:
     """Call the hotline from the terminal: prompts are printed, you type digits or "speech"."""
+    from hotline.cli_demo import read_state, state_path
+
     s, public_base_url = telephony_settings(), intake_settings().public_base_url
-    if not s.twilio_auth_token:
-        typer.echo("HOTLINE_TWILIO_AUTH_TOKEN is not set: the server would refuse unsigned webhooks.", err=True)
+    demo = read_state()  # what `hotline demo` (make run) left: its URL and the Twilio token it checks with
+    token = s.twilio_auth_token or demo.get("twilio_auth_token")
+    if not token:
+        typer.echo(
+            f"HOTLINE_TWILIO_AUTH_TOKEN is not set (and no demo has run here: {state_path()}): "
+            "the server would refuse unsigned webhooks.",
+            err=True,
+        )
         raise typer.Exit(2)
-    server = to or public_base_url
+    server = to or demo.get("base_url") or public_base_url
+    # The server checks the signature against HOTLINE_PUBLIC_BASE_URL when that is set, else against the
+    # address it was called on (intake.telephony.security.public_url): sign for the same one.
+    signed_for = public_url or (public_base_url if public_base_url_is_set() else server)
     sim = CallSimulator(
         http_transport(server),
-        public_url or public_base_url,
-        s.twilio_auth_token,
+        signed_for,
+        token,
         from_number=from_,
         account_sid=s.twilio_account_sid or "AC" + "0" * 32,
         out=typer.echo,

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cases.db import session_scope
+from cases.queries import local
 from intake.camera.registry import CameraError, add_camera, list_cameras, parse_event_map, rotate_secret
 
 app = typer.Typer(
@@ -70,7 +71,7 @@ def list_() -> None:
                 f"{c.min_confidence:.2f}",
                 "auto" if c.auto_dispatch else "agent",
                 "yes" if c.active else "no",
-                c.last_alert_at.isoformat(timespec="seconds") if c.last_alert_at else "",
+                local(c.last_alert_at),
             )
     console.print(table)
 

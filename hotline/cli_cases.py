@@ -17,6 +17,7 @@ from sqlmodel import Session
 from cases.db import session_scope
 from cases.lifecycle import LABELS_ZH, Action, CaseStatus, IllegalTransition
 from cases.models import Case
+from cases.queries import local
 from cases.reference import ACTOR_KINDS, InvalidInput, actor_id
 from cases.service import apply_action, get_case_by_number
 from routing.review import confirm_case, dispatch_case, review_queue
@@ -63,7 +64,7 @@ def review(limit: Annotated[int, typer.Option(help="How many to show.")] = 50) -
         for c in rows:
             table.add_row(
                 c.number,
-                c.created_at.strftime("%m-%d %H:%M"),
+                local(c.created_at, "%m-%d %H:%M"),
                 c.category_code or "-",
                 f"{c.category_confidence or 0:.2f}",
                 c.grid_code or "-",

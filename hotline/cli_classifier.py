@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Column, Table
 
 from cases.db import session_scope
+from cases.queries import local
 from cases.settings import kernel_settings
 from classifiers.settings import classifier_settings
 
@@ -192,7 +193,7 @@ def models() -> None:
             "*" if r.active else "",
             f"{r.macro_f1:.4f}" if r.macro_f1 is not None else "",
             str(r.card.get("training_data", {}).get("rows", "")),
-            r.created_at.isoformat(timespec="seconds"),
+            local(r.created_at),
             r.path,
         )
     console.print(t)

@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from cases.db import session_scope
+from cases.queries import local
 from routing.models import RuleSet
 from routing.rule_sets import import_rule_file, published, roll_back, rule_rows, spec_of, versions
 from routing.rule_words import describe_actions, describe_condition
@@ -76,7 +77,7 @@ def list_versions() -> None:
             typer.echo("no published version yet: run `hotline db upgrade` (seeds version 1)")
             return
         for v in found:
-            at = f"{v.published_at:%Y-%m-%d %H:%M}" if v.published_at else "-"
+            at = local(v.published_at) or "-"
             based = f" · based on v{v.based_on}" if v.based_on else ""
             rules = len(rule_rows(s, v.id))
             typer.echo(f"v{v.version} · {at} · {v.published_by or v.created_by} · {rules} rules{based} · {v.note}")

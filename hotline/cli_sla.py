@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from cases.db import session_scope
+from cases.queries import local
 from cases.settings import kernel_settings
 from routing.calendar import load_calendar
 from routing.sla import TimeLimit, Unit, deadline
@@ -95,7 +96,7 @@ def policies(
                 f"办结 {_amount(r.handle_amount, r.handle_unit)}",
                 f"核实 {_amount(r.verify_amount, r.verify_unit)}",
                 "photo required" if r.require_photo else "photo optional",
-                f"{r.created_at:%Y-%m-%d %H:%M} {r.editor}: {r.note}",
+                f"{local(r.created_at)} {r.editor}: {r.note}",
             ]
             typer.echo(" · ".join(parts))
     if not rows:

@@ -33,6 +33,7 @@ from intake.problems import problem, problem_responses
 from intake.ratelimit import get_limiter
 from intake.schemas import ApiHintsIn, ApiReportIn, ReportAccepted, ReportIn
 from intake.settings import intake_settings
+from intake.urls import base_url
 from intake.views import case_view, report_view
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
@@ -191,7 +192,7 @@ def post_report(
     response.status_code = 202 if result.created else 200
     return ReportAccepted(
         report_id=report.id,
-        status_url=str(request.url_for("get_report", report_id=report.id)),
+        status_url=base_url(request) + request.app.url_path_for("get_report", report_id=report.id),
         duplicate=not result.created,
         case_number=case.number if case else None,
     )
@@ -199,6 +200,7 @@ def post_report(
 
 @router.get("/reports/{report_id}", name="get_report", responses=problem_responses(401, 403, 404, 422))
 def get_report(
+    request: Request,
     report_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)],
     session: DbSession,
     key: Annotated[ApiKey, Depends(require("read"))],
@@ -207,7 +209,7 @@ def get_report(
     if report is None:
         return problem(404, "未找到该上报", f"report {report_id} does not exist")
     case = session.get(Case, report.case_id) if report.case_id else None
-    return JSONResponse(report_view(report, case.number if case else None, intake_settings().public_base_url))
+    return JSONResponse(report_view(report, case.number if case else None, base_url(request)))
 
 
 @router.get("/cases/{number}", name="get_case", responses=problem_responses(401, 403, 404, 422))

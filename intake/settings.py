@@ -13,7 +13,9 @@ class IntakeSettings(HotlineSettings):
 
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="The URL the outside world uses to reach this server (Twilio signs against it).",
+        description="The URL the outside world uses to reach this server: Twilio signs against it, SMS links "
+        "and Twilio callbacks use it. Unset, answers' URLs and the signature check use the address each "
+        "request really reached; set it behind a reverse proxy.",
     )
     api_intake_per_minute: int = Field(
         default=600, description="Reports one API key may post per minute (POST /api/v1/reports; 429 beyond)."

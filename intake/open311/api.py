@@ -27,6 +27,7 @@ from intake.open311.mapping import CLOSED, request_row, service, service_row, se
 from intake.open311.render import FORMATS, error, render, render_one
 from intake.schemas import LocationIn, ReportIn
 from intake.settings import intake_settings
+from intake.urls import base_url
 
 _OPEN311_ERROR = {
     "type": "array",
@@ -94,11 +95,11 @@ def _jurisdiction_error(fmt: str, params: dict[str, str]) -> Response | None:
 
 
 @router.get("/discovery.{fmt}")
-def discovery(fmt: Format) -> Response:
+def discovery(request: Request, fmt: Format) -> Response:
     """Service discovery: where this endpoint is and what it speaks."""
     if not _fmt(fmt):
         return error("json", 400, "format must be json or xml")
-    base = intake_settings().public_base_url.rstrip("/")
+    base = base_url(request)
     return render_one(
         fmt,
         "discovery",
@@ -341,7 +342,7 @@ def list_requests(request: Request, fmt: Format, session: DbSession) -> Response
         return error(fmt, 400, f"page_size must be a whole number from 1 to {MAX_RESULTS}")
     limit = min(int(page_size[:9]) if len(page_size) <= 9 else MAX_RESULTS, MAX_RESULTS)
     cases = session.exec(stmt.order_by(col(Case.created_at).desc()).limit(limit)).all()
-    rows = [request_row(session, c) for c in cases]
+    rows = [request_row(session, c, base_url(request)) for c in cases]
     return render(fmt, "service_requests", "request", rows)
 
 
@@ -354,7 +355,7 @@ def get_request(request: Request, request_id: str, fmt: Format, session: DbSessi
     case = session.exec(select(Case).where(Case.number == request_id)).first()
     if case is None:
         return error(fmt, 404, f"service_request_id {request_id} not found")
-    row = request_row(session, case)
+    row = request_row(session, case, base_url(request))
     return render(fmt, "service_requests", "request", [row])
 
 

@@ -17,7 +17,6 @@ from cases.models import Case, CaseEvent, Category
 from cases.queries import case_reports
 from cases.reference import reference_names, short_category_name
 from cases.sanitize import has_unsafe
-from intake.settings import intake_settings
 
 CLOSED = {s.value for s in TERMINAL}
 # Requests are public by the spec, but a resident's own words (an SMS, a call) often carry their number.
@@ -75,13 +74,14 @@ def _status_notes(session: Session, case: Case) -> str:
     return label
 
 
-def media_url(ref: str) -> str:
+def media_url(ref: str, base_url: str) -> str:
     if ref.startswith("att_"):
-        return f"{intake_settings().public_base_url.rstrip('/')}/attachments/{ref}"
+        return f"{base_url}/attachments/{ref}"
     return ref
 
 
-def request_row(session: Session, case: Case) -> dict[str, Any]:
+def request_row(session: Session, case: Case, base_url: str) -> dict[str, Any]:
+    """`base_url`: intake.urls.base_url of the request being answered."""
     first = next(iter(case_reports(session, case.id)), None)
     names = reference_names()
     return {
@@ -101,5 +101,5 @@ def request_row(session: Session, case: Case) -> dict[str, Any]:
         "zipcode": None,
         "lat": first.lat if first else None,
         "long": first.lon if first else None,
-        "media_url": media_url(first.attachments[0]) if first and first.attachments else None,
+        "media_url": media_url(first.attachments[0], base_url) if first and first.attachments else None,
     }

@@ -19,6 +19,8 @@ from cases import providers
 from intake.telephony.settings import TelephonySettings, telephony_settings
 
 log = logging.getLogger(__name__)
+# Twilio's client logs every request's headers and body at INFO (a resident's number among them): WARNING.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 TWILIO_API = "https://api.twilio.com"
 

@@ -9,16 +9,17 @@ from twilio.request_validator import RequestValidator
 
 from cases.metrics import count_signature_failure
 from cases.sanitize import clean_text
-from intake.settings import intake_settings
 from intake.telephony.settings import telephony_settings
+from intake.urls import base_url
 
 log = logging.getLogger(__name__)
 
 
 def public_url(request: Request) -> str:
     """The URL Twilio called: the configured public base + this path and query. Behind a reverse proxy the
-    server sees another scheme/host/port than Twilio signed, so request.url cannot be used."""
-    base = intake_settings().public_base_url.rstrip("/")
+    server sees another scheme/host/port than Twilio signed, so request.url cannot be used once
+    HOTLINE_PUBLIC_BASE_URL is set; unset (one server, no proxy: the demo), the address really called."""
+    base = base_url(request)
     q = request.url.query
     return f"{base}{request.url.path}" + (f"?{q}" if q else "")
 
