@@ -26,7 +26,6 @@ import asyncio
 import os
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,7 +135,8 @@ def raw_postgres(url: str, count: int, connections: int) -> Load:
         with psycopg.connect(url, autocommit=True) as c:
             for i in range(per):
                 t = time.perf_counter()
-                c.execute("INSERT INTO bench_raw (external_id, body) VALUES (%s, %s)", (f"{n}-{i}-{uuid.uuid4().hex}", "x"))
+                row = (f"{n}-{i}-{uuid.uuid4().hex}", "x")
+                c.execute("INSERT INTO bench_raw (external_id, body) VALUES (%s, %s)", row)
                 mine.append(time.perf_counter() - t)
         with lock:
             latencies.extend(mine)
