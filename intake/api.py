@@ -18,7 +18,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
+from cases.db import session_scope
 from cases.lifecycle import TERMINAL
 from cases.models import Case, Category, Grid, Report
 from cases.phone import InvalidPhone
@@ -62,22 +64,30 @@ def problem_response(request: Request, exc: Exception) -> JSONResponse:
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
+def _key_with_scope(session: Session, credentials: str | None, scope: str) -> ApiKey | JSONResponse:
+    """The caller's active key, which must carry `scope`; else the 401 (no or bad key) or 403 answer."""
+    key = check_key(session, credentials) if credentials else None
+    if key is None:
+        unauthorized = problem(
+            401, "需要有效的 API 密钥", "send Authorization: Bearer KEY; keys come from `hotline apikeys create`"
+        )
+        unauthorized.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+        return unauthorized
+    if not has_scope(key, scope):
+        return problem(403, "该 API 密钥无此权限", f"this operation needs the {scope!r} scope")
+    if session.dirty:  # last_used_at moved (at most once a minute)
+        # Committed now: the key's use counts also when the request is then refused or fails.
+        session.commit()
+    return key
+
+
 def require(scope: str) -> Callable[..., ApiKey]:
     """Dependency: the caller's active key, which must carry `scope`; else 401 (no or bad key) or 403."""
 
     def dependency(credentials: Credentials, session: DbSession) -> ApiKey:
-        key = check_key(session, credentials.credentials) if credentials else None
-        if key is None:
-            unauthorized = problem(
-                401, "需要有效的 API 密钥", "send Authorization: Bearer KEY; keys come from `hotline apikeys create`"
-            )
-            unauthorized.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
-            raise ApiProblem(unauthorized)
-        if not has_scope(key, scope):
-            raise ApiProblem(problem(403, "该 API 密钥无此权限", f"this operation needs the {scope!r} scope"))
-        if session.dirty:  # last_used_at moved (at most once a minute)
-            # Committed now: the key's use counts also when the request is then refused or fails.
-            session.commit()
+        key = _key_with_scope(session, credentials.credentials if credentials else None, scope)
+        if isinstance(key, JSONResponse):
+            raise ApiProblem(key)
         return key
 
     return dependency
@@ -147,54 +157,67 @@ def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse |
         **problem_responses(400, 401, 403, 413, 422, 429),
     },
 )
-def post_report(
-    body: ApiReportIn,
-    session: DbSession,
-    request: Request,
-    response: Response,
-    key: Annotated[ApiKey, Depends(require("intake"))],
-) -> Any:
+async def post_report(body: ApiReportIn, request: Request, credentials: Credentials) -> Any:
     """Store a report and queue it for classification and routing. Answers once it is committed.
 
     403 also when `channel` is another adapter's or `hints` are sent without the `routing` scope."""
-    if (over := _over_rate(key)) is not None:
-        return over
-    if (refused := _refusal(session, body, key)) is not None:
-        return refused
-    raw = dict(body.raw)
-    if body.reported_at is not None:
-        raw["reported_at"] = body.reported_at.isoformat()
-    try:
-        report_in = ReportIn(
-            channel=Channel.API,
-            external_id=f"k{key.id}:{body.external_id}" if body.external_id else None,
-            text=body.text,
-            phone=body.phone,
-            location=body.location,
-            attachments=body.attachments,
-            raw=raw,
-            hints=body.hints.model_dump(exclude_none=True) if body.hints else {},
-        )
-        result = accept(session, report_in)
-    except ValidationError as exc:
-        return problem(
-            422,
-            "请求参数无效",
-            "the report does not validate",
-            errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()],
-        )
-    except InvalidPhone:
-        return problem(422, "电话号码格式不正确", "phone is not a usable phone number")
-    report = result.report
-    assert report.id is not None
-    case = session.get(Case, report.case_id) if report.case_id else None
-    response.status_code = 202 if result.created else 200
-    return ReportAccepted(
-        report_id=report.id,
-        status_url=str(request.url_for("get_report", report_id=report.id)),
-        duplicate=not result.created,
-        case_number=case.number if case else None,
+    # One hop to the threadpool for the whole unit of work (key, limit, checks, insert, commit). As a sync
+    # endpoint with its session, key and commit as sync dependencies it took four, and under 64 connections
+    # on two cores those hops and their GIL hand-overs cost more than the database did (docs/benchmarks.md).
+    result = await run_in_threadpool(_post_report, body, credentials.credentials if credentials else None)
+    if isinstance(result, Response):
+        return result
+    report_id, created, case_number = result
+    return JSONResponse(
+        ReportAccepted(
+            report_id=report_id,
+            status_url=str(request.url_for("get_report", report_id=report_id)),
+            duplicate=not created,
+            case_number=case_number,
+        ).model_dump(mode="json"),
+        status_code=202 if created else 200,
     )
+
+
+def _post_report(body: ApiReportIn, credentials: str | None) -> Response | tuple[int, bool, str | None]:
+    """The request's unit of work, committed before it returns (so before the answer is sent): a refusal,
+    or (report id, created, case number)."""
+    with session_scope() as session:
+        key = _key_with_scope(session, credentials, "intake")
+        if isinstance(key, Response):
+            return key
+        if (over := _over_rate(key)) is not None:
+            return over
+        if (refused := _refusal(session, body, key)) is not None:
+            return refused
+        raw = dict(body.raw)
+        if body.reported_at is not None:
+            raw["reported_at"] = body.reported_at.isoformat()
+        try:
+            report_in = ReportIn(
+                channel=Channel.API,
+                external_id=f"k{key.id}:{body.external_id}" if body.external_id else None,
+                text=body.text,
+                phone=body.phone,
+                location=body.location,
+                attachments=body.attachments,
+                raw=raw,
+                hints=body.hints.model_dump(exclude_none=True) if body.hints else {},
+            )
+            result = accept(session, report_in)
+        except ValidationError as exc:
+            return problem(
+                422,
+                "请求参数无效",
+                "the report does not validate",
+                errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+            )
+        except InvalidPhone:
+            return problem(422, "电话号码格式不正确", "phone is not a usable phone number")
+        report = result.report
+        assert report.id is not None
+        case = session.get(Case, report.case_id) if report.case_id else None
+        return report.id, result.created, case.number if case else None
 
 
 @router.get("/reports/{report_id}", name="get_report", responses=problem_responses(401, 403, 404, 422))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from cases.jobnames import JobName
@@ -30,8 +32,9 @@ def accept(session: Session, report_in: ReportIn) -> Accepted:
     caller commits; until then no pipeline runs on it).
 
     Idempotent on (channel, external_id): a retried webhook gets the first report back. Two identical
-    requests racing each other both try to insert; the unique constraint lets one win and the loser
-    reads the winner's row, so there is never a second report (nor a second case).
+    requests racing each other both insert with ON CONFLICT DO NOTHING on the unique constraint: one row
+    is written, the other insert returns nothing and reads the winner's row, so there is never a second
+    report (nor a second case).
     Raises `cases.phone.InvalidPhone` for an unusable phone number (callers turn it into a 4xx).
 
     Trusted door: the caller is an in-process adapter that owns `report_in.channel` and has checked its
@@ -39,11 +42,6 @@ def accept(session: Session, report_in: ReportIn) -> Accepted:
     external-id namespace, hints and received_at before calling this.
     """
     external_id = report_in.external_id or f"gen-{uuid.uuid4().hex}"
-    if report_in.external_id:
-        existing = find_report(session, report_in.channel, external_id)
-        if existing is not None:
-            return Accepted(existing, created=False)
-
     loc = report_in.location
     report = Report(
         channel=report_in.channel,
@@ -58,15 +56,35 @@ def accept(session: Session, report_in: ReportIn) -> Accepted:
         attachments=list(report_in.attachments),
         hints=dict(report_in.hints),
     )
-    try:
-        # A savepoint: losing the race undoes only this insert, and the caller's session stays usable.
-        with session.begin_nested():
-            session.add(report)
-    except IntegrityError:
+    report_id = _insert_unless_there(session, report)
+    if report_id is None:  # a retry, or the loser of a race: the first report stands
         existing = find_report(session, report_in.channel, external_id)
-        if existing is None:  # the constraint that fired was not ours
-            raise
+        if existing is None:  # it was there a moment ago: the winner's transaction was rolled back since
+            raise RuntimeError("report vanished between its conflict and its read")
         return Accepted(existing, created=False)
-    assert report.id is not None
-    enqueue_after_commit(session, JobName.PROCESS_REPORT, report.id)
+    report.id = report_id
+    # The row is written; make the object the session's own (persistent, nothing left to flush), so callers
+    # may go on changing it in the same transaction as before.
+    make_transient_to_detached(report)
+    session.add(report)
+    enqueue_after_commit(session, JobName.PROCESS_REPORT, report_id)
     return Accepted(report, created=True)
+
+
+def _insert_unless_there(session: Session, report: Report) -> int | None:
+    """One statement, one round trip: INSERT … ON CONFLICT (channel, external_id) DO NOTHING RETURNING id.
+
+    None when a report with this (channel, external_id) exists, committed or in a transaction still open
+    (PostgreSQL waits for that one to end; SQLite has one writer). Unlike the read-then-insert-in-a-savepoint
+    it replaces (four round trips), a conflict does not abort the transaction, so no savepoint is needed;
+    any other constraint still raises."""
+    table = Report.__table__
+    values = {c.name: getattr(report, c.name) for c in table.columns if c.name != "id"}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(table.c.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
