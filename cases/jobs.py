@@ -95,11 +95,16 @@ def _after_commit(session: Session) -> None:
         return
     pending: list[tuple[JobName, tuple[Any, ...]]] = session.info.pop(_PENDING_KEY, [])
     for job, args in pending:
-        soon = getattr(providers.installed(QUEUE), "enqueue_soon", None) if job in SWEPT else None
-        if soon is not None:
-            soon(job, *args)
-        else:
-            enqueue_now(job, *args)
+        enqueue_committed(job, *args)
+
+
+def enqueue_committed(job: JobName, *args: Any) -> None:
+    """Enqueue a job whose rows are committed: a `SWEPT` one without waiting for the queue where it can."""
+    soon = getattr(providers.installed(QUEUE), "enqueue_soon", None) if job in SWEPT else None
+    if soon is not None:
+        soon(job, *args)
+    else:
+        enqueue_now(job, *args)
 
 
 def _after_rollback(session: Session) -> None:

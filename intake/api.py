@@ -9,8 +9,10 @@ another caller's ids nor an adapter's (a camera incident, a Twilio MessageSid). 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, Security
@@ -28,7 +30,7 @@ from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
 from cases.states import Channel
 from intake.apikeys import check_key, has_scope
-from intake.core import accept
+from intake.core import Stored, accept_grouped
 from intake.deps import DbSession
 from intake.models import ApiKey, Attachment
 from intake.problems import problem, problem_responses
@@ -161,27 +163,29 @@ async def post_report(body: ApiReportIn, request: Request, credentials: Credenti
     """Store a report and queue it for classification and routing. Answers once it is committed.
 
     403 also when `channel` is another adapter's or `hints` are sent without the `routing` scope."""
-    # One hop to the threadpool for the whole unit of work (key, limit, checks, insert, commit). As a sync
-    # endpoint with its session, key and commit as sync dependencies it took four, and under 64 connections
-    # on two cores those hops and their GIL hand-overs cost more than the database did (docs/benchmarks.md).
-    result = await run_in_threadpool(_post_report, body, credentials.credentials if credentials else None)
-    if isinstance(result, Response):
-        return result
-    report_id, created, case_number = result
+    # One hop to the threadpool for the checks (key, limit, hints), then the report goes to the group
+    # committer and this request waits for its commit without holding a thread. As a sync endpoint with its
+    # session, key and commit as sync dependencies it took four hops and a commit of its own, and under 64
+    # connections on two cores those cost more than the database did (docs/benchmarks.md, "Intake").
+    checked = await run_in_threadpool(_checked_report, body, credentials.credentials if credentials else None)
+    if isinstance(checked, Response):
+        return checked
+    stored = await asyncio.wrap_future(checked)
+    case_number = await run_in_threadpool(_case_number, stored.case_id) if stored.case_id else None
     return JSONResponse(
         ReportAccepted(
-            report_id=report_id,
-            status_url=str(request.url_for("get_report", report_id=report_id)),
-            duplicate=not created,
+            report_id=stored.report_id,
+            status_url=str(request.url_for("get_report", report_id=stored.report_id)),
+            duplicate=not stored.created,
             case_number=case_number,
         ).model_dump(mode="json"),
-        status_code=202 if created else 200,
+        status_code=202 if stored.created else 200,
     )
 
 
-def _post_report(body: ApiReportIn, credentials: str | None) -> Response | tuple[int, bool, str | None]:
-    """The request's unit of work, committed before it returns (so before the answer is sent): a refusal,
-    or (report id, created, case number)."""
+def _checked_report(body: ApiReportIn, credentials: str | None) -> Response | Future[Stored]:
+    """The refusal of this request, or its report handed to the group committer (whose future resolves once
+    the report is committed). The key's last use is committed here, before the report."""
     with session_scope() as session:
         key = _key_with_scope(session, credentials, "intake")
         if isinstance(key, Response):
@@ -190,34 +194,37 @@ def _post_report(body: ApiReportIn, credentials: str | None) -> Response | tuple
             return over
         if (refused := _refusal(session, body, key)) is not None:
             return refused
-        raw = dict(body.raw)
-        if body.reported_at is not None:
-            raw["reported_at"] = body.reported_at.isoformat()
-        try:
-            report_in = ReportIn(
-                channel=Channel.API,
-                external_id=f"k{key.id}:{body.external_id}" if body.external_id else None,
-                text=body.text,
-                phone=body.phone,
-                location=body.location,
-                attachments=body.attachments,
-                raw=raw,
-                hints=body.hints.model_dump(exclude_none=True) if body.hints else {},
-            )
-            result = accept(session, report_in)
-        except ValidationError as exc:
-            return problem(
-                422,
-                "请求参数无效",
-                "the report does not validate",
-                errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()],
-            )
-        except InvalidPhone:
-            return problem(422, "电话号码格式不正确", "phone is not a usable phone number")
-        report = result.report
-        assert report.id is not None
-        case = session.get(Case, report.case_id) if report.case_id else None
-        return report.id, result.created, case.number if case else None
+        key_id = key.id
+    raw = dict(body.raw)
+    if body.reported_at is not None:
+        raw["reported_at"] = body.reported_at.isoformat()
+    try:
+        report_in = ReportIn(
+            channel=Channel.API,
+            external_id=f"k{key_id}:{body.external_id}" if body.external_id else None,
+            text=body.text,
+            phone=body.phone,
+            location=body.location,
+            attachments=body.attachments,
+            raw=raw,
+            hints=body.hints.model_dump(exclude_none=True) if body.hints else {},
+        )
+        return accept_grouped(report_in)
+    except ValidationError as exc:
+        return problem(
+            422,
+            "请求参数无效",
+            "the report does not validate",
+            errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()],
+        )
+    except InvalidPhone:
+        return problem(422, "电话号码格式不正确", "phone is not a usable phone number")
+
+
+def _case_number(case_id: int) -> str | None:
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        return case.number if case else None
 
 
 @router.get("/reports/{report_id}", name="get_report", responses=problem_responses(401, 403, 404, 422))
