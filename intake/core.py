@@ -96,7 +96,7 @@ def _insert_unless_there(session: Session, report: Report) -> int | None:
 
 
 def _insert_statement(session: Session, reports: list[Report]) -> Any:
-    table = Report.__table__
+    table: Any = Report.__table__  # type: ignore[attr-defined]
     rows = [{c.name: getattr(r, c.name) for c in table.columns if c.name != "id"} for r in reports]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return (
