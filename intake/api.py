@@ -29,12 +29,12 @@ from cases.phone import InvalidPhone
 from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
 from cases.states import Channel
-from intake.apikeys import check_key, check_key_cached, has_scope
+from intake.apikeys import cached_key, check_key, check_key_cached, has_scope
 from intake.core import Stored, accept_grouped
 from intake.deps import DbSession
 from intake.models import ApiKey, Attachment
 from intake.problems import problem, problem_responses
-from intake.ratelimit import get_limiter
+from intake.ratelimit import MemoryLimiter, get_limiter
 from intake.schemas import ApiHintsIn, ApiReportIn, ReportAccepted, ReportIn
 from intake.settings import intake_settings
 from intake.views import case_view, report_view
@@ -171,7 +171,11 @@ async def post_report(body: ApiReportIn, request: Request, credentials: Credenti
     # committer and this request waits for its commit without holding a thread. As a sync endpoint with its
     # session, key and commit as sync dependencies it took four hops and a commit of its own, and under 64
     # connections on two cores those cost more than the database did (docs/benchmarks.md, "Intake").
-    checked = await run_in_threadpool(_checked_report, body, credentials.credentials if credentials else None)
+    secret = credentials.credentials if credentials else None
+    if _no_io_checks(body, secret):  # the embedded default's usual case: nothing to wait for, so no hop
+        checked = _checked_report(body, secret)
+    else:
+        checked = await run_in_threadpool(_checked_report, body, secret)
     if isinstance(checked, Response):
         return checked
     stored = await asyncio.wrap_future(checked)
@@ -188,6 +192,16 @@ async def post_report(body: ApiReportIn, request: Request, credentials: Credenti
     )
 
 
+def _no_io_checks(body: ApiReportIn, secret: str | None) -> bool:
+    """The checks of this request read nothing: the key is in this process's cache, the rate counter is
+    in memory (no Redis) and the body needs no database check."""
+    return cached_key(secret) is not None and isinstance(get_limiter(), MemoryLimiter) and not _needs_database(body)
+
+
+def _needs_database(body: ApiReportIn) -> bool:
+    return bool(body.hints or body.attachments or body.channel not in (None, Channel.API) or body.is_empty())
+
+
 def _checked_report(body: ApiReportIn, credentials: str | None) -> Response | Future[Stored]:
     """The refusal of this request, or its report handed to the group committer (whose future resolves once
     the report is committed). The key's last use is committed here, before the report."""
@@ -196,7 +210,7 @@ def _checked_report(body: ApiReportIn, credentials: str | None) -> Response | Fu
         return key
     if (over := _over_rate(key)) is not None:
         return over
-    if body.hints or body.attachments or body.channel not in (None, Channel.API) or body.is_empty():
+    if _needs_database(body):
         with session_scope() as session:  # only these checks read the database
             if (refused := _refusal(session, body, key)) is not None:
                 return refused

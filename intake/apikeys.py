@@ -104,6 +104,14 @@ def _key_cache() -> dict[str, tuple[float, ApiKey]]:
 KEY_CACHE: providers.Key[dict[str, tuple[float, ApiKey]]] = providers.Key("API keys looked up", _key_cache)
 
 
+def cached_key(key: str | None) -> ApiKey | None:
+    """The key's row if this process looked it up less than KEY_CACHE_SECONDS ago; never reads the database."""
+    if not key or len(key) > 200:
+        return None
+    hit = providers.get(KEY_CACHE).get(hash_key(key.strip()))
+    return hit[1] if hit is not None and time.monotonic() - hit[0] < KEY_CACHE_SECONDS else None
+
+
 def check_key_cached(key: str | None) -> ApiKey | None:
     """`check_key` (in a session of its own, committing last_used_at) at most once a KEY_CACHE_SECONDS per
     key; unknown or revoked keys are looked up every time."""
