@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 15
+# Threads that may hold a connection at once in a web process: anyio's default threadpool (40), which runs
+# sync endpoints and `run_in_threadpool`. A pool smaller than that made request threads queue for a
+# connection under load (pool_size=10 + 20 overflow: a third of the threads waited, docs/benchmarks.md).
+WEB_THREADS = 40
 _WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
@@ -180,7 +184,9 @@ def get_engine(url: str | None = None, durable: bool = True) -> Engine:
             engine = _sqlite_engine(url, _sqlite_pragmas)
         else:
             # hide_parameters: errors (and their log lines, and last_error) never carry a phone number.
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=WEB_THREADS, max_overflow=10, hide_parameters=True
+            )
         engines[url] = engine
     return engine
 
@@ -202,7 +208,11 @@ def _sqlite_engine(url: str, on_connect: Any) -> Engine:
         assert parsed.database
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         connect_args["factory"] = _writer_factory(parsed.database)  # both pools of a file share its lock
-    engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
+    # Room for every request thread plus the job thread and the sweeper: with SQLAlchemy's 5 + 10, request
+    # threads waiting for the writer lock held all connections while the lock's holder (the in-process
+    # job, which opens a second session) waited for one, and 64 concurrent posts stalled for 15-30 s.
+    pool = {"pool_size": WEB_THREADS, "max_overflow": 20} if file_db else {}
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **pool)
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "savepoint", _begin_before_savepoint)
     if file_db:

@@ -68,11 +68,16 @@ def counted_intake(accept: Callable[P, A]) -> Callable[P, A]:
     def run(*args: P.args, **kwargs: P.kwargs) -> A:
         accepted = accept(*args, **kwargs)
         report = accepted.report
-        metrics().intake.labels(report.channel, "created" if accepted.created else "duplicate").inc()
+        count_intake(report.channel, accepted.created)
         bind_ids(report_id=report.id)
         return accepted
 
     return run
+
+
+def count_intake(channel: str, created: bool) -> None:
+    """One report offered to intake: stored (created) or the one its external id already made."""
+    metrics().intake.labels(channel, "created" if created else "duplicate").inc()
 
 
 def count_refused(channel: str) -> None:

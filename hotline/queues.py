@@ -47,16 +47,66 @@ class RQQueue:
         self.settings = settings
         self.connection = redis_connection(settings.redis_url, blocking)
         self.queue = Queue(settings.queue_name, connection=self.connection)
+        self._soon: queue.Queue[tuple[JobName, tuple[Any, ...]]] = queue.Queue()
+        self._flusher: threading.Thread | None = None
+        self._flusher_lock = threading.Lock()
+
+    def _options(self) -> dict[str, Any]:
+        intervals = self.settings.job_retry_intervals
+        return {
+            "retry": Retry(max=max(self.settings.job_max_attempts - 1, 0), interval=intervals),
+            "timeout": 300,
+            "failure_ttl": 30 * 24 * 3600,
+        }
 
     def enqueue(self, job: JobName, *args: Any) -> None:
-        intervals = self.settings.job_retry_intervals
+        options = self._options()
         self.queue.enqueue(
             JOBS[job],  # the function's dotted path, as every earlier release stored it
             *args,
-            retry=Retry(max=max(self.settings.job_max_attempts - 1, 0), interval=intervals),
-            job_timeout=300,
-            failure_ttl=30 * 24 * 3600,
+            retry=options["retry"],
+            job_timeout=options["timeout"],
+            failure_ttl=options["failure_ttl"],
         )
+
+    def enqueue_soon(self, job: JobName, *args: Any) -> None:
+        """Enqueue from this process's flusher thread, which sends whatever has gathered meanwhile in one
+        Redis pipeline; the caller does not wait for Redis. Only for jobs the sweeper finds again in the
+        database (`cases.jobs.SWEPT`): if this process dies before the flush, or Redis refuses it, the
+        report is still pending and the sweeper enqueues it after HOTLINE_SWEEP_DELAY_SECONDS."""
+        if self._flusher is None or not self._flusher.is_alive():  # lazily: a forked child starts its own
+            with self._flusher_lock:
+                if self._flusher is None or not self._flusher.is_alive():
+                    self._flusher = threading.Thread(target=self._flush_loop, name="hotline-enqueue", daemon=True)
+                    self._flusher.start()
+        self._soon.put((job, args))
+
+    def _flush_loop(self) -> None:
+        while True:
+            batch = [self._soon.get()]
+            while len(batch) < 500:
+                try:
+                    batch.append(self._soon.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.flush(batch)
+            finally:
+                for _ in batch:
+                    self._soon.task_done()
+
+    def flush(self, batch: list[tuple[JobName, tuple[Any, ...]]]) -> None:
+        options = self._options()
+        try:
+            self.queue.enqueue_many([Queue.prepare_data(JOBS[job], args, **options) for job, args in batch])
+        except Exception as exc:  # the sweeper takes these up again; never kill the flusher
+            log.warning("enqueue of %s job(s) failed, the sweeper will retry: %s", len(batch), _describe(exc))
+
+    def drain_soon(self, timeout: float = 10.0) -> None:
+        """Wait until what `enqueue_soon` was given has been sent (tests, an orderly shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._soon.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
 
 
 @dataclass

@@ -9,8 +9,10 @@ another caller's ids nor an adapter's (a camera incident, a Twilio MessageSid). 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, Security
@@ -18,19 +20,22 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
+from cases.db import session_scope
 from cases.lifecycle import TERMINAL
+from cases.logcontext import bind_ids
 from cases.models import Case, Category, Grid, Report
 from cases.phone import InvalidPhone
 from cases.sanitize import DB_INT_MAX
 from cases.service import get_case_by_number
 from cases.states import Channel
-from intake.apikeys import check_key, has_scope
-from intake.core import accept
+from intake.apikeys import cached_key, check_key, check_key_cached, has_scope
+from intake.core import Stored, accept_grouped
 from intake.deps import DbSession
 from intake.models import ApiKey, Attachment
 from intake.problems import problem, problem_responses
-from intake.ratelimit import get_limiter
+from intake.ratelimit import MemoryLimiter, get_limiter
 from intake.schemas import ApiHintsIn, ApiReportIn, ReportAccepted, ReportIn
 from intake.settings import intake_settings
 from intake.urls import base_url
@@ -63,22 +68,34 @@ def problem_response(request: Request, exc: Exception) -> JSONResponse:
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 
 
+def _key_with_scope(session: Session, credentials: str | None, scope: str) -> ApiKey | JSONResponse:
+    """The caller's active key, which must carry `scope`; else the 401 (no or bad key) or 403 answer."""
+    key = _scoped(check_key(session, credentials) if credentials else None, scope)
+    if isinstance(key, ApiKey) and session.dirty:  # last_used_at moved (at most once a minute)
+        # Committed now: the key's use counts also when the request is then refused or fails.
+        session.commit()
+    return key
+
+
+def _scoped(key: ApiKey | None, scope: str) -> ApiKey | JSONResponse:
+    if key is None:
+        unauthorized = problem(
+            401, "需要有效的 API 密钥", "send Authorization: Bearer KEY; keys come from `hotline apikeys create`"
+        )
+        unauthorized.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+        return unauthorized
+    if not has_scope(key, scope):
+        return problem(403, "该 API 密钥无此权限", f"this operation needs the {scope!r} scope")
+    return key
+
+
 def require(scope: str) -> Callable[..., ApiKey]:
     """Dependency: the caller's active key, which must carry `scope`; else 401 (no or bad key) or 403."""
 
     def dependency(credentials: Credentials, session: DbSession) -> ApiKey:
-        key = check_key(session, credentials.credentials) if credentials else None
-        if key is None:
-            unauthorized = problem(
-                401, "需要有效的 API 密钥", "send Authorization: Bearer KEY; keys come from `hotline apikeys create`"
-            )
-            unauthorized.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
-            raise ApiProblem(unauthorized)
-        if not has_scope(key, scope):
-            raise ApiProblem(problem(403, "该 API 密钥无此权限", f"this operation needs the {scope!r} scope"))
-        if session.dirty:  # last_used_at moved (at most once a minute)
-            # Committed now: the key's use counts also when the request is then refused or fails.
-            session.commit()
+        key = _key_with_scope(session, credentials.credentials if credentials else None, scope)
+        if isinstance(key, JSONResponse):
+            raise ApiProblem(key)
         return key
 
     return dependency
@@ -148,27 +165,66 @@ def _refusal(session: Session, body: ApiReportIn, key: ApiKey) -> JSONResponse |
         **problem_responses(400, 401, 403, 413, 422, 429),
     },
 )
-def post_report(
-    body: ApiReportIn,
-    session: DbSession,
-    request: Request,
-    response: Response,
-    key: Annotated[ApiKey, Depends(require("intake"))],
-) -> Any:
+async def post_report(body: ApiReportIn, request: Request, credentials: Credentials) -> Any:
     """Store a report and queue it for classification and routing. Answers once it is committed.
 
     403 also when `channel` is another adapter's or `hints` are sent without the `routing` scope."""
+    # One hop to the threadpool for the checks (key, limit, hints), then the report goes to the group
+    # committer and this request waits for its commit without holding a thread. As a sync endpoint with its
+    # session, key and commit as sync dependencies it took four hops and a commit of its own, and under 64
+    # connections on two cores those cost more than the database did (docs/benchmarks.md, "Intake").
+    secret = credentials.credentials if credentials else None
+    if _no_io_checks(body, secret):  # the embedded default's usual case: nothing to wait for, so no hop
+        checked = _checked_report(body, secret)
+    else:
+        checked = await run_in_threadpool(_checked_report, body, secret)
+    if isinstance(checked, Response):
+        return checked
+    stored = await asyncio.wrap_future(checked)
+    bind_ids(report_id=stored.report_id)
+    case_number = await run_in_threadpool(_case_number, stored.case_id) if stored.case_id else None
+    return JSONResponse(
+        ReportAccepted(
+            report_id=stored.report_id,
+            # Not request.url_for: it walks every route of the app, a tenth of this endpoint's CPU.
+            status_url=f"{base_url(request)}{router.prefix}/reports/{stored.report_id}",
+            duplicate=not stored.created,
+            case_number=case_number,
+        ).model_dump(mode="json"),
+        status_code=202 if stored.created else 200,
+    )
+
+
+def _no_io_checks(body: ApiReportIn, secret: str | None) -> bool:
+    """The checks of this request read nothing: the key is in this process's cache, the rate counter is
+    in memory (no Redis) and the body needs no database check."""
+    return cached_key(secret) is not None and isinstance(get_limiter(), MemoryLimiter) and not _needs_database(body)
+
+
+def _needs_database(body: ApiReportIn) -> bool:
+    return bool(body.hints or body.attachments or body.channel not in (None, Channel.API) or body.is_empty())
+
+
+def _checked_report(body: ApiReportIn, credentials: str | None) -> Response | Future[Stored]:
+    """The refusal of this request, or its report handed to the group committer (whose future resolves once
+    the report is committed). The key's last use is committed here, before the report."""
+    key = _scoped(check_key_cached(credentials), "intake")
+    if isinstance(key, Response):
+        return key
     if (over := _over_rate(key)) is not None:
         return over
-    if (refused := _refusal(session, body, key)) is not None:
-        return refused
+    if _needs_database(body):
+        with session_scope() as session:  # only these checks read the database
+            if (refused := _refusal(session, body, key)) is not None:
+                return refused
+    key_id = key.id
     raw = dict(body.raw)
     if body.reported_at is not None:
         raw["reported_at"] = body.reported_at.isoformat()
     try:
         report_in = ReportIn(
             channel=Channel.API,
-            external_id=f"k{key.id}:{body.external_id}" if body.external_id else None,
+            external_id=f"k{key_id}:{body.external_id}" if body.external_id else None,
             text=body.text,
             phone=body.phone,
             location=body.location,
@@ -176,7 +232,7 @@ def post_report(
             raw=raw,
             hints=body.hints.model_dump(exclude_none=True) if body.hints else {},
         )
-        result = accept(session, report_in)
+        return accept_grouped(report_in)
     except ValidationError as exc:
         return problem(
             422,
@@ -186,16 +242,12 @@ def post_report(
         )
     except InvalidPhone:
         return problem(422, "电话号码格式不正确", "phone is not a usable phone number")
-    report = result.report
-    assert report.id is not None
-    case = session.get(Case, report.case_id) if report.case_id else None
-    response.status_code = 202 if result.created else 200
-    return ReportAccepted(
-        report_id=report.id,
-        status_url=base_url(request) + request.app.url_path_for("get_report", report_id=report.id),
-        duplicate=not result.created,
-        case_number=case.number if case else None,
-    )
+
+
+def _case_number(case_id: int) -> str | None:
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        return case.number if case else None
 
 
 @router.get("/reports/{report_id}", name="get_report", responses=problem_responses(401, 403, 404, 422))

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from cases import providers
+from cases.db import session_scope
 from cases.models import utcnow
 from intake.models import ApiKey
 
@@ -68,6 +71,7 @@ def revoke_key(session: Session, ident: str) -> ApiKey | None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
+    forget_cached_keys()
     return row
 
 
@@ -84,6 +88,54 @@ def check_key(session: Session, key: str | None) -> ApiKey | None:
         row.last_used_at = now
         session.add(row)
     return row
+
+
+# The JSON API looks a key up once per KEY_CACHE_SECONDS per process, not on every request (one session
+# and three round trips less per report, docs/benchmarks.md "Intake"). A key revoked in this process
+# stops at once (`revoke_key` forgets them); revoked from another process (the CLI, another web node),
+# within this many seconds.
+KEY_CACHE_SECONDS = 1.0
+
+
+def _key_cache() -> dict[str, tuple[float, ApiKey]]:
+    return {}
+
+
+KEY_CACHE: providers.Key[dict[str, tuple[float, ApiKey]]] = providers.Key("API keys looked up", _key_cache)
+
+
+def cached_key(key: str | None) -> ApiKey | None:
+    """The key's row if this process looked it up less than KEY_CACHE_SECONDS ago; never reads the database."""
+    if not key or len(key) > 200:
+        return None
+    hit = providers.get(KEY_CACHE).get(hash_key(key.strip()))
+    return hit[1] if hit is not None and time.monotonic() - hit[0] < KEY_CACHE_SECONDS else None
+
+
+def check_key_cached(key: str | None) -> ApiKey | None:
+    """`check_key` (in a session of its own, committing last_used_at) at most once a KEY_CACHE_SECONDS per
+    key; unknown or revoked keys are looked up every time."""
+    if not key or len(key) > 200:
+        return None
+    cache = providers.get(KEY_CACHE)
+    digest = hash_key(key.strip())
+    hit = cache.get(digest)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < KEY_CACHE_SECONDS:
+        return hit[1]
+    with session_scope() as session:
+        row = check_key(session, key)
+    if row is None:
+        cache.pop(digest, None)
+        return None
+    if len(cache) > 10_000:  # keys come and go rarely; a flood of made-up ones is never cached
+        cache.clear()
+    cache[digest] = (now, row)
+    return row
+
+
+def forget_cached_keys() -> None:
+    providers.get(KEY_CACHE).clear()
 
 
 def has_scope(row: ApiKey, scope: str) -> bool:
