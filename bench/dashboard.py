@@ -7,8 +7,8 @@ console benchmark's generator (bench/console_data.py: cases, reports, 4–8 even
 then adds what the dashboard counts, also set-based: a 签收 clock for every 派遣 (stopped by the next
 签收 / 反馈 / 退单, met for ~80 %), a 办结 clock for every 签收, ratings on the 回访 and 重开 events,
 and 延期 and 督办 moves on a few per cent of the cases. Then `hotline dashboard refresh --full` (timed),
-a fresh `hotline serve`, a supervisor signs in through /login, and one keep-alive httpx client times every
-page in a shuffled order each round, after a warm-up. Last, 200 old cases get an event and an incremental
+the hotspot sweep once, a fresh `hotline serve`, a supervisor signs in through /login, and one keep-alive
+httpx client times every page in a shuffled order each round, after a warm-up. Last, 200 old cases get an event and an incremental
 refresh is timed. Sizes grow in one database (100,000, then 900,000 more).
 
     python bench/dashboard.py --sizes 100000,1000000
@@ -118,6 +118,13 @@ def hotline(db: str, *args: str, stdin: str | None = None) -> str:
     return done.stdout.strip()
 
 
+def sweep_hotspots(db: str) -> None:
+    """What the worker's periodic HOTSPOTS job does (the dashboard shows the sweep's hotspots), no SMS."""
+    env = {**console.server_env(db), "HOTLINE_HOTSPOT_SMS": "false"}
+    code = "from routing.hotspot_alerts import sweep_hotspots; sweep_hotspots(force=True)"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+
+
 def touch_old_cases(db: str, k: int = 200) -> None:
     """A note on `k` cases of the last 90 days: their days must be recomputed by the next refresh."""
     with psycopg.connect(data.db_url(db)) as conn:
@@ -220,6 +227,7 @@ def main() -> None:
             t = time.perf_counter()
             out = hotline(DB, "dashboard", "refresh", "--full")
             full = time.perf_counter() - t
+            sweep_hotspots(DB)
             series = measure(DB, size, args)
             touch_old_cases(DB)
             t = time.perf_counter()

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from cases.lifecycle import CaseStatus
 from cases.models import Case
 from cases.reference import reference_names
-from routing.hotspots import HotspotTest, Verdict, judge
+from routing.hotspots import PRIOR_REPORTS, HotspotTest, Verdict, judge
 from routing.models import HotspotEpisode
 from routing.settings import hotspot_settings
 
@@ -153,6 +153,32 @@ def hotspots(session: Session, now: datetime, test: HotspotTest | None = None) -
         )
         for grid, category, verdict in hot
     ]
+
+
+def swept_hotspots(session: Session, now: datetime, test: HotspotTest | None = None) -> list[Hotspot]:
+    """The hotspots as the worker's last sweep found them (its open episodes, refreshed every
+    HOTLINE_HOTSPOT_SWEEP_MINUTES): what the dashboard shows, so its cost does not grow with eight weeks of
+    the city's cases; /supervisor/hotspots tests live. The baseline is read back from the episode's λ."""
+    test = test or current_test()
+    names = reference_names()
+    episodes = sorted(open_episodes(session).values(), key=lambda e: (e.p_value, -e.count, e.grid_code))
+    cases = _cases(session, [(e.grid_code, e.category_code) for e in episodes], spans(now, test))
+    found = []
+    for e in episodes:
+        baseline = max(0, round(e.expected * test.baseline_days / test.window_days - PRIOR_REPORTS))
+        verdict = Verdict(e.count, baseline, e.expected, e.p_value, hot=True)
+        found.append(
+            Hotspot(
+                e.grid_code,
+                names.grid(e.grid_code),
+                e.category_code,
+                names.category(e.category_code),
+                verdict,
+                cases[(e.grid_code, e.category_code)],
+                e,
+            )
+        )
+    return found
 
 
 def recent_episodes(session: Session, since: datetime, limit: int = 100) -> list[HotspotEpisode]:

@@ -64,7 +64,7 @@ def overview(request: Request, db: DbSession, supervisor: SupervisorUser, days: 
         clock_zh=CLOCK_ZH,
         list_limit=LIST_LIMIT,
         **hotline_context(db),
-        **hotspot_context(db),
+        **hotspot_context(db, live=False),  # the sweep's: eight weeks of counts are the worker's job
     )
 
 

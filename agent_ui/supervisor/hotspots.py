@@ -16,7 +16,7 @@ from agent_ui.templating import render
 from cases.models import utcnow
 from cases.reference import reference_names
 from intake.deps import DbSession
-from routing.hotspot_board import Hotspot, current_test, hotspots, recent_episodes
+from routing.hotspot_board import Hotspot, current_test, hotspots, recent_episodes, swept_hotspots
 from routing.hotspots import PRIOR_REPORTS, HotspotTest
 from routing.models import HotspotEpisode
 from routing.settings import hotspot_settings
@@ -53,12 +53,13 @@ def episodes_table(rows: list[HotspotEpisode]) -> Table:
     )  # fmt: skip
 
 
-def hotspot_context(db: DbSession) -> dict[str, Any]:
-    """What `_hotspots.html` needs (the dashboard includes the partial with the same context)."""
+def hotspot_context(db: DbSession, *, live: bool = True) -> dict[str, Any]:
+    """What `_hotspots.html` needs. `live=False` (the dashboard): as the worker's last sweep found them."""
     now = utcnow()
     test = current_test()
     return {
-        "hotspots": hotspots(db, now, test),
+        "hotspots": hotspots(db, now, test) if live else swept_hotspots(db, now, test),
+        "hotspot_live": live,
         "hotspot_test": test,
         "hotspot_prior": PRIOR_REPORTS,
         "hotspot_sms": hotspot_settings().hotspot_sms,

@@ -22,7 +22,7 @@ from cases.models import utcnow
 from hotline.jobs import wire_jobs
 from intake.telephony.models import OutboundMessage
 from routing.hotspot_alerts import send_hotspot_sms, sweep_hotspots, sweep_in
-from routing.hotspot_board import current_test, hotspots
+from routing.hotspot_board import current_test, hotspots, swept_hotspots
 from routing.models import HotspotEpisode
 from tests import telephony_fixtures as tf
 from tests.console_helpers import login, make_user
@@ -50,6 +50,23 @@ def test_the_surge_is_a_hotspot_and_the_flat_pair_is_not(queue: RecordingQueue) 
     assert (h.verdict.count, h.verdict.baseline) == (9, 8)
     assert h.verdict.p_value < 1e-6 and h.grid_name == "东门社区第1网格" and h.category_name == "暴露垃圾"
     assert sorted(c.number for c in h.cases) == sorted(surge)
+
+
+def test_the_dashboard_shows_what_the_last_sweep_found(client: TestClient, queue: RecordingQueue) -> None:
+    surge = seed_hotspot_city()
+    with session_scope() as s:
+        assert swept_hotspots(s, utcnow()) == []  # no sweep yet: the dashboard has nothing to show
+        live = hotspots(s, utcnow())
+        sweep_in(s, utcnow(), current_test(), sms=False)
+    with session_scope() as s:
+        [h] = swept_hotspots(s, utcnow())
+    assert (h.grid_code, h.category_code) == (HOT_GRID, HOT_CATEGORY)
+    assert (h.verdict.count, h.verdict.baseline, h.verdict.expected) == (9, 8, live[0].verdict.expected)
+    assert sorted(c.number for c in h.cases) == sorted(surge) and h.episode is not None
+    make_user("zhang", "supervisor")
+    login(client, "zhang")
+    page = client.get("/supervisor/").text
+    assert f'data-grid="{HOT_GRID}"' in page and "系统定时检测的结果" in page
 
 
 def test_the_sweep_opens_one_episode_and_asks_for_the_sms_once(queue: RecordingQueue) -> None:
