@@ -8,8 +8,8 @@ then adds what the dashboard counts, also set-based: a 签收 clock for every �
 签收 / 反馈 / 退单, met for ~80 %), a 办结 clock for every 签收, ratings on the 回访 and 重开 events,
 and 延期 and 督办 moves on a few per cent of the cases. Then `hotline dashboard refresh --full` (timed),
 the hotspot sweep once, a fresh `hotline serve`, a supervisor signs in through /login, and one keep-alive
-httpx client times every page in a shuffled order each round, after a warm-up. Last, 200 old cases get an event and an incremental
-refresh is timed. Sizes grow in one database (100,000, then 900,000 more).
+httpx client times every page in a shuffled order each round, after a warm-up. Last, 200 old cases get an
+event and an incremental refresh is timed. Sizes grow in one database (100,000, then 900,000 more).
 
     python bench/dashboard.py --sizes 100000,1000000
     python bench/dashboard.py --sizes 100000 --requests 30 --keep
