@@ -22,11 +22,14 @@ from cases.models import Report
 from tests.integration.conftest import REDIS_URL, Procs, wait_until
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_sigterm_lets_a_worker_finish_its_job(prod_env: dict[str, str], procs: Procs, tmp_path: Path) -> None:
     queue = Queue(prod_env["HOTLINE_QUEUE_NAME"], connection=Redis.from_url(REDIS_URL))
-    worker = procs.start(["worker", "--no-sweep"], prod_env, tmp_path / "worker.log")
+    # The slow job lives in the tests package: the worker imports it from the repository's root.
+    env = {**prod_env, "PYTHONPATH": str(REPO)}
+    worker = procs.start(["worker", "--no-sweep"], env, tmp_path / "worker.log")
     job = queue.enqueue("tests.integration.slow_jobs.slow_job", str(tmp_path), 4.0, job_timeout=60)
     wait_until(lambda: (tmp_path / "started").exists(), 60, "the job to start")
     Procs.kill(worker, signal.SIGTERM)  # the whole process group, as systemd's default KillMode does
