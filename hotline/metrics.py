@@ -102,11 +102,13 @@ def _naive_utc(moment: Any) -> float:
 
 
 def exposition() -> tuple[bytes, str]:
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, values
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
-    if os.environ.get(MULTIPROC_ENV):
+    # What the counters were made with, not the environment now: prometheus_client chose files or memory
+    # when it was first imported, and a directory named later holds none of this process's figures.
+    if values.ValueClass is not values.MutexValue and os.environ.get(MULTIPROC_ENV):
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         body = generate_latest(registry)
     else:
